@@ -1,0 +1,120 @@
+using System.Diagnostics;
+using System.Text.RegularExpressions;
+
+namespace Siyu.Azurite;
+
+/// <summary>
+/// A throwaway, in-memory Azurite on free loopback ports. Table and Queue services run as two Node processes,
+/// so each gets its own event loop (and core) — Azurite is single-threaded per process.
+/// </summary>
+public sealed partial class AzuriteProcess : IAsyncDisposable
+{
+    /// <summary>The emulator's well-known development account, published in Azurite's own documentation.</summary>
+    public const string AccountName = "devstoreaccount1";
+    public const string AccountKey = "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==";
+
+    private readonly List<Process> _processes = new();
+
+    public int TablePort { get; private set; }
+    public int QueuePort { get; private set; }
+
+    public string ConnectionString =>
+        $"DefaultEndpointsProtocol=http;AccountName={AccountName};AccountKey={AccountKey};" +
+        $"TableEndpoint=http://127.0.0.1:{TablePort}/{AccountName};QueueEndpoint=http://127.0.0.1:{QueuePort}/{AccountName};";
+
+    public static async Task<AzuriteProcess> StartAsync(CancellationToken ct = default)
+    {
+        var azurite = new AzuriteProcess();
+        try
+        {
+            var table = azurite.StartService("azurite-table", "--tablePort", ct);
+            var queue = azurite.StartService("azurite-queue", "--queuePort", ct);
+            azurite.TablePort = await table;
+            azurite.QueuePort = await queue;
+            return azurite;
+        }
+        catch
+        {
+            await azurite.DisposeAsync();
+            throw;
+        }
+    }
+
+    /// <summary>The folder holding infra/azurite/node_modules, found by walking up from the working directory.</summary>
+    public static string FindInstall()
+    {
+        foreach (var start in new[] { Directory.GetCurrentDirectory(), AppContext.BaseDirectory })
+        {
+            for (var dir = new DirectoryInfo(start); dir is not null; dir = dir.Parent)
+            {
+                var candidate = Path.Combine(dir.FullName, "infra", "azurite");
+                if (File.Exists(Path.Combine(candidate, "node_modules", "azurite", "package.json"))) return candidate;
+            }
+        }
+        throw new InvalidOperationException(
+            "Azurite is not installed. Run the README's test command (it runs `npm ci` in infra/azurite), " +
+            "or `npm ci --prefix infra/azurite` yourself.");
+    }
+
+    private async Task<int> StartService(string binary, string portFlag, CancellationToken ct)
+    {
+        var install = FindInstall();
+        var script = Path.Combine(install, "node_modules", "azurite", "dist", "src", binary switch
+        {
+            "azurite-table" => Path.Combine("table", "main.js"),
+            "azurite-queue" => Path.Combine("queue", "main.js"),
+            _ => throw new ArgumentOutOfRangeException(nameof(binary)),
+        });
+        var host = portFlag.Replace("Port", "Host");
+        var psi = new ProcessStartInfo("node")
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+            WorkingDirectory = install,
+        };
+        foreach (var arg in new[] { script, "--inMemoryPersistence", "--skipApiVersionCheck", "--disableTelemetry", "--silent",
+                     "--disableProductStyleUrl", host, "127.0.0.1", portFlag, "0" })
+            psi.ArgumentList.Add(arg);
+
+        var process = Process.Start(psi) ?? throw new InvalidOperationException($"could not start {binary}");
+        lock (_processes) _processes.Add(process);
+
+        var ready = new TaskCompletionSource<int>(TaskCreationOptions.RunContinuationsAsynchronously);
+        var log = new System.Text.StringBuilder();
+        process.OutputDataReceived += (_, e) =>
+        {
+            if (e.Data is null) return;
+            lock (log) log.AppendLine(e.Data);
+            var m = ListeningAt().Match(e.Data);
+            if (m.Success) ready.TrySetResult(int.Parse(m.Groups[1].Value));
+        };
+        process.ErrorDataReceived += (_, e) => { if (e.Data is not null) lock (log) log.AppendLine(e.Data); };
+        process.EnableRaisingEvents = true;
+        process.Exited += (_, _) => ready.TrySetException(new InvalidOperationException($"{binary} exited: {log}"));
+        process.BeginOutputReadLine();
+        process.BeginErrorReadLine();
+
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(ct);
+        timeout.CancelAfter(TimeSpan.FromSeconds(30));
+        await using (timeout.Token.Register(() => ready.TrySetException(new TimeoutException($"{binary} did not start: {log}"))))
+            return await ready.Task;
+    }
+
+    [GeneratedRegex(@"successfully listening at https?://[^:]+:(\d+)")]
+    private static partial Regex ListeningAt();
+
+    public ValueTask DisposeAsync()
+    {
+        lock (_processes)
+        {
+            foreach (var p in _processes)
+            {
+                try { if (!p.HasExited) p.Kill(entireProcessTree: true); } catch (InvalidOperationException) { }
+                p.Dispose();
+            }
+            _processes.Clear();
+        }
+        return ValueTask.CompletedTask;
+    }
+}

@@ -1,0 +1,38 @@
+using System.Text.Json.Nodes;
+using Siyu.Core.Identities;
+
+namespace Siyu.Core.Events;
+
+public enum EventType
+{
+    /// <summary>Something the customer did: a page view, add to cart, a WeChat subscribe.</summary>
+    Track,
+    /// <summary>Who the customer is: traits that become profile attributes.</summary>
+    Identify,
+    /// <summary>A completed order: counts towards order totals.</summary>
+    Order,
+}
+
+/// <summary>
+/// An event after validation, in the one shape every source (HTTP API, WeChat push) is turned into before it is
+/// queued for processing. <see cref="MessageId"/> is the dedupe key: processing the same id twice changes nothing.
+/// </summary>
+public sealed record IncomingEvent
+{
+    public required string MessageId { get; init; }
+    public required EventType Type { get; init; }
+    /// <summary>The event name: the tracked event, or "identify" / "order".</summary>
+    public required string Name { get; init; }
+    public required IReadOnlyList<Identity> Identities { get; init; }
+    public JsonObject? Properties { get; init; }
+    /// <summary>For identify events: attributes to set (a null value removes the attribute).</summary>
+    public JsonObject? Traits { get; init; }
+    /// <summary>When it happened, as the source says.</summary>
+    public required DateTimeOffset Timestamp { get; init; }
+    /// <summary>When we accepted it.</summary>
+    public required DateTimeOffset ReceivedAt { get; init; }
+    /// <summary>Where it came from: "api", or "wechat:{appId}".</summary>
+    public required string Source { get; init; }
+
+    public Identity PrimaryIdentity => IdentityRules.Primary(Identities);
+}
