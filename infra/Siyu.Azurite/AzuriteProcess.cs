@@ -1,5 +1,4 @@
 using System.Diagnostics;
-using System.Text.RegularExpressions;
 
 namespace Siyu.Azurite;
 
@@ -7,7 +6,7 @@ namespace Siyu.Azurite;
 /// A throwaway, in-memory Azurite on free loopback ports. Table and Queue services run as two Node processes,
 /// so each gets its own event loop (and core) — Azurite is single-threaded per process.
 /// </summary>
-public sealed partial class AzuriteProcess : IAsyncDisposable
+public sealed class AzuriteProcess : IAsyncDisposable
 {
     /// <summary>The emulator's well-known development account, published in Azurite's own documentation.</summary>
     public const string AccountName = "devstoreaccount1";
@@ -73,10 +72,12 @@ public sealed partial class AzuriteProcess : IAsyncDisposable
             UseShellExecute = false,
             WorkingDirectory = install,
         };
-        foreach (var arg in new[] { script, "--inMemoryPersistence", "--skipApiVersionCheck", "--disableTelemetry", "--silent",
+        foreach (var arg in new[] { script, "--inMemoryPersistence", "--disableTelemetry", "--silent",
                      "--disableProductStyleUrl", host, "127.0.0.1", portFlag, "0" })
             psi.ArgumentList.Add(arg);
 
+        var port = FreePort();
+        psi.ArgumentList[^1] = port.ToString();
         var process = Process.Start(psi) ?? throw new InvalidOperationException($"could not start {binary}");
         lock (_processes) _processes.Add(process);
 
@@ -86,8 +87,6 @@ public sealed partial class AzuriteProcess : IAsyncDisposable
         {
             if (e.Data is null) return;
             lock (log) log.AppendLine(e.Data);
-            var m = ListeningAt().Match(e.Data);
-            if (m.Success) ready.TrySetResult(int.Parse(m.Groups[1].Value));
         };
         process.ErrorDataReceived += (_, e) => { if (e.Data is not null) lock (log) log.AppendLine(e.Data); };
         process.EnableRaisingEvents = true;
@@ -98,11 +97,35 @@ public sealed partial class AzuriteProcess : IAsyncDisposable
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(ct);
         timeout.CancelAfter(TimeSpan.FromSeconds(30));
         await using (timeout.Token.Register(() => ready.TrySetException(new TimeoutException($"{binary} did not start: {log}"))))
+        {
+            // Ready means accepting connections (its log lines differ between versions and entry points).
+            _ = Task.Run(async () =>
+            {
+                while (!ready.Task.IsCompleted)
+                {
+                    try
+                    {
+                        using var probe = new System.Net.Sockets.TcpClient();
+                        await probe.ConnectAsync(System.Net.IPAddress.Loopback, port, timeout.Token);
+                        ready.TrySetResult(port);
+                    }
+                    catch (Exception) when (!timeout.IsCancellationRequested) { await Task.Delay(50, CancellationToken.None); }
+                    catch (Exception) { return; }
+                }
+            }, CancellationToken.None);
             return await ready.Task;
+        }
     }
 
-    [GeneratedRegex(@"successfully listening at https?://[^:]+:(\d+)")]
-    private static partial Regex ListeningAt();
+    /// <summary>A loopback port that is free now. (The standalone services print the port they were given, not the one bound.)</summary>
+    private static int FreePort()
+    {
+        var listener = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
+        listener.Start();
+        var port = ((System.Net.IPEndPoint)listener.LocalEndpoint).Port;
+        listener.Stop();
+        return port;
+    }
 
     public ValueTask DisposeAsync()
     {

@@ -1,0 +1,45 @@
+using System.Text.Json;
+
+namespace Siyu.Functions.Api;
+
+/// <summary>Reads a request body within a size limit, so an oversized body is refused before it is buffered.</summary>
+public static class RequestBody
+{
+    public sealed record Result(byte[]? Body, IResult? Problem);
+
+    public static async Task<Result> ReadAsync(HttpRequest request, int maxBytes, string[] mediaTypes, CancellationToken ct)
+    {
+        var contentType = request.ContentType?.Split(';')[0].Trim().ToLowerInvariant();
+        if (contentType is null || !mediaTypes.Contains(contentType))
+            return new(null, Problems.Create(StatusCodes.Status415UnsupportedMediaType, "unsupported_media_type", "Unsupported content type",
+                $"send the body as {string.Join(" or ", mediaTypes)}"));
+        if (request.ContentLength > maxBytes) return new(null, TooLarge(maxBytes));
+
+        using var buffer = new MemoryStream();
+        var chunk = new byte[16 * 1024];
+        int read;
+        while ((read = await request.Body.ReadAsync(chunk, ct)) > 0)
+        {
+            if (buffer.Length + read > maxBytes) return new(null, TooLarge(maxBytes));
+            buffer.Write(chunk, 0, read);
+        }
+        return new(buffer.ToArray(), null);
+    }
+
+    public static async Task<(JsonDocument? Json, IResult? Problem)> ReadJsonAsync(HttpRequest request, int maxBytes, CancellationToken ct)
+    {
+        var body = await ReadAsync(request, maxBytes, ["application/json"], ct);
+        if (body.Problem is not null) return (null, body.Problem);
+        try
+        {
+            return (JsonDocument.Parse(body.Body, new JsonDocumentOptions { MaxDepth = 32 }), null);
+        }
+        catch (JsonException e)
+        {
+            return (null, Problems.BadRequest("invalid_json", $"the body is not valid JSON: {e.Message}"));
+        }
+    }
+
+    private static IResult TooLarge(int maxBytes) =>
+        Problems.Create(StatusCodes.Status413PayloadTooLarge, "body_too_large", "The body is too large", $"the limit is {maxBytes} bytes");
+}

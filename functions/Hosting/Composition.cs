@@ -1,0 +1,94 @@
+using Microsoft.Extensions.Options;
+using Siyu.Functions.Api;
+using Siyu.Functions.Ingestion;
+using Siyu.Functions.Profiles;
+using Siyu.Functions.Tenants;
+using Siyu.Storage.Account;
+using Siyu.Storage.Identities;
+using Siyu.Storage.Profiles;
+using Siyu.Storage.Queues;
+using Siyu.Storage.Tables;
+using Siyu.Storage.Tenants;
+
+namespace Siyu.Functions.Hosting;
+
+/// <summary>How the app is put together: services, middleware, endpoints. One place to read it all.</summary>
+public static class Composition
+{
+    public static IServiceCollection AddSiyu(this IServiceCollection services, IConfiguration config)
+    {
+        services.Configure<StorageSettings>(config.GetSection("Storage"));
+        services.Configure<IngestionSettings>(config.GetSection("Ingestion"));
+        services.Configure<WeChatSettings>(config.GetSection("WeChat"));
+        services.Configure<OperatorSettings>(config.GetSection("Operator"));
+        services.Configure<QueueOptions>(config.GetSection("Queues"));
+
+        services.AddSingleton(TimeProvider.System);
+        services.AddSingleton(sp =>
+        {
+            var s = sp.GetRequiredService<IOptions<StorageSettings>>().Value;
+            return StorageAccount.FromSettings(s.ConnectionString, s.TableServiceUri, s.QueueServiceUri, s.ManagedIdentityClientId);
+        });
+        services.AddSingleton(sp => new StorageTables(sp.GetRequiredService<StorageAccount>(), sp.GetRequiredService<IOptions<StorageSettings>>().Value.Prefix));
+        services.AddSingleton<IQueueService>(sp => new RestQueueService(sp.GetRequiredService<StorageAccount>()));
+        services.AddSingleton(sp => new QueueNames(sp.GetRequiredService<IOptions<StorageSettings>>().Value, sp.GetRequiredService<IOptions<IngestionSettings>>().Value));
+
+        services.AddSingleton<TenantStore>();
+        services.AddSingleton<ApiKeyCache>();
+        services.AddSingleton(sp => new IdentityStore(sp.GetRequiredService<StorageTables>(), sp.GetRequiredService<TimeProvider>()));
+        services.AddSingleton<ProfileStore>();
+
+        services.AddSingleton<QueueWakeups>();
+        services.AddSingleton<PoisonQueue>();
+        services.AddSingleton<IngestQueue>();
+        services.AddSingleton(sp => new IngestProcessor(
+            sp.GetRequiredService<ProfileStore>(), sp.GetRequiredService<IdentityStore>(),
+            sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<ILogger<IngestProcessor>>()));
+
+        services.AddHostedService<StorageStartup>();
+        services.AddSingleton<IEnumerable<QueueListener>>(sp => sp.GetRequiredService<QueueNames>().Ingest
+            .Select(q => new QueueListener(q, sp.GetRequiredService<IQueueService>(), sp.GetRequiredService<IngestProcessor>(),
+                sp.GetRequiredService<PoisonQueue>(), sp.GetRequiredService<IOptions<QueueOptions>>(),
+                sp.GetRequiredService<QueueWakeups>(), sp.GetRequiredService<ILogger<QueueListener>>()))
+            .ToList());
+        if (config.GetValue("Queues:ListenersEnabled", true)) services.AddHostedService<QueueListeners>();
+        if (config.GetValue("Demo:Seed", false)) services.AddHostedService<DemoSeeder>();
+
+        services.AddProblemDetails(o => o.CustomizeProblemDetails = c =>
+        {
+            // Framework-made problems (a body that does not bind, an unknown route) get a code too.
+            c.ProblemDetails.Extensions.TryAdd("code", c.ProblemDetails.Status switch
+            {
+                400 => "bad_request",
+                404 => "not_found",
+                405 => "method_not_allowed",
+                415 => "unsupported_media_type",
+                _ => "error",
+            });
+        });
+        services.AddOpenApi("v1", o => o.AddDocumentTransformer((doc, _, _) =>
+        {
+            doc.Info.Title = "Siyu private-domain marketing API";
+            doc.Info.Description = "Events in, profiles out. Authenticate with 'Authorization: Bearer <API key>'.";
+            return Task.CompletedTask;
+        }));
+        return services;
+    }
+
+    public static WebApplication UseSiyu(this WebApplication app)
+    {
+        app.UseExceptionHandler();
+        app.UseStatusCodePages();
+        app.UseRouting();
+        app.UseMiddleware<ApiKeyMiddleware>();
+
+        app.MapOpenApi("/api/openapi.json").WithMetadata(Access.Anonymous);
+        app.MapHealth();
+        app.MapTenants();
+        app.MapEvents();
+        app.MapProfiles();
+        if (app.Configuration.GetValue("Hosting:CustomHandler", false))
+            app.MapQueueFunctions(app.Services.GetRequiredService<QueueNames>());
+        return app;
+    }
+}

@@ -1,0 +1,73 @@
+using System.Text.Json;
+using Microsoft.Extensions.Options;
+
+namespace Siyu.Functions.Hosting;
+
+/// <summary>
+/// The Azure Functions custom-handler way in for queue triggers. The host POSTs <c>/{FunctionName}</c> with
+/// <c>{"Data": {"message": "…"}, "Metadata": {"DequeueCount": n, "Id": "…"}}</c> and expects
+/// <c>{"Outputs": {}, "Logs": [], "ReturnValue": null}</c>; a non-2xx answer makes the host retry.
+/// We settle with the same policy as our own listeners: on the last try (or a permanent failure) we write the
+/// poison message ourselves, with its reason, and answer 200 so the host does not add a reasonless copy.
+/// Mapped only when running under the Functions host, so these routes never face the internet.
+/// </summary>
+public static class CustomHandlerEndpoints
+{
+    public static void MapQueueFunctions(this IEndpointRouteBuilder app, QueueNames names)
+    {
+        for (var i = 0; i < names.Ingest.Count; i++)
+        {
+            var queue = names.Ingest[i];
+            app.MapPost($"/ProcessIngest{i}", (HttpContext http, Ingestion.IngestProcessor handler, PoisonQueue poison, IOptions<QueueOptions> options) =>
+                    InvokeAsync(http, queue, handler, poison, options.Value))
+                .ExcludeFromDescription()
+                .WithMetadata(Tenants.Access.Anonymous);
+        }
+    }
+
+    private static async Task<IResult> InvokeAsync(HttpContext http, string queue, IQueueHandler handler, PoisonQueue poison, QueueOptions options)
+    {
+        QueueWorkItem item;
+        try
+        {
+            using var doc = await JsonDocument.ParseAsync(http.Request.Body, cancellationToken: http.RequestAborted);
+            item = ReadInvocation(doc.RootElement);
+        }
+        catch (Exception e) when (e is JsonException or InvalidOperationException or KeyNotFoundException)
+        {
+            return Results.BadRequest(new { error = $"not a Functions host invocation: {e.Message}" });
+        }
+
+        var outcome = (await handler.HandleAsync([item], http.RequestAborted))[0];
+        var (action, error) = Settlement.Decide(outcome, item.DequeueCount, options.MaxDequeueCount);
+        switch (action)
+        {
+            case Settlement.Action.Retry:
+                return Results.Json(new { Outputs = new { }, Logs = new[] { error }, ReturnValue = (object?)null }, statusCode: 500);
+            case Settlement.Action.Poison:
+                await poison.WriteAsync(queue, item, error!, http.RequestAborted);
+                break;
+        }
+        return Results.Json(new { Outputs = new { }, Logs = error is null ? Array.Empty<string>() : [error], ReturnValue = (object?)null });
+    }
+
+    /// <summary>Reads the trigger payload: the first (only) Data entry is the message; Metadata carries the try count.</summary>
+    public static QueueWorkItem ReadInvocation(JsonElement root)
+    {
+        var data = root.GetProperty("Data");
+        var message = data.EnumerateObject().First().Value;
+        // The host hands a string message over as a JSON string, sometimes itself JSON-quoted once more.
+        var text = message.ValueKind == JsonValueKind.String ? message.GetString()! : message.GetRawText();
+        if (text.Length > 1 && text[0] == '"') text = JsonSerializer.Deserialize<string>(text)!;
+
+        long dequeueCount = 1;
+        string? id = null;
+        if (root.TryGetProperty("Metadata", out var meta))
+        {
+            if (meta.TryGetProperty("DequeueCount", out var dc))
+                dequeueCount = dc.ValueKind == JsonValueKind.Number ? dc.GetInt64() : long.Parse(dc.GetString()!.Trim('"'));
+            if (meta.TryGetProperty("Id", out var mid)) id = mid.ValueKind == JsonValueKind.String ? mid.GetString()!.Trim('"') : mid.GetRawText();
+        }
+        return new QueueWorkItem(text, dequeueCount, id);
+    }
+}

@@ -1,0 +1,21 @@
+namespace Siyu.Functions.Hosting;
+
+/// <summary>How our own queue listeners pull work (standalone mode). In Azure, host.json says the same for the host.</summary>
+public sealed class QueueOptions
+{
+    /// <summary>Messages per receive (1-32).</summary>
+    public int BatchSize { get; set; } = 32;
+    /// <summary>How long a received message stays hidden; renewed while its batch is still being processed.</summary>
+    public TimeSpan VisibilityTimeout { get; set; } = TimeSpan.FromSeconds(60);
+    /// <summary>After this many failed tries a message goes to the poison queue.</summary>
+    public int MaxDequeueCount { get; set; } = 5;
+    /// <summary>How long a failed message waits before its next try.</summary>
+    public TimeSpan RetryDelay { get; set; } = TimeSpan.FromSeconds(2);
+    /// <summary>Polling backs off from <see cref="MinPollDelay"/> to this when a queue is idle.</summary>
+    public TimeSpan MaxPollDelay { get; set; } = TimeSpan.FromMilliseconds(500);
+    public TimeSpan MinPollDelay { get; set; } = TimeSpan.FromMilliseconds(20);
+    /// <summary>Batches in flight per queue.</summary>
+    public int ConcurrentBatchesPerQueue { get; set; } = 2;
+    /// <summary>Run our own listeners. Off when the Functions host triggers the handlers.</summary>
+    public bool ListenersEnabled { get; set; } = true;
+}

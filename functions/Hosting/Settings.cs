@@ -1,0 +1,47 @@
+namespace Siyu.Functions.Hosting;
+
+/// <summary>Configuration section "Storage". A connection string (Azurite, or an account key), or service URIs with managed identity.</summary>
+public sealed class StorageSettings
+{
+    public string? ConnectionString { get; set; }
+    public string? TableServiceUri { get; set; }
+    public string? QueueServiceUri { get; set; }
+    public string? ManagedIdentityClientId { get; set; }
+    /// <summary>Prefixes every table and queue name, so environments or test runs can share an account.</summary>
+    public string Prefix { get; set; } = "";
+}
+
+/// <summary>Configuration section "Ingestion".</summary>
+public sealed class IngestionSettings
+{
+    /// <summary>Ingest queues; events are spread over them by a hash of their strongest identity.</summary>
+    public int Partitions { get; set; } = 4;
+    public int MaxEventsPerRequest { get; set; } = 500;
+    public int MaxBodyBytes { get; set; } = 1024 * 1024;
+    public TimeSpan MaxFutureSkew { get; set; } = TimeSpan.FromMinutes(10);
+}
+
+/// <summary>Configuration section "WeChat".</summary>
+public sealed class WeChatSettings
+{
+    /// <summary>Pushes whose timestamp is further than this from now are refused. Zero turns the check off.</summary>
+    public TimeSpan MaxTimestampSkew { get; set; } = TimeSpan.FromMinutes(5);
+    public int MaxBodyBytes { get; set; } = 256 * 1024;
+}
+
+/// <summary>Configuration section "Operator": the bootstrap key that guards tenant and key administration.</summary>
+public sealed class OperatorSettings
+{
+    public string? BootstrapKey { get; set; }
+}
+
+/// <summary>The queue names of this deployment.</summary>
+public sealed class QueueNames(StorageSettings storage, IngestionSettings ingestion)
+{
+    public IReadOnlyList<string> Ingest { get; } =
+        Enumerable.Range(0, ingestion.Partitions).Select(i => Name(storage.Prefix, $"ingest-{i}")).ToList();
+
+    public IEnumerable<string> All => Ingest.Concat(Ingest.Select(PoisonQueue.NameFor));
+
+    private static string Name(string prefix, string name) => prefix.Length == 0 ? name : $"{prefix}-{name}";
+}

@@ -1,0 +1,80 @@
+using System.Text.Json;
+using Azure;
+using Microsoft.Extensions.Options;
+using Siyu.Core.Events;
+using Siyu.Core.Tenants;
+using Siyu.Functions.Api;
+using Siyu.Functions.Hosting;
+using Siyu.Functions.Tenants;
+
+namespace Siyu.Functions.Ingestion;
+
+public sealed record IngestResponse(int Accepted, int Rejected, IReadOnlyList<ItemError> Errors);
+
+/// <summary><c>POST /api/events</c>: a batch of track, identify and order events from apps, stores and e-commerce.</summary>
+public static class EventsEndpoints
+{
+    public static void MapEvents(this IEndpointRouteBuilder app)
+    {
+        app.MapPost("/api/events", AcceptAsync)
+            .Allow(Role.Ingest, Role.Admin)
+            .WithName("PostEvents")
+            .WithTags("Ingestion")
+            .WithSummary("Accept a batch of events (up to 500 events, 1 MiB)")
+            .WithDescription("Body: {\"batch\": [event, …]} (or a bare array). Each event is checked on its own: the answer lists " +
+                             "every refused item with its index and reason, and the good ones are accepted. Idempotent by messageId.")
+            .Accepts<JsonElement>("application/json")
+            .Produces<IngestResponse>(StatusCodes.Status202Accepted)
+            .ProducesProblem(StatusCodes.Status400BadRequest)
+            .ProducesProblem(StatusCodes.Status401Unauthorized)
+            .ProducesProblem(StatusCodes.Status413PayloadTooLarge)
+            .ProducesProblem(StatusCodes.Status415UnsupportedMediaType);
+    }
+
+    private static async Task<IResult> AcceptAsync(HttpContext http, IngestQueue queue, IOptions<IngestionSettings> settings, TimeProvider clock, CancellationToken ct)
+    {
+        var limits = settings.Value;
+        var (json, problem) = await RequestBody.ReadJsonAsync(http.Request, limits.MaxBodyBytes, ct);
+        if (problem is not null) return problem;
+        using var doc = json!;
+
+        var batch = doc.RootElement.ValueKind switch
+        {
+            JsonValueKind.Array => doc.RootElement,
+            JsonValueKind.Object when doc.RootElement.TryGetProperty("batch", out var b) && b.ValueKind == JsonValueKind.Array => b,
+            _ => default,
+        };
+        if (batch.ValueKind != JsonValueKind.Array)
+            return Problems.BadRequest("invalid_batch", "the body must be {\"batch\": [events]} or an array of events");
+        var count = batch.GetArrayLength();
+        if (count == 0) return Problems.BadRequest("empty_batch", "the batch has no events");
+        if (count > limits.MaxEventsPerRequest)
+            return Problems.BadRequest("batch_too_large", $"at most {limits.MaxEventsPerRequest} events per request; this one has {count}");
+
+        var validator = new EventValidator(limits.MaxFutureSkew);
+        var now = clock.GetUtcNow();
+        var accepted = new List<IncomingEvent>(count);
+        var errors = new List<ItemError>();
+        var index = 0;
+        foreach (var item in batch.EnumerateArray())
+        {
+            if (validator.TryValidate(item, index, now, out var evt, out var error)) accepted.Add(evt!);
+            else errors.Add(error!);
+            index++;
+        }
+
+        if (accepted.Count == 0)
+            return Problems.BadRequest("no_valid_events", "no event in the batch is valid", new Dictionary<string, object?> { ["errors"] = errors });
+
+        try
+        {
+            await queue.EnqueueAsync(http.Caller().TenantId, accepted, ct);
+        }
+        catch (RequestFailedException e)
+        {
+            // Some messages may have been queued: a retry of the whole batch is safe, because processing dedupes by messageId.
+            return Problems.Unavailable($"events could not be queued ({e.Status}); retry the whole batch");
+        }
+        return Results.Json(new IngestResponse(accepted.Count, errors.Count, errors), statusCode: StatusCodes.Status202Accepted);
+    }
+}

@@ -1,0 +1,354 @@
+using Azure;
+using Azure.Data.Tables;
+using Siyu.Core.Events;
+using Siyu.Core.Identities;
+using Siyu.Core.Profiles;
+using Siyu.Core.Storage;
+using Siyu.Functions.Hosting;
+using Siyu.Storage.Caching;
+using Siyu.Storage.Identities;
+using Siyu.Storage.Profiles;
+
+namespace Siyu.Functions.Ingestion;
+
+/// <summary>
+/// Turns queued events into profiles. For a batch of ingest messages it
+/// <list type="number">
+/// <item>resolves every event's identities to one profile, creating profiles for new people (identity claims are
+/// conditional inserts, so two processors can never create two profiles for one identity);</item>
+/// <item>folds each profile's new events into it and commits the profile row and the event rows together, many
+/// profiles of one partition per transaction. An event row's key is its dedupe key, so a replayed event conflicts
+/// instead of counting twice, and the profile row is written under its ETag, so concurrent writers never lose an
+/// update.</item>
+/// </list>
+/// Replaying any message changes nothing. A bad event fails only its own message.
+/// </summary>
+public sealed class IngestProcessor(
+    ProfileStore profiles, IdentityStore identities, TimeProvider clock, ILogger<IngestProcessor> log, int profileCacheCapacity = 100_000)
+    : IQueueHandler
+{
+    private const int MaxActionsPerTransaction = 100;
+    /// <summary>Table transactions carry at most 4 MiB; stay well inside it.</summary>
+    private const int MaxTransactionChars = 1_500_000;
+    private const int MaxAttempts = 12;
+
+    private readonly BoundedCache<string, (ProfileState State, ETag ETag)> _profileCache = new(profileCacheCapacity, clock);
+
+    private sealed class Work(int message, string tenantId, IncomingEvent evt)
+    {
+        public int Message { get; } = message;
+        public string TenantId { get; } = tenantId;
+        public IncomingEvent Event { get; } = evt;
+        public string ProfileId { get; set; } = "";
+        public string? Error { get; set; }
+        public bool Permanent { get; set; }
+    }
+
+    public async Task<IReadOnlyList<WorkOutcome>> HandleAsync(IReadOnlyList<QueueWorkItem> batch, CancellationToken ct)
+    {
+        var outcomes = new WorkOutcome?[batch.Count];
+        var work = new List<Work>();
+        for (var i = 0; i < batch.Count; i++)
+        {
+            try
+            {
+                var envelope = IngestEnvelope.Parse(batch[i].Text);
+                work.AddRange(envelope.Events.Select(e => new Work(i, envelope.TenantId, e)));
+            }
+            catch (Exception e) when (e is System.Text.Json.JsonException or NotSupportedException or ArgumentException)
+            {
+                outcomes[i] = WorkOutcome.Poison($"unreadable ingest message: {e.Message}");
+            }
+        }
+
+        var newProfiles = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var tenant in work.GroupBy(w => w.TenantId))
+        {
+            try { await ResolveAsync(tenant.Key, tenant.ToList(), newProfiles, ct); }
+            catch (RequestFailedException e)
+            {
+                foreach (var w in tenant) w.Error = $"identity resolution failed: {e.Status} {e.ErrorCode}";
+            }
+        }
+
+        var toCommit = DropRepeats(work.Where(w => w.Error is null));
+        var partitions = toCommit.GroupBy(w => (w.TenantId, Partition: ProfileStore.Partition(w.TenantId, w.ProfileId))).ToList();
+        await Parallel.ForEachAsync(partitions, new ParallelOptions { MaxDegreeOfParallelism = 16, CancellationToken = ct },
+            async (p, token) => await CommitPartitionAsync(p.Key.TenantId, p.Key.Partition, p.ToList(), newProfiles, token));
+
+        foreach (var failed in work.Where(w => w.Error is not null).GroupBy(w => w.Message))
+        {
+            var first = failed.OrderByDescending(w => w.Permanent).First();
+            outcomes[failed.Key] = first.Permanent
+                ? WorkOutcome.Poison($"event {first.Event.MessageId}: {first.Error}")
+                : WorkOutcome.Retry($"event {first.Event.MessageId}: {first.Error}");
+        }
+        return outcomes.Select(o => o ?? WorkOutcome.Done).ToList();
+    }
+
+    /// <summary>
+    /// Gives every event a profile. Known identities come from the index; an event with none gets a new profile,
+    /// claimed through its strongest identity first. If another processor claimed that identity in the meantime,
+    /// the event follows the winner, and nothing was written for the loser.
+    /// </summary>
+    private async Task ResolveAsync(string tenantId, List<Work> work, HashSet<string> newProfiles, CancellationToken ct)
+    {
+        var owners = new Dictionary<string, string>(StringComparer.Ordinal);
+        var keys = work.SelectMany(w => w.Event.Identities).Select(i => i.Key).Distinct().ToList();
+        await Parallel.ForEachAsync(keys, new ParallelOptions { MaxDegreeOfParallelism = 16, CancellationToken = ct }, async (key, token) =>
+        {
+            var owner = await identities.LookupAsync(tenantId, key, token);
+            if (owner is not null) lock (owners) owners[key] = owner;
+        });
+
+        var created = new Dictionary<string, string>(StringComparer.Ordinal); // new profile id -> its primary identity
+        var claims = new Dictionary<string, string>(StringComparer.Ordinal);  // identity -> profile id, not yet stored
+        foreach (var w in work)
+        {
+            var ordered = w.Event.Identities.OrderBy(i => IdentityRules.Precedence(i.Type)).ToList();
+            var profileId = ordered.Select(i => owners.GetValueOrDefault(i.Key)).FirstOrDefault(p => p is not null);
+            if (profileId is null)
+            {
+                profileId = Ids.NewProfileId();
+                created[profileId] = ordered[0].Key;
+            }
+            else if (ordered.Select(i => owners.GetValueOrDefault(i.Key)).Where(p => p is not null).Distinct().Skip(1).Any())
+            {
+                log.LogInformation("Event {MessageId} of tenant {Tenant} names identities of more than one profile; kept on {ProfileId}",
+                    w.Event.MessageId, tenantId, profileId);
+            }
+            foreach (var i in ordered)
+            {
+                if (owners.ContainsKey(i.Key)) continue;
+                owners[i.Key] = profileId;
+                claims[i.Key] = profileId;
+            }
+            w.ProfileId = profileId;
+        }
+
+        // Phase 1: the strongest identity of each new profile. Losing one means someone else created this person.
+        var primaries = created.Select(c => (IdentityKey: c.Value, ProfileId: c.Key)).ToList();
+        var redirect = new Dictionary<string, string>(StringComparer.Ordinal);
+        if (primaries.Count > 0)
+        {
+            var won = await identities.ClaimAsync(tenantId, primaries, ct);
+            foreach (var (key, profileId) in primaries)
+            {
+                if (won[key] == profileId) newProfiles.Add(profileId);
+                else redirect[profileId] = won[key];
+            }
+        }
+        foreach (var w in work)
+            if (redirect.TryGetValue(w.ProfileId, out var winner)) w.ProfileId = winner;
+
+        // Phase 2: every other new identity, for whichever profile it now belongs to.
+        var rest = claims
+            .Where(c => !(created.TryGetValue(c.Value, out var primary) && primary == c.Key))
+            .Select(c => (IdentityKey: c.Key, ProfileId: redirect.GetValueOrDefault(c.Value, c.Value)))
+            .ToList();
+        if (rest.Count > 0) await identities.ClaimAsync(tenantId, rest, ct);
+    }
+
+    /// <summary>The same event twice in one batch (a client retry racing itself) is committed once.</summary>
+    private static List<Work> DropRepeats(IEnumerable<Work> work)
+    {
+        var seen = new HashSet<(string, string, string)>();
+        return work.Where(w => seen.Add((w.TenantId, w.ProfileId, w.Event.DedupeKey()))).ToList();
+    }
+
+    private sealed class ProfileGroup(string profileId)
+    {
+        public string ProfileId { get; } = profileId;
+        public List<Work> Pending { get; } = new();
+        public ProfileState? State { get; set; }
+        public ETag ETag { get; set; }
+        public bool Exists { get; set; }
+        public bool Loaded { get; set; }
+    }
+
+    private async Task CommitPartitionAsync(string tenantId, string partition, List<Work> work, HashSet<string> newProfiles, CancellationToken ct)
+    {
+        var groups = work.GroupBy(w => w.ProfileId).Select(g =>
+        {
+            var group = new ProfileGroup(g.Key);
+            group.Pending.AddRange(g.OrderBy(w => w.Event.Timestamp));
+            if (newProfiles.Contains(g.Key)) Start(group, ProfileState.New(g.Key, clock.GetUtcNow()));
+            return group;
+        }).ToList();
+
+        var isolate = false; // after an unexplained refusal, commit one event per transaction to find the culprit
+        for (var attempt = 1; groups.Any(g => g.Pending.Count > 0); attempt++)
+        {
+            if (attempt > MaxAttempts)
+            {
+                foreach (var w in groups.SelectMany(g => g.Pending)) w.Error = "gave up after repeated write conflicts";
+                return;
+            }
+            try
+            {
+                await LoadAsync(tenantId, groups.Where(g => g.Pending.Count > 0 && !g.Loaded), ct);
+                foreach (var tx in Pack(tenantId, groups.Where(g => g.Pending.Count > 0), isolate))
+                    isolate |= await SubmitAsync(tenantId, partition, tx, ct);
+            }
+            catch (Exception e) when (e is RequestFailedException or IOException or HttpRequestException)
+            {
+                // Storage is unwell: nothing here is the events' fault. Their messages will be retried.
+                var status = e is RequestFailedException r ? $"{r.Status} {r.ErrorCode}" : e.GetType().Name;
+                foreach (var w in groups.SelectMany(g => g.Pending)) w.Error = $"storage error {status}";
+                return;
+            }
+        }
+    }
+
+    private static void Start(ProfileGroup group, ProfileState state)
+    {
+        group.State = state;
+        group.ETag = default;
+        group.Exists = false;
+        group.Loaded = true;
+    }
+
+    private async Task LoadAsync(string tenantId, IEnumerable<ProfileGroup> groups, CancellationToken ct)
+    {
+        await Parallel.ForEachAsync(groups, new ParallelOptions { MaxDegreeOfParallelism = 16, CancellationToken = ct }, async (g, token) =>
+        {
+            if (_profileCache.TryGet(CacheKey(tenantId, g.ProfileId), out var cached))
+            {
+                (g.State, g.ETag, g.Exists, g.Loaded) = (cached.State, cached.ETag, true, true);
+                return;
+            }
+            var stored = await profiles.ReadAsync(tenantId, g.ProfileId, token);
+            if (stored is { } s) (g.State, g.ETag, g.Exists, g.Loaded) = (s.State, s.ETag, true, true);
+            else Start(g, ProfileState.New(g.ProfileId, clock.GetUtcNow()));
+        });
+    }
+
+    private sealed record Slot(ProfileGroup Group, Work? Event, ProfileState? NewState);
+
+    private sealed record Transaction(List<TableTransactionAction> Actions, List<Slot> Slots);
+
+    /// <summary>
+    /// Packs profiles and their events into transactions of at most 100 actions. Each profile's row goes with
+    /// the events folded into it, so the pair is atomic; a profile with more events than fit waits for a later one.
+    /// </summary>
+    private static IEnumerable<Transaction> Pack(string tenantId, IEnumerable<ProfileGroup> groups, bool isolate)
+    {
+        var tx = new Transaction(new(), new());
+        var chars = 0;
+        foreach (var g in groups)
+        {
+            var room = MaxActionsPerTransaction - tx.Actions.Count - 1;
+            if (room < 1 || chars > MaxTransactionChars || (isolate && tx.Actions.Count > 0))
+            {
+                yield return tx;
+                tx = new Transaction(new(), new());
+                chars = 0;
+                room = MaxActionsPerTransaction - 1;
+            }
+            var take = g.Pending.Take(isolate ? 1 : room).ToList();
+            var state = ProfileStore.Clone(g.State!);
+            foreach (var w in take) ProfileFold.Apply(state, w.Event);
+
+            var entity = ProfileStore.ToEntity(tenantId, state);
+            tx.Actions.Add(g.Exists
+                ? new TableTransactionAction(TableTransactionActionType.UpdateReplace, entity, g.ETag)
+                : new TableTransactionAction(TableTransactionActionType.Add, entity));
+            tx.Slots.Add(new Slot(g, null, state));
+            foreach (var w in take)
+            {
+                var row = ProfileStore.ToEventEntity(tenantId, g.ProfileId, w.Event);
+                chars += (row.GetString("Properties")?.Length ?? 0) + (row.GetString("Traits")?.Length ?? 0) + 512;
+                tx.Actions.Add(new TableTransactionAction(TableTransactionActionType.Add, row));
+                tx.Slots.Add(new Slot(g, w, null));
+            }
+            chars += EstimateChars(entity);
+        }
+        if (tx.Actions.Count > 0) yield return tx;
+    }
+
+    private static int EstimateChars(TableEntity entity) =>
+        ((IDictionary<string, object>)entity).Values.Sum(v => v is string s ? s.Length : 16) + 256;
+
+    /// <summary>Commits one transaction; on a refusal, fixes the plan. True when the culprit must be isolated.</summary>
+    private async Task<bool> SubmitAsync(string tenantId, string partition, Transaction tx, CancellationToken ct)
+    {
+        try
+        {
+            var response = await profiles.Table.SubmitTransactionAsync(tx.Actions, ct);
+            for (var i = 0; i < tx.Slots.Count; i++)
+            {
+                var slot = tx.Slots[i];
+                if (slot.Event is not null) { slot.Group.Pending.Remove(slot.Event); continue; }
+                var etag = response.Value[i].Headers.ETag;
+                slot.Group.State = slot.NewState;
+                slot.Group.Exists = true;
+                if (etag is { } e)
+                {
+                    slot.Group.ETag = e;
+                    _profileCache.Set(CacheKey(tenantId, slot.Group.ProfileId), (slot.NewState!, e));
+                }
+                else slot.Group.Loaded = false; // no ETag to go on: read it back before the next write
+            }
+            return false;
+        }
+        catch (RequestFailedException e) when (e.Status is 409 or 412 or 404 or 400 or 413)
+        {
+            return await ExplainFailureAsync(tenantId, partition, tx, e, ct);
+        }
+    }
+
+    /// <summary>
+    /// A transaction fails as a whole. Find out why and fix the plan: drop events that are already stored (a replay),
+    /// re-read profiles that someone else changed, and set aside an event that storage refuses outright.
+    /// </summary>
+    private async Task<bool> ExplainFailureAsync(string tenantId, string partition, Transaction tx, RequestFailedException e, CancellationToken ct)
+    {
+        var index = FailedIndex(e);
+        var failed = index is { } i && i < tx.Slots.Count ? tx.Slots[i]
+            : tx.Slots.Count == 2 && e.Status is 400 or 413 ? tx.Slots[1] // one profile, one event: the event is the suspect
+            : null;
+        var involved = tx.Slots.Select(s => s.Group).Distinct().ToList();
+
+        if (e.Status is 409 && failed is { Event: null })
+        {
+            Reload(tenantId, failed.Group); // the profile was created meanwhile
+            return false;
+        }
+        if (e.Status is 409)
+        {
+            // Replayed events: find every one of them in this transaction at once, not one failure at a time.
+            var keys = tx.Slots.Where(s => s.Event is not null).ToDictionary(s => tx.Actions[tx.Slots.IndexOf(s)].Entity.RowKey, s => s);
+            var existing = await profiles.ExistingRowKeysAsync(partition, keys.Keys, ct);
+            foreach (var key in existing) keys[key].Group.Pending.Remove(keys[key].Event!);
+            if (existing.Count == 0) foreach (var g in involved) Reload(tenantId, g);
+            return false;
+        }
+        if (e.Status is 412 or 404)
+        {
+            foreach (var g in failed is null ? involved : [failed.Group]) Reload(tenantId, g);
+            return false;
+        }
+        if (failed is { Event: { } bad })
+        {
+            bad.Error = $"storage refused the event: {e.Status} {e.ErrorCode}";
+            bad.Permanent = true;
+            failed.Group.Pending.Remove(bad);
+        }
+        else if (failed is not null)
+        {
+            foreach (var w in failed.Group.Pending) { w.Error = $"storage refused the profile: {e.Status} {e.ErrorCode}"; w.Permanent = true; }
+            failed.Group.Pending.Clear();
+        }
+        return failed is null; // refused, and we cannot tell which action: narrow it down
+    }
+
+    private void Reload(string tenantId, ProfileGroup group)
+    {
+        _profileCache.Remove(CacheKey(tenantId, group.ProfileId));
+        group.Loaded = false;
+    }
+
+    private static int? FailedIndex(RequestFailedException e) => e is TableTransactionFailedException t ? t.FailedTransactionActionIndex : null;
+
+    private static string CacheKey(string tenantId, string profileId) => tenantId + "|" + profileId;
+}

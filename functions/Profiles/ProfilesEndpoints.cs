@@ -1,0 +1,87 @@
+using System.Text.Json.Nodes;
+using Siyu.Core.Identities;
+using Siyu.Core.Profiles;
+using Siyu.Core.Tenants;
+using Siyu.Functions.Api;
+using Siyu.Functions.Tenants;
+using Siyu.Storage.Identities;
+using Siyu.Storage.Profiles;
+
+namespace Siyu.Functions.Profiles;
+
+public sealed record IdentityView(string Type, string Value, string? AppId);
+
+public sealed record ProfileView(
+    string Id, DateTimeOffset CreatedAt, DateTimeOffset? FirstSeen, DateTimeOffset? LastSeen, long EventCount,
+    IReadOnlyList<IdentityView> Identities, IReadOnlyDictionary<string, JsonNode?> Attributes,
+    IReadOnlyDictionary<string, EventCounter> Counters, OrderTotals Orders, IReadOnlyList<RecentEvent> RecentEvents)
+{
+    public static ProfileView From(ProfileState p) => new(
+        p.ProfileId, p.CreatedAt, p.FirstSeen, p.LastSeen, p.EventCount,
+        p.Identities.Select(ToView).ToList(), p.Attributes, p.Counters, p.Orders, p.Recent);
+
+    private static IdentityView ToView(string key)
+    {
+        var parts = key.Split(':', 3);
+        return parts[0] == "openid" && parts.Length == 3 ? new("openid", parts[2], parts[1]) : new(parts[0], key[(parts[0].Length + 1)..], null);
+    }
+}
+
+public sealed record EventPage(IReadOnlyList<StoredEvent> Events, string? Continuation);
+
+/// <summary>Reading profiles: by id, by any identity, and a profile's event history.</summary>
+public static class ProfilesEndpoints
+{
+    public static void MapProfiles(this IEndpointRouteBuilder app)
+    {
+        var group = app.MapGroup("/api/profiles").WithTags("Profiles");
+
+        group.MapGet("/{id}", async (string id, HttpContext http, ProfileStore profiles, CancellationToken ct) =>
+            await profiles.ReadAsync(http.Caller().TenantId, id, ct) is { } p
+                ? Results.Ok(ProfileView.From(p.State))
+                : Problems.NotFound("profile_not_found", $"no profile '{id}' in this tenant"))
+            .Allow(Role.Marketer, Role.Admin)
+            .WithName("GetProfile")
+            .WithSummary("A profile: identities, attributes, counters, order totals and recent events")
+            .Produces<ProfileView>()
+            .ProducesProblem(StatusCodes.Status404NotFound);
+
+        group.MapGet("/", FindAsync)
+            .Allow(Role.Marketer, Role.Admin)
+            .WithName("FindProfile")
+            .WithSummary("The profile of one identity: ?identity=phone:13800138000, or ?identity=openid:oAbc&appId=wx123")
+            .Produces<ProfileView>()
+            .ProducesProblem(StatusCodes.Status400BadRequest)
+            .ProducesProblem(StatusCodes.Status404NotFound);
+
+        group.MapGet("/{id}/events", async (string id, int? limit, string? continuation, HttpContext http, ProfileStore profiles, CancellationToken ct) =>
+            {
+                var size = Math.Clamp(limit ?? 50, 1, 500);
+                var tenant = http.Caller().TenantId;
+                if (await profiles.ReadAsync(tenant, id, ct) is null) return Problems.NotFound("profile_not_found", $"no profile '{id}' in this tenant");
+                var (events, next) = await profiles.ReadEventsAsync(tenant, id, size, continuation, ct);
+                return Results.Ok(new EventPage(events, next));
+            })
+            .Allow(Role.Marketer, Role.Admin)
+            .WithName("GetProfileEvents")
+            .WithSummary("A profile's stored events, a page at a time (pass back 'continuation')")
+            .Produces<EventPage>()
+            .ProducesProblem(StatusCodes.Status404NotFound);
+    }
+
+    private static async Task<IResult> FindAsync(string? identity, string? appId, HttpContext http, IdentityStore identities, ProfileStore profiles, CancellationToken ct)
+    {
+        var colon = identity?.IndexOf(':') ?? -1;
+        if (identity is null || colon <= 0)
+            return Problems.BadRequest("invalid_identity", "pass ?identity=type:value, e.g. phone:13800138000 (openid also needs &appId=)");
+        if (!IdentityRules.TryParseType(identity[..colon], out var type))
+            return Problems.BadRequest("invalid_identity", $"unknown identity type '{identity[..colon]}'");
+        if (!IdentityRules.TryCreate(type, identity[(colon + 1)..], appId, out var id, out var error))
+            return Problems.BadRequest("invalid_identity", error!);
+
+        var tenant = http.Caller().TenantId;
+        var profileId = await identities.LookupAsync(tenant, id.Key, ct);
+        if (profileId is not null && await profiles.ReadAsync(tenant, profileId, ct) is { } p) return Results.Ok(ProfileView.From(p.State));
+        return Problems.NotFound("profile_not_found", $"no profile has identity {id.Key}");
+    }
+}

@@ -1,0 +1,56 @@
+using System.Text.Json.Nodes;
+
+namespace Siyu.Core.Profiles;
+
+/// <summary>How often a profile did one event, and when first and last.</summary>
+public sealed class EventCounter
+{
+    public long Count { get; set; }
+    public DateTimeOffset First { get; set; }
+    public DateTimeOffset Last { get; set; }
+}
+
+/// <summary>Order totals from order events. Totals are kept per currency; CNY is the usual one.</summary>
+public sealed class OrderTotals
+{
+    public long Count { get; set; }
+    public Dictionary<string, decimal> Total { get; set; } = new(StringComparer.Ordinal);
+    public DateTimeOffset? First { get; set; }
+    public DateTimeOffset? Last { get; set; }
+}
+
+/// <summary>A short form of an event, kept on the profile so that reading a profile needs one row.</summary>
+public sealed class RecentEvent
+{
+    public required string MessageId { get; init; }
+    public required string Name { get; init; }
+    public required DateTimeOffset Timestamp { get; init; }
+    public required string Source { get; init; }
+    public JsonObject? Properties { get; init; }
+}
+
+/// <summary>
+/// Everything we know about one customer, as one value: identities, attributes, counters, order totals and recent
+/// events. Built by folding events into it (<see cref="ProfileFold"/>); stored as one table row.
+/// </summary>
+public sealed class ProfileState
+{
+    public const int RecentLimit = 20;
+
+    public required string ProfileId { get; init; }
+    public required DateTimeOffset CreatedAt { get; init; }
+    public DateTimeOffset? FirstSeen { get; set; }
+    public DateTimeOffset? LastSeen { get; set; }
+    public long EventCount { get; set; }
+    /// <summary>Identity keys (see <see cref="Identities.Identity.Key"/>), sorted.</summary>
+    public SortedSet<string> Identities { get; set; } = new(StringComparer.Ordinal);
+    public Dictionary<string, JsonNode?> Attributes { get; set; } = new(StringComparer.Ordinal);
+    /// <summary>When each attribute was last set, so that an older identify arriving late cannot overwrite a newer one.</summary>
+    public Dictionary<string, DateTimeOffset> AttributeUpdatedAt { get; set; } = new(StringComparer.Ordinal);
+    public Dictionary<string, EventCounter> Counters { get; set; } = new(StringComparer.Ordinal);
+    public OrderTotals Orders { get; set; } = new();
+    /// <summary>The newest events first, at most <see cref="RecentLimit"/>.</summary>
+    public List<RecentEvent> Recent { get; set; } = new();
+
+    public static ProfileState New(string profileId, DateTimeOffset now) => new() { ProfileId = profileId, CreatedAt = now };
+}

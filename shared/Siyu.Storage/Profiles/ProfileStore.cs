@@ -1,0 +1,119 @@
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using Azure;
+using Azure.Data.Tables;
+using Siyu.Core.Events;
+using Siyu.Core.Profiles;
+using Siyu.Core.Storage;
+using Siyu.Storage.Tables;
+
+namespace Siyu.Storage.Profiles;
+
+/// <summary>An event as stored in a profile's history.</summary>
+public sealed record StoredEvent(
+    string MessageId, string Type, string Name, DateTimeOffset Timestamp, DateTimeOffset ReceivedAt, string Source,
+    JsonObject? Properties, JsonObject? Traits, IReadOnlyList<string> Identities);
+
+/// <summary>
+/// Profiles and their event history, one partition per (tenant, bucket). A profile's own row and all its event rows
+/// share a partition, so a profile and the events folded into it are committed in one transaction; and many
+/// profiles of the same bucket share a transaction too, which is what makes ingestion fast.
+/// Row keys: <c>{profileId}</c> for the profile, <c>{profileId}~e~{dedupeKey}</c> for each event.
+/// </summary>
+public sealed class ProfileStore(StorageTables tables)
+{
+    public TableClient Table => tables.Profiles;
+
+    public static string Partition(string tenantId, string profileId) =>
+        StorageTables.BucketPartition(tenantId, Ids.ProfileBucket(profileId));
+
+    public static string EventRowKey(string profileId, string dedupeKey) => $"{profileId}~e~{KeyEncoding.Escape(dedupeKey)}";
+
+    public async Task<(ProfileState State, ETag ETag)?> ReadAsync(string tenantId, string profileId, CancellationToken ct = default)
+    {
+        if (!Ids.IsProfileId(profileId)) return null;
+        var row = await tables.Profiles.GetEntityIfExistsAsync<TableEntity>(Partition(tenantId, profileId), profileId, cancellationToken: ct);
+        return row.HasValue ? (FromEntity(row.Value!), row.Value!.ETag) : null;
+    }
+
+    /// <summary>A page of a profile's events, in storage order (by dedupe key), with a continuation token.</summary>
+    public async Task<(IReadOnlyList<StoredEvent> Events, string? Continuation)> ReadEventsAsync(
+        string tenantId, string profileId, int pageSize, string? continuation, CancellationToken ct = default)
+    {
+        var from = $"{profileId}~e~";
+        var to = $"{profileId}~f";
+        var pk = Partition(tenantId, profileId);
+        var pages = tables.Profiles.QueryAsync<TableEntity>(
+            e => e.PartitionKey == pk && e.RowKey.CompareTo(from) >= 0 && e.RowKey.CompareTo(to) < 0,
+            maxPerPage: pageSize, cancellationToken: ct).AsPages(continuation, pageSize);
+        await foreach (var page in pages)
+            return (page.Values.Select(ToStoredEvent).ToList(), page.ContinuationToken);
+        return ([], null);
+    }
+
+    /// <summary>Which of these event row keys already exist in the partition: the dedupe check after a conflict.</summary>
+    public async Task<HashSet<string>> ExistingRowKeysAsync(string partition, IReadOnlyCollection<string> rowKeys, CancellationToken ct = default)
+    {
+        var found = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var chunk in rowKeys.Chunk(20))
+        {
+            var filter = $"PartitionKey eq '{Q(partition)}' and (" + string.Join(" or ", chunk.Select(k => $"RowKey eq '{Q(k)}'")) + ")";
+            await foreach (var row in tables.Profiles.QueryAsync<TableEntity>(filter, select: ["RowKey"], cancellationToken: ct))
+                found.Add(row.RowKey);
+        }
+        return found;
+    }
+
+    private static string Q(string s) => s.Replace("'", "''");
+
+    public static TableEntity ToEntity(string tenantId, ProfileState state)
+    {
+        var entity = new TableEntity(Partition(tenantId, state.ProfileId), state.ProfileId)
+        {
+            ["Kind"] = "profile",
+            ["CreatedAt"] = state.CreatedAt,
+            ["LastSeen"] = state.LastSeen,
+            ["EventCount"] = state.EventCount,
+        };
+        EntityJson.Write(entity, "Doc", state);
+        return entity;
+    }
+
+    public static ProfileState FromEntity(TableEntity entity) =>
+        EntityJson.Read<ProfileState>(entity, "Doc") ?? throw new InvalidDataException($"profile row {entity.RowKey} has no document");
+
+    public static TableEntity ToEventEntity(string tenantId, string profileId, IncomingEvent e)
+    {
+        var entity = new TableEntity(Partition(tenantId, profileId), EventRowKey(profileId, e.DedupeKey()))
+        {
+            ["Kind"] = "event",
+            ["MessageId"] = e.MessageId,
+            ["Type"] = e.Type.ToString().ToLowerInvariant(),
+            ["Name"] = e.Name,
+            ["Timestamp"] = e.Timestamp,
+            ["ReceivedAt"] = e.ReceivedAt,
+            ["Source"] = e.Source,
+            ["Identities"] = string.Join(' ', e.Identities.Select(i => i.Key)),
+        };
+        if (e.Properties is not null) entity["Properties"] = e.Properties.ToJsonString();
+        if (e.Traits is not null) entity["Traits"] = e.Traits.ToJsonString();
+        return entity;
+    }
+
+    private static StoredEvent ToStoredEvent(TableEntity e) => new(
+        e.GetString("MessageId") ?? "",
+        e.GetString("Type") ?? "track",
+        e.GetString("Name") ?? "",
+        e.GetDateTimeOffset("Timestamp") ?? default,
+        e.GetDateTimeOffset("ReceivedAt") ?? default,
+        e.GetString("Source") ?? "",
+        ParseObject(e.GetString("Properties")),
+        ParseObject(e.GetString("Traits")),
+        (e.GetString("Identities") ?? "").Split(' ', StringSplitOptions.RemoveEmptyEntries));
+
+    private static JsonObject? ParseObject(string? json) => json is null ? null : JsonNode.Parse(json)?.AsObject();
+
+    /// <summary>A deep copy, so a cached profile is never changed by a commit that then fails.</summary>
+    public static ProfileState Clone(ProfileState state) =>
+        JsonSerializer.Deserialize<ProfileState>(JsonSerializer.Serialize(state, EntityJson.Options), EntityJson.Options)!;
+}

@@ -1,0 +1,59 @@
+using Azure.Core;
+using Azure.Core.Pipeline;
+using Azure.Data.Tables;
+using Siyu.Storage.Account;
+
+namespace Siyu.Storage.Tables;
+
+/// <summary>
+/// The tables this product keeps, under an optional name prefix (so several environments or test runs can share
+/// one storage account). Every partition key begins with the tenant id, so no query can cross tenants by accident.
+/// </summary>
+public sealed class StorageTables
+{
+    public TableClient Tenants { get; }
+    public TableClient ApiKeys { get; }
+    public TableClient WeChatApps { get; }
+    /// <summary>Identity → profile index. PK <c>{tenant}~{bucket}</c>, RK the identity key.</summary>
+    public TableClient Identities { get; }
+    /// <summary>Profiles and their events. PK <c>{tenant}~{bucket}</c>, RK <c>{profileId}</c> and <c>{profileId}~e~{key}</c>.</summary>
+    public TableClient Profiles { get; }
+
+    public TableServiceClient Service { get; }
+    public IReadOnlyList<TableClient> All { get; }
+
+    public StorageTables(StorageAccount account, string prefix = "")
+    {
+        var options = new TableClientOptions
+        {
+            // Listeners and ingestion use one client concurrently: allow many connections to one host.
+            Transport = new HttpClientTransport(new SocketsHttpHandler
+            {
+                MaxConnectionsPerServer = 256,
+                PooledConnectionLifetime = TimeSpan.FromMinutes(5),
+            }),
+        };
+        options.Retry.MaxRetries = 3;
+        options.Retry.Delay = TimeSpan.FromMilliseconds(200);
+        options.Retry.Mode = RetryMode.Exponential;
+
+        Service = account.Credential is not null
+            ? new TableServiceClient(account.TableEndpoint, account.Credential, options)
+            : new TableServiceClient(account.TableEndpoint, new TableSharedKeyCredential(account.AccountName!, account.AccountKey!), options);
+
+        Tenants = Service.GetTableClient(prefix + "tenants");
+        ApiKeys = Service.GetTableClient(prefix + "apikeys");
+        WeChatApps = Service.GetTableClient(prefix + "wechatapps");
+        Identities = Service.GetTableClient(prefix + "identities");
+        Profiles = Service.GetTableClient(prefix + "profiles");
+        All = [Tenants, ApiKeys, WeChatApps, Identities, Profiles];
+    }
+
+    public async Task EnsureCreatedAsync(CancellationToken ct = default)
+    {
+        foreach (var table in All) await table.CreateIfNotExistsAsync(ct);
+    }
+
+    /// <summary>The partition key of a bucketed, tenant-scoped table.</summary>
+    public static string BucketPartition(string tenantId, int bucket) => $"{tenantId}~{bucket:00}";
+}
