@@ -3,6 +3,9 @@ using Siyu.Functions.Api;
 using Siyu.Functions.Ingestion;
 using Siyu.Functions.Profiles;
 using Siyu.Functions.Tenants;
+using Siyu.Functions.WeChat;
+using Siyu.Storage.Secrets;
+using Siyu.Storage.WeChat;
 using Siyu.Storage.Account;
 using Siyu.Storage.Identities;
 using Siyu.Storage.Profiles;
@@ -37,6 +40,9 @@ public static class Composition
         services.AddSingleton<ApiKeyCache>();
         services.AddSingleton(sp => new IdentityStore(sp.GetRequiredService<StorageTables>(), sp.GetRequiredService<TimeProvider>()));
         services.AddSingleton<ProfileStore>();
+        services.AddSingleton(sp => new SecretProtector(config["Secrets:EncryptionKey"]));
+        services.AddSingleton<WeChatAppStore>();
+        services.AddSingleton<WeChatAppCache>();
 
         services.AddSingleton<QueueWakeups>();
         services.AddSingleton<PoisonQueue>();
@@ -87,6 +93,10 @@ public static class Composition
         app.MapTenants();
         app.MapEvents();
         app.MapProfiles();
+        app.MapWeChatApps();
+        app.MapWeChatPush();
+        if (!app.Services.GetRequiredService<SecretProtector>().Encrypts)
+            app.Logger.LogWarning("Secrets:EncryptionKey is not set: WeChat app tokens and keys are stored unencrypted");
         if (app.Configuration.GetValue("Hosting:CustomHandler", false))
             app.MapQueueFunctions(app.Services.GetRequiredService<QueueNames>());
         return app;

@@ -34,6 +34,12 @@ public sealed class IngestProcessor(
 
     private readonly BoundedCache<string, (ProfileState State, ETag ETag)> _profileCache = new(profileCacheCapacity, clock);
 
+    /// <summary>
+    /// One commit per partition at a time in this process: batches of one process would otherwise race each other
+    /// for the same profiles. Other processes are kept honest by ETags.
+    /// </summary>
+    private readonly SemaphoreSlim[] _partitionLocks = Enumerable.Range(0, 256).Select(_ => new SemaphoreSlim(1, 1)).ToArray();
+
     private sealed class Work(int message, string tenantId, IncomingEvent evt)
     {
         public int Message { get; } = message;
@@ -73,8 +79,13 @@ public sealed class IngestProcessor(
 
         var toCommit = DropRepeats(work.Where(w => w.Error is null));
         var partitions = toCommit.GroupBy(w => (w.TenantId, Partition: ProfileStore.Partition(w.TenantId, w.ProfileId))).ToList();
-        await Parallel.ForEachAsync(partitions, new ParallelOptions { MaxDegreeOfParallelism = 16, CancellationToken = ct },
-            async (p, token) => await CommitPartitionAsync(p.Key.TenantId, p.Key.Partition, p.ToList(), newProfiles, token));
+        await Parallel.ForEachAsync(partitions, new ParallelOptions { MaxDegreeOfParallelism = 16, CancellationToken = ct }, async (p, token) =>
+        {
+            var gate = _partitionLocks[Ids.Bucket(p.Key.Partition, _partitionLocks.Length)];
+            await gate.WaitAsync(token);
+            try { await CommitPartitionAsync(p.Key.TenantId, p.Key.Partition, p.ToList(), newProfiles, token); }
+            finally { gate.Release(); }
+        });
 
         foreach (var failed in work.Where(w => w.Error is not null).GroupBy(w => w.Message))
         {
@@ -184,6 +195,8 @@ public sealed class IngestProcessor(
                 foreach (var w in groups.SelectMany(g => g.Pending)) w.Error = "gave up after repeated write conflicts";
                 return;
             }
+            // Another process won the last round for some profile here: let it finish before trying again.
+            if (attempt > 1) await Task.Delay(TimeSpan.FromMilliseconds(Random.Shared.Next(5, 20) * Math.Min(attempt, 6)), ct);
             try
             {
                 await LoadAsync(tenantId, groups.Where(g => g.Pending.Count > 0 && !g.Loaded), ct);

@@ -1,0 +1,64 @@
+// Key Vault (RBAC authorization, no access policies) holding the operator bootstrap key,
+// readable by the app identity through Key Vault Secrets User on this vault only.
+
+param name string
+param location string
+param tags object
+
+@description('Object (principal) id of the identity that reads the secret.')
+param readerPrincipalId string
+
+@description('Built-in role GUID of Key Vault Secrets User.')
+param vaultReaderRoleId string
+
+@description('Name of the secret holding the operator bootstrap key.')
+param bootstrapKeySecretName string
+
+@secure()
+@description('Value of the operator bootstrap key.')
+param bootstrapKey string
+
+resource vault 'Microsoft.KeyVault/vaults@2024-11-01' = {
+  name: name
+  location: location
+  tags: tags
+  properties: {
+    tenantId: subscription().tenantId
+    sku: {
+      family: 'A'
+      name: 'standard'
+    }
+    enableRbacAuthorization: true
+    enableSoftDelete: true
+    softDeleteRetentionInDays: 90
+    // Once on it cannot be turned off: a deleted secret or vault can always be recovered.
+    enablePurgeProtection: true
+    enabledForDeployment: false
+    enabledForDiskEncryption: false
+    enabledForTemplateDeployment: false
+    publicNetworkAccess: 'Enabled'
+  }
+}
+
+resource bootstrapKeySecret 'Microsoft.KeyVault/vaults/secrets@2024-11-01' = {
+  parent: vault
+  name: bootstrapKeySecretName
+  properties: {
+    value: bootstrapKey
+    contentType: 'text/plain'
+  }
+}
+
+resource secretsUser 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
+  name: guid(vault.id, readerPrincipalId, vaultReaderRoleId)
+  scope: vault
+  properties: {
+    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', vaultReaderRoleId)
+    principalId: readerPrincipalId
+    principalType: 'ServicePrincipal'
+  }
+}
+
+output name string = vault.name
+// Versionless URI: the app picks up a rotated secret without a redeploy.
+output bootstrapKeySecretUri string = bootstrapKeySecret.properties.secretUri

@@ -1,0 +1,100 @@
+using Azure;
+using Microsoft.Extensions.Options;
+using Siyu.Core.Tenants;
+using Siyu.Core.WeChat;
+using Siyu.Functions.Api;
+using Siyu.Functions.Hosting;
+using Siyu.Functions.Ingestion;
+using Siyu.Functions.Tenants;
+using Siyu.Storage.Caching;
+using Siyu.Storage.WeChat;
+
+namespace Siyu.Functions.WeChat;
+
+/// <summary>Registered apps by (tenant, appId), cached briefly: every push needs one, and WeChat wants an answer within 5 s.</summary>
+public sealed class WeChatAppCache(WeChatAppStore apps, TimeProvider clock)
+{
+    private readonly BoundedCache<string, WeChatAppRecord?> _cache = new(10_000, clock, TimeSpan.FromSeconds(30));
+
+    public async Task<WeChatAppRecord?> GetAsync(string tenantId, string appId, CancellationToken ct)
+    {
+        var key = tenantId + "|" + appId;
+        if (_cache.TryGet(key, out var cached)) return cached;
+        var record = await apps.GetAsync(tenantId, appId, ct);
+        _cache.Set(key, record);
+        return record;
+    }
+
+    public void Forget(string tenantId, string appId) => _cache.Remove(tenantId + "|" + appId);
+}
+
+/// <summary>
+/// The message-push URL of an official account or mini-program: <c>/api/wechat/{tenant}/{appId}</c>.
+/// GET answers WeChat's URL verification. POST verifies (and in safe mode decrypts) the push, turns it into an
+/// event, queues it and answers "success" at once: processing happens from the queue, well inside WeChat's 5 s.
+/// WeChat retries a push it got no answer to; the retry has the same dedupe key, so it is stored once.
+/// </summary>
+public static class WeChatPushEndpoints
+{
+    public static void MapWeChatPush(this IEndpointRouteBuilder app)
+    {
+        app.MapGet("/api/wechat/{tenant}/{appId}", VerifyAsync)
+            .AllowPublic().WithTags("WeChat push").WithName("WeChatVerifyUrl")
+            .WithSummary("WeChat server URL verification (signature, timestamp, nonce, echostr; msg_signature in safe form)")
+            .Produces<string>(contentType: "text/plain").ProducesProblem(StatusCodes.Status401Unauthorized).ProducesProblem(StatusCodes.Status404NotFound);
+
+        app.MapPost("/api/wechat/{tenant}/{appId}", PushAsync)
+            .AllowPublic().WithTags("WeChat push").WithName("WeChatPush")
+            .WithSummary("A WeChat message or event push: XML or JSON, plaintext, compatible or safe (AES) mode")
+            .Produces<string>(contentType: "text/plain")
+            .ProducesProblem(StatusCodes.Status400BadRequest).ProducesProblem(StatusCodes.Status401Unauthorized).ProducesProblem(StatusCodes.Status404NotFound);
+    }
+
+    private static async Task<IResult> VerifyAsync(string tenant, string appId, HttpRequest request, WeChatAppCache apps,
+        IOptions<WeChatSettings> settings, TimeProvider clock, CancellationToken ct)
+    {
+        if (await FindAsync(tenant, appId, apps, ct) is not { } record) return UnknownApp();
+        var result = WeChatInbound.VerifyUrl(record.App, WeChatUrlQuery.From(k => request.Query[k].FirstOrDefault()), clock.GetUtcNow(), settings.Value.MaxTimestampSkew);
+        return result.IsOk ? Results.Text(result.Value, "text/plain") : Refused(result.Error);
+    }
+
+    private static async Task<IResult> PushAsync(string tenant, string appId, HttpRequest request, WeChatAppCache apps, IngestQueue queue,
+        IOptions<WeChatSettings> settings, TimeProvider clock, CancellationToken ct)
+    {
+        if (await FindAsync(tenant, appId, apps, ct) is not { } record) return UnknownApp();
+
+        var body = await RequestBody.ReadAsync(request, settings.Value.MaxBodyBytes,
+            ["text/xml", "application/xml", "application/json", "text/plain"], ct);
+        if (body.Problem is not null) return body.Problem;
+        string text;
+        try { text = new System.Text.UTF8Encoding(false, true).GetString(body.Body!); }
+        catch (System.Text.DecoderFallbackException) { return Problems.BadRequest("malformed_push", "the body is not UTF-8"); }
+
+        var now = clock.GetUtcNow();
+        var opened = WeChatInbound.OpenPush(record.App, WeChatPushQuery.From(k => request.Query[k].FirstOrDefault()), text, now, settings.Value.MaxTimestampSkew);
+        if (!opened.IsOk) return Refused(opened.Error);
+        var mapped = WeChatEventMapper.TryMap(opened.Value, appId, now);
+        if (!mapped.IsOk) return Refused(mapped.Error);
+
+        try
+        {
+            await queue.EnqueueAsync(tenant, [mapped.Value], ct);
+        }
+        catch (RequestFailedException)
+        {
+            // Not "success": WeChat will retry the push, and the retry is deduplicated downstream.
+            return Problems.Unavailable("the push could not be queued");
+        }
+        return Results.Text("success", "text/plain");
+    }
+
+    private static async Task<WeChatAppRecord?> FindAsync(string tenant, string appId, WeChatAppCache apps, CancellationToken ct) =>
+        TenantRules.IsValidTenantId(tenant) && appId.Length <= 64 ? await apps.GetAsync(tenant, appId, ct) : null;
+
+    private static IResult UnknownApp() => Problems.NotFound("unknown_wechat_app", "no such tenant, or no such WeChat app registered for it");
+
+    private static IResult Refused(WeChatError error) => Problems.Create(error.HttpStatus, "wechat_" + Snake(error.Kind.ToString()),
+        error.HttpStatus == 401 ? "The push is not authentic" : "The push is not valid", error.Detail);
+
+    private static string Snake(string s) => string.Concat(s.Select((c, i) => i > 0 && char.IsUpper(c) ? "_" + char.ToLowerInvariant(c) : char.ToLowerInvariant(c).ToString()));
+}
