@@ -33,7 +33,7 @@ public static class CustomHandlerEndpoints
             using var doc = await JsonDocument.ParseAsync(http.Request.Body, cancellationToken: http.RequestAborted);
             item = ReadInvocation(doc.RootElement);
         }
-        catch (Exception e) when (e is JsonException or InvalidOperationException or KeyNotFoundException)
+        catch (Exception e) when (e is JsonException or InvalidOperationException or KeyNotFoundException or FormatException)
         {
             return Results.BadRequest(new { error = $"not a Functions host invocation: {e.Message}" });
         }
@@ -43,18 +43,24 @@ public static class CustomHandlerEndpoints
         switch (action)
         {
             case Settlement.Action.Retry:
-                return Results.Json(new { Outputs = new { }, Logs = new[] { error }, ReturnValue = (object?)null }, statusCode: 500);
+                return HostResponse([error!], 500);
             case Settlement.Action.Poison:
                 await poison.WriteAsync(queue, item, error!, http.RequestAborted);
                 break;
         }
-        return Results.Json(new { Outputs = new { }, Logs = error is null ? Array.Empty<string>() : [error], ReturnValue = (object?)null });
+        return HostResponse(error is null ? [] : [error], 200);
     }
+
+    /// <summary>The host reads these names as written: no camelCase.</summary>
+    private static readonly JsonSerializerOptions HostJson = new();
+
+    private static IResult HostResponse(string[] logs, int status) =>
+        Results.Json(new { Outputs = new { }, Logs = logs, ReturnValue = (object?)null }, HostJson, statusCode: status);
 
     /// <summary>Reads the trigger payload: the first (only) Data entry is the message; Metadata carries the try count.</summary>
     public static QueueWorkItem ReadInvocation(JsonElement root)
     {
-        var data = root.GetProperty("Data");
+        var data = Property(root, "Data") ?? throw new KeyNotFoundException("no Data");
         var message = data.EnumerateObject().First().Value;
         // The host hands a string message over as a JSON string, sometimes itself JSON-quoted once more.
         var text = message.ValueKind == JsonValueKind.String ? message.GetString()! : message.GetRawText();
@@ -62,12 +68,20 @@ public static class CustomHandlerEndpoints
 
         long dequeueCount = 1;
         string? id = null;
-        if (root.TryGetProperty("Metadata", out var meta))
+        if (Property(root, "Metadata") is { } meta)
         {
-            if (meta.TryGetProperty("DequeueCount", out var dc))
+            if (Property(meta, "DequeueCount") is { } dc)
                 dequeueCount = dc.ValueKind == JsonValueKind.Number ? dc.GetInt64() : long.Parse(dc.GetString()!.Trim('"'));
-            if (meta.TryGetProperty("Id", out var mid)) id = mid.ValueKind == JsonValueKind.String ? mid.GetString()!.Trim('"') : mid.GetRawText();
+            if (Property(meta, "Id") is { } mid) id = mid.ValueKind == JsonValueKind.String ? mid.GetString()!.Trim('"') : mid.GetRawText();
         }
         return new QueueWorkItem(text, dequeueCount, id);
+    }
+
+    private static JsonElement? Property(JsonElement obj, string name)
+    {
+        if (obj.ValueKind != JsonValueKind.Object) return null;
+        foreach (var p in obj.EnumerateObject())
+            if (p.Name.Equals(name, StringComparison.OrdinalIgnoreCase)) return p.Value;
+        return null;
     }
 }
