@@ -11,10 +11,10 @@ namespace Siyu.Functions.Ingestion;
 /// </summary>
 public sealed record IngestEnvelope(string TenantId, IReadOnlyList<IncomingEvent> Events)
 {
-    /// <summary>Queue messages hold 64 KiB; leave room for XML escaping.</summary>
-    public const int MaxChars = 40_000;
+    /// <summary>Queue messages hold 64 KiB of UTF-8; leave room for the envelope and XML escaping.</summary>
+    public const int MaxBytes = 40_000;
 
-    public static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web)
+    public static readonly JsonSerializerOptions Json = new(EventJson.Options)
     {
         Converters = { new JsonStringEnumConverter(JsonNamingPolicy.CamelCase), new IdentityJsonConverter() },
         DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull,
@@ -27,15 +27,18 @@ public sealed record IngestEnvelope(string TenantId, IReadOnlyList<IncomingEvent
             ? envelope
             : throw new JsonException("an ingest message needs tenantId and events");
 
-    /// <summary>Packs events of one tenant into as few messages as fit, keeping their order.</summary>
+    /// <summary>
+    /// Packs events of one tenant into as few messages as fit, keeping their order. One event always fits alone:
+    /// validation caps its properties and traits at 16 KiB each.
+    /// </summary>
     public static IEnumerable<string> Pack(string tenantId, IEnumerable<IncomingEvent> events)
     {
         var batch = new List<IncomingEvent>();
         var size = 64;
         foreach (var e in events)
         {
-            var eventSize = JsonSerializer.Serialize(e, Json).Length + 1;
-            if (batch.Count > 0 && size + eventSize > MaxChars)
+            var eventSize = System.Text.Encoding.UTF8.GetByteCount(JsonSerializer.Serialize(e, Json)) + 1;
+            if (batch.Count > 0 && size + eventSize > MaxBytes)
             {
                 yield return new IngestEnvelope(tenantId, batch).Serialize();
                 batch = new List<IncomingEvent>();

@@ -12,12 +12,15 @@ public sealed record ItemError(int Index, string? MessageId, string Code, string
 /// Turns one JSON item of <c>POST /api/events</c> into an <see cref="IncomingEvent"/>, or says precisely why not.
 /// Each item is judged on its own, so one bad item never rejects its neighbours.
 /// </summary>
-public sealed class EventValidator(TimeSpan maxFutureSkew)
+public sealed partial class EventValidator(TimeSpan maxFutureSkew)
 {
     public const int MaxMessageIdLength = 128;
     public const int MaxEventNameLength = 100;
-    /// <summary>Properties or traits of one event, serialised. Keeps every stored row far below Table Storage's limits.</summary>
-    public const int MaxPayloadChars = 16 * 1024;
+    /// <summary>
+    /// Properties or traits of one event, in UTF-8 bytes as stored. Keeps every stored row far below Table Storage's
+    /// 32K-character property limit and every event well inside one 64 KiB queue message.
+    /// </summary>
+    public const int MaxPayloadBytes = 16 * 1024;
     public const int MaxTraits = 100;
     private static readonly DateTimeOffset Earliest = new(2000, 1, 1, 0, 0, 0, TimeSpan.Zero);
 
@@ -29,6 +32,7 @@ public sealed class EventValidator(TimeSpan maxFutureSkew)
         ItemError Fail(string code, string message) => new(index, messageId, code, message);
 
         if (item.ValueKind != JsonValueKind.Object) { error = Fail("invalid_item", "each item must be a JSON object"); return false; }
+        if (EventJson.HasDuplicateNames(item)) { error = Fail("duplicate_property", "the item names the same property twice in one object"); return false; }
 
         messageId = GetString(item, "messageId");
         if (string.IsNullOrWhiteSpace(messageId)) { error = Fail("missing_message_id", "messageId is required (it makes retries safe)"); return false; }
@@ -52,7 +56,7 @@ public sealed class EventValidator(TimeSpan maxFutureSkew)
             EventType.Order => GetString(item, "event") ?? "order",
             _ => GetString(item, "event"),
         };
-        if (string.IsNullOrWhiteSpace(name)) { error = Fail("missing_event", "a track event needs an event name"); return false; }
+        if (string.IsNullOrWhiteSpace(name)) { error = Fail("missing_event", $"a {typeText} event needs an event name"); return false; }
         if (name.Length > MaxEventNameLength || name.Any(char.IsControl))
         { error = Fail("invalid_event", $"event name must be 1-{MaxEventNameLength} characters without control characters"); return false; }
 
@@ -61,7 +65,7 @@ public sealed class EventValidator(TimeSpan maxFutureSkew)
         var timestamp = now;
         if (item.TryGetProperty("timestamp", out var ts) && ts.ValueKind != JsonValueKind.Null)
         {
-            if (ts.ValueKind != JsonValueKind.String ||
+            if (ts.ValueKind != JsonValueKind.String || !IsoDateTime().IsMatch(ts.GetString()!) ||
                 !DateTimeOffset.TryParse(ts.GetString(), CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal, out timestamp))
             { error = Fail("invalid_timestamp", "timestamp must be an ISO 8601 date-time"); return false; }
             if (timestamp > now + maxFutureSkew)
@@ -124,11 +128,14 @@ public sealed class EventValidator(TimeSpan maxFutureSkew)
         error = null;
         if (!item.TryGetProperty(name, out var el) || el.ValueKind == JsonValueKind.Null) return true;
         if (el.ValueKind != JsonValueKind.Object) { error = $"{name} must be a JSON object"; return false; }
-        if (el.GetRawText().Length > MaxPayloadChars) { error = $"{name} is larger than {MaxPayloadChars / 1024} KiB"; return false; }
         value = JsonNode.Parse(el.GetRawText())!.AsObject();
+        if (EventJson.Utf8Bytes(value) > MaxPayloadBytes) { error = $"{name} is larger than {MaxPayloadBytes / 1024} KiB"; value = null; return false; }
         return true;
     }
 
     private static string? GetString(JsonElement obj, string name) =>
         obj.TryGetProperty(name, out var v) && v.ValueKind == JsonValueKind.String ? v.GetString() : null;
+
+    [System.Text.RegularExpressions.GeneratedRegex(@"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,7})?)?(Z|[+-]\d{2}:\d{2})?$")]
+    private static partial System.Text.RegularExpressions.Regex IsoDateTime();
 }

@@ -41,10 +41,10 @@ public static class IncomingEventKeys
 {
     /// <summary>
     /// The key an event is stored and deduplicated under within its profile. An order is keyed by its order id,
-    /// so a resent order counts once even under a new messageId.
+    /// so a resent order counts once even under a new messageId. The prefixes keep the two kinds apart.
     /// </summary>
     public static string DedupeKey(this IncomingEvent e) =>
         e.Type == EventType.Order && OrderFacts.TryRead(e.Properties, out var order, out _)
             ? "order:" + order.OrderId
-            : e.MessageId;
+            : "msg:" + e.MessageId;
 }

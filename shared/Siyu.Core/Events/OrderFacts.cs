@@ -6,6 +6,9 @@ namespace Siyu.Core.Events;
 /// <summary>What an order event must say: an order id, a non-negative total and a currency (default CNY).</summary>
 public readonly record struct OrderFacts(string OrderId, decimal Total, string Currency)
 {
+    /// <summary>A trillion per order: far beyond any real basket, and sums of such can never overflow.</summary>
+    public const decimal MaxTotal = 1_000_000_000_000m;
+
     public static bool TryRead(JsonObject? properties, out OrderFacts facts, out string? error)
     {
         facts = default;
@@ -18,6 +21,7 @@ public readonly record struct OrderFacts(string OrderId, decimal Total, string C
         if (totalNode is JsonValue tv && tv.GetValueKind() == JsonValueKind.Number && tv.TryGetValue(out total)) { }
         else { error = "an order needs properties.total as a number"; return false; }
         if (total < 0) { error = "properties.total must not be negative"; return false; }
+        if (total > MaxTotal) { error = $"properties.total must be at most {MaxTotal:0}"; return false; }
 
         var currency = "CNY";
         if (properties["currency"] is { } c)

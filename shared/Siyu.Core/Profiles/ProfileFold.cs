@@ -27,18 +27,18 @@ public static class ProfileFold
         if (e.Timestamp < counter.First) counter.First = e.Timestamp;
         if (e.Timestamp > counter.Last) counter.Last = e.Timestamp;
 
-        if (e.Type == EventType.Identify && e.Traits is not null) ApplyTraits(profile, e.Traits, e.Timestamp);
+        if (e.Type == EventType.Identify && e.Traits is not null) ApplyTraits(profile, e.Traits, new AttributeVersion(e.Timestamp, e.MessageId));
         if (e.Type == EventType.Order && OrderFacts.TryRead(e.Properties, out var order, out _)) ApplyOrder(profile.Orders, order, e.Timestamp);
 
         AddRecent(profile.Recent, e);
     }
 
-    private static void ApplyTraits(ProfileState profile, JsonObject traits, DateTimeOffset at)
+    private static void ApplyTraits(ProfileState profile, JsonObject traits, AttributeVersion version)
     {
         foreach (var (name, value) in traits)
         {
-            if (profile.AttributeUpdatedAt.TryGetValue(name, out var updated) && updated > at) continue;
-            profile.AttributeUpdatedAt[name] = at;
+            if (profile.AttributeVersions.TryGetValue(name, out var current) && current.CompareTo(version) > 0) continue;
+            profile.AttributeVersions[name] = version;
             if (value is null) profile.Attributes.Remove(name);
             else profile.Attributes[name] = value.DeepClone();
         }
@@ -61,7 +61,7 @@ public static class ProfileFold
             Timestamp = e.Timestamp,
             Source = e.Source,
             Properties = e.Properties is null ? null
-                : e.Properties.ToJsonString().Length <= RecentPropertiesMaxChars ? e.Properties.DeepClone().AsObject()
+                : EventJson.Text(e.Properties).Length <= RecentPropertiesMaxChars ? e.Properties.DeepClone().AsObject()
                 : new JsonObject { ["truncated"] = true },
         };
         // Newest first; an old event arriving late goes where its time puts it, or nowhere if it is too old.

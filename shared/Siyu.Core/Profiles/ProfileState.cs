@@ -19,6 +19,16 @@ public sealed class OrderTotals
     public DateTimeOffset? Last { get; set; }
 }
 
+/// <summary>
+/// The event that set an attribute. Later event time wins; at equal times the greater message id does, so the
+/// outcome never depends on arrival order.
+/// </summary>
+public sealed record AttributeVersion(DateTimeOffset At, string MessageId) : IComparable<AttributeVersion>
+{
+    public int CompareTo(AttributeVersion? other) =>
+        other is null ? 1 : At != other.At ? At.CompareTo(other.At) : string.CompareOrdinal(MessageId, other.MessageId);
+}
+
 /// <summary>A short form of an event, kept on the profile so that reading a profile needs one row.</summary>
 public sealed class RecentEvent
 {
@@ -45,8 +55,8 @@ public sealed class ProfileState
     /// <summary>Identity keys (see <see cref="Identities.Identity.Key"/>), sorted.</summary>
     public SortedSet<string> Identities { get; set; } = new(StringComparer.Ordinal);
     public Dictionary<string, JsonNode?> Attributes { get; set; } = new(StringComparer.Ordinal);
-    /// <summary>When each attribute was last set, so that an older identify arriving late cannot overwrite a newer one.</summary>
-    public Dictionary<string, DateTimeOffset> AttributeUpdatedAt { get; set; } = new(StringComparer.Ordinal);
+    /// <summary>Which identify last set each attribute, so that an older one arriving late cannot overwrite a newer one.</summary>
+    public Dictionary<string, AttributeVersion> AttributeVersions { get; set; } = new(StringComparer.Ordinal);
     public Dictionary<string, EventCounter> Counters { get; set; } = new(StringComparer.Ordinal);
     public OrderTotals Orders { get; set; } = new();
     /// <summary>The newest events first, at most <see cref="RecentLimit"/>.</summary>

@@ -23,8 +23,10 @@ public static class Ids
         return new string(chars);
     }
 
-    public static bool IsProfileId(string? id) =>
-        id is { Length: 20 } && id.All(c => Alphabet.Contains(c));
+    public static bool IsProfileId(string? id) => id is { Length: 20 } && IsIdText(id);
+
+    /// <summary>Only characters of the id alphabet (so it is safe in any table key).</summary>
+    public static bool IsIdText(string text) => text.All(c => Alphabet.Contains(c));
 
     /// <summary>The table partition bucket of a profile: where its profile row and its events live.</summary>
     public static int ProfileBucket(string profileId) => Alphabet.IndexOf(profileId[0]);

@@ -21,11 +21,19 @@ public static partial class TenantRules
     /// <summary>Tenant ids are short slugs: they appear in URLs, partition keys and API keys.</summary>
     public static bool IsValidTenantId(string? id) => id is not null && TenantId().IsMatch(id);
 
-    [GeneratedRegex("^[a-z0-9][a-z0-9-]{1,30}[a-z0-9]$")]
+    [GeneratedRegex(@"^[a-z0-9][a-z0-9-]{1,30}[a-z0-9]\z")]
     private static partial Regex TenantId();
 
-    public static bool TryParseRole(string? text, out Role role) =>
-        Enum.TryParse(text, ignoreCase: true, out role) && Enum.IsDefined(role) && !int.TryParse(text, out _);
+    /// <summary>Exact role names only: no numbers, no comma-separated lists.</summary>
+    public static bool TryParseRole(string? text, out Role role)
+    {
+        foreach (var candidate in Enum.GetValues<Role>())
+        {
+            if (string.Equals(text?.Trim(), candidate.Name(), StringComparison.OrdinalIgnoreCase)) { role = candidate; return true; }
+        }
+        role = default;
+        return false;
+    }
 
     public static string Name(this Role role) => role.ToString().ToLowerInvariant();
 }
@@ -51,6 +59,7 @@ public static class ApiKeyFormat
         if (key is null || !key.StartsWith("sk_", StringComparison.Ordinal)) return false;
         var parts = key.Split('_');
         if (parts.Length != 4 || !TenantRules.IsValidTenantId(parts[1]) || parts[2].Length != 12 || parts[3].Length != 32) return false;
+        if (!Ids.IsIdText(parts[2]) || !Ids.IsIdText(parts[3])) return false;
         parsed = new Parsed(parts[1], parts[2], parts[3]);
         return true;
     }

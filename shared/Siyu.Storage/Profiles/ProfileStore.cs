@@ -95,8 +95,8 @@ public sealed class ProfileStore(StorageTables tables)
             ["Source"] = e.Source,
             ["Identities"] = string.Join(' ', e.Identities.Select(i => i.Key)),
         };
-        if (e.Properties is not null) entity["Properties"] = e.Properties.ToJsonString();
-        if (e.Traits is not null) entity["Traits"] = e.Traits.ToJsonString();
+        if (e.Properties is not null) entity["Properties"] = EventJson.Text(e.Properties);
+        if (e.Traits is not null) entity["Traits"] = EventJson.Text(e.Traits);
         return entity;
     }
 

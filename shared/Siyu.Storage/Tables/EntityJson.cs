@@ -11,7 +11,7 @@ public static class EntityJson
 {
     private const int ChunkChars = 30_000;
 
-    public static readonly JsonSerializerOptions Options = new(JsonSerializerDefaults.Web);
+    public static readonly JsonSerializerOptions Options = Siyu.Core.Events.EventJson.Options;
 
     public static void Write<T>(TableEntity entity, string name, T value) => WriteText(entity, name, JsonSerializer.Serialize(value, Options));
 

@@ -31,8 +31,11 @@ public class OrderFactsTests
         Assert.True(OrderFacts.TryRead(Props("""{"orderId":"A1","total":0.1}"""), out var a, out _));
         Assert.True(OrderFacts.TryRead(Props("""{"orderId":"A1","total":0.2}"""), out var b, out _));
         Assert.Equal(0.3m, a.Total + b.Total);
-        Assert.True(OrderFacts.TryRead(Props("""{"orderId":"A1","total":12345678901234567.89}"""), out var big, out _));
-        Assert.Equal(12345678901234567.89m, big.Total);
+        Assert.True(OrderFacts.TryRead(Props("""{"orderId":"A1","total":123456789012.34}"""), out var big, out _));
+        Assert.Equal(123456789012.34m, big.Total);
+        // Past the cap is not an order.
+        Assert.False(OrderFacts.TryRead(Props("""{"orderId":"A1","total":1000000000000.01}"""), out _, out var error));
+        Assert.Contains("at most", error);
     }
 
     [Fact]
@@ -104,16 +107,16 @@ public class OrderFactsTests
     public void Other_events_dedupe_by_message_id()
     {
         var props = Props("""{"orderId":"A1","total":10}""");
-        Assert.Equal("m-1", Event(EventType.Track, "m-1", props).DedupeKey());
-        Assert.Equal("m-1", Event(EventType.Identify, "m-1", props).DedupeKey());
+        Assert.Equal("msg:m-1", Event(EventType.Track, "m-1", props).DedupeKey());
+        Assert.Equal("msg:m-1", Event(EventType.Identify, "m-1", props).DedupeKey());
         Assert.NotEqual(Event(EventType.Track, "m-1").DedupeKey(), Event(EventType.Track, "m-2").DedupeKey());
     }
 
     [Fact]
     public void An_order_without_readable_facts_falls_back_to_its_message_id()
     {
-        Assert.Equal("m-1", Event(EventType.Order, "m-1").DedupeKey());
-        Assert.Equal("m-1", Event(EventType.Order, "m-1", Props("""{"orderId":"A1"}""")).DedupeKey());
+        Assert.Equal("msg:m-1", Event(EventType.Order, "m-1").DedupeKey());
+        Assert.Equal("msg:m-1", Event(EventType.Order, "m-1", Props("""{"orderId":"A1"}""")).DedupeKey());
     }
 
     [Fact]
@@ -124,7 +127,7 @@ public class OrderFactsTests
             Event(EventType.Order, "m-1", Props("""{"orderId":"A2","total":10}""")).DedupeKey());
     }
 
-    [Fact(Skip = "BUG: a non-order event whose messageId is \"order:<id>\" has the same dedupe key as order <id>, so one of them is dropped as a duplicate")]
+    [Fact]
     public void A_message_id_cannot_collide_with_an_order_key()
     {
         var order = Event(EventType.Order, "m-1", Props("""{"orderId":"42","total":10}"""));

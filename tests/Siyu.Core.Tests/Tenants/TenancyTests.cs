@@ -44,7 +44,7 @@ public class TenancyTests
     [InlineData("ab\nc")]
     public void Invalid_tenant_ids(string? id) => Assert.False(TenantRules.IsValidTenantId(id));
 
-    [Fact(Skip = "BUG: the tenant id regex ends in '$', which also matches before a final newline, so \"abc\\n\" is a valid tenant id")]
+    [Fact]
     public void A_trailing_newline_is_not_part_of_a_tenant_id()
     {
         Assert.False(TenantRules.IsValidTenantId("abc\n"));
@@ -80,7 +80,7 @@ public class TenancyTests
     [InlineData(" 2 ")]
     public void Other_role_texts_are_refused(string? text) => Assert.False(TenantRules.TryParseRole(text, out _));
 
-    [Fact(Skip = "BUG: TryParseRole uses Enum.TryParse, which reads \"ingest,admin\" as the flags Ingest|Admin = Admin (and \"ingest,marketer\" as Marketer)")]
+    [Fact]
     public void A_list_of_roles_is_not_a_role()
     {
         Assert.False(TenantRules.TryParseRole("ingest,admin", out _));
@@ -227,4 +227,11 @@ public class TenancyTests
             foreach (var c in Base32.Where(c => c != secret[i]).Take(3))
                 Assert.False(ApiKeyFormat.Matches(secret[..i] + c + secret[(i + 1)..], stored));
     }
+
+    [Theory]
+    [InlineData("k/kkkkkkkkkk")]
+    [InlineData("k#kkkkkkkkkk")]
+    [InlineData("KKKKKKKKKKKK")]
+    public void A_key_id_outside_the_id_alphabet_is_not_a_key(string keyId) =>
+        Assert.False(ApiKeyFormat.TryParse($"sk_acme_{keyId}_{new string('s', 32)}", out _));
 }

@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# Runs the whole test suite: installs Azurite from npm if needed (the integration tests start their own in-memory
+# Azurite on free ports), runs every test project, and ends with one line: "tests: N passed, N failed[, N skipped]".
+set -uo pipefail
+root="$(cd "$(dirname "$0")/.." && pwd)"
+cd "$root"
+
+if [ ! -d infra/azurite/node_modules/azurite ]; then
+  npm ci --prefix infra/azurite --no-audit --no-fund || { echo "tests: 0 passed, 1 failed"; exit 1; }
+fi
+
+results="$root/.local/test-results"
+rm -rf "$results"
+dotnet test Serverless.sln -c Release --logger "trx" --results-directory "$results" "$@"
+status=$?
+
+passed=0; failed=0; skipped=0; files=0
+for trx in "$results"/*.trx; do
+  [ -f "$trx" ] || continue
+  files=$((files + 1))
+  counters=$(grep -o '<Counters [^>]*>' "$trx" | head -1)
+  get() { echo "$counters" | grep -o " $1=\"[0-9]*\"" | grep -o '[0-9]*'; }
+  passed=$((passed + $(get passed)))
+  failed=$((failed + $(get failed) + $(get error) + $(get timeout) + $(get aborted)))
+  skipped=$((skipped + $(get notExecuted)))
+done
+# A build failure or a crashed test host leaves no (or too few) results: count that as a failure, never as a pass.
+if [ "$status" -ne 0 ] && [ "$failed" -eq 0 ]; then failed=1; fi
+if [ "$files" -eq 0 ]; then failed=$((failed > 0 ? failed : 1)); fi
+
+line="tests: $passed passed, $failed failed"
+[ "$skipped" -gt 0 ] && line="$line, $skipped skipped"
+echo "$line"
+[ "$failed" -eq 0 ]
