@@ -66,6 +66,7 @@ public sealed class QueueListener(
         var renewal = RenewLeasesAsync(leases, renewing.Token);
 
         IReadOnlyList<WorkOutcome> outcomes;
+        var started = System.Diagnostics.Stopwatch.GetTimestamp();
         try
         {
             var items = messages.Select(m => new QueueWorkItem(m.Text, m.DequeueCount, m.MessageId)).ToList();
@@ -82,12 +83,15 @@ public sealed class QueueListener(
             await renewal;
         }
 
+        var handled = System.Diagnostics.Stopwatch.GetElapsedTime(started);
         await Parallel.ForEachAsync(Enumerable.Range(0, leases.Count), new ParallelOptions { MaxDegreeOfParallelism = 8 }, async (i, _) =>
         {
             var lease = leases[i];
             try { await SettleAsync(lease, outcomes[i]); }
             catch (Exception e) { log.LogWarning(e, "Settling message {Id} on {Queue} failed; it will be retried", lease.Message.MessageId, queueName); }
         });
+        log.LogDebug("{Queue}: {Count} messages handled in {Handled:F0} ms, settled in {Settled:F0} ms", queueName, messages.Count,
+            handled.TotalMilliseconds, (System.Diagnostics.Stopwatch.GetElapsedTime(started) - handled).TotalMilliseconds);
     }
 
     private async Task SettleAsync(Lease lease, WorkOutcome outcome)

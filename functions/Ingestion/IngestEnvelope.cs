@@ -31,7 +31,11 @@ public sealed record IngestEnvelope(string TenantId, IReadOnlyList<IncomingEvent
     /// Packs events of one tenant into as few messages as fit, keeping their order. One event always fits alone:
     /// validation caps its properties and traits at 16 KiB each.
     /// </summary>
-    public static IEnumerable<string> Pack(string tenantId, IEnumerable<IncomingEvent> events)
+    public static IEnumerable<string> Pack(string tenantId, IEnumerable<IncomingEvent> events) =>
+        PackMessages(tenantId, events).Select(m => m.Text);
+
+    /// <summary>As <see cref="Pack"/>, with each message's first event (which decides its queue partition).</summary>
+    public static IEnumerable<(string Text, IncomingEvent First)> PackMessages(string tenantId, IEnumerable<IncomingEvent> events)
     {
         var batch = new List<IncomingEvent>();
         var size = 64;
@@ -40,14 +44,14 @@ public sealed record IngestEnvelope(string TenantId, IReadOnlyList<IncomingEvent
             var eventSize = System.Text.Encoding.UTF8.GetByteCount(JsonSerializer.Serialize(e, Json)) + 1;
             if (batch.Count > 0 && size + eventSize > MaxBytes)
             {
-                yield return new IngestEnvelope(tenantId, batch).Serialize();
+                yield return (new IngestEnvelope(tenantId, batch).Serialize(), batch[0]);
                 batch = new List<IncomingEvent>();
                 size = 64;
             }
             batch.Add(e);
             size += eventSize;
         }
-        if (batch.Count > 0) yield return new IngestEnvelope(tenantId, batch).Serialize();
+        if (batch.Count > 0) yield return (new IngestEnvelope(tenantId, batch).Serialize(), batch[0]);
     }
 }
 

@@ -67,6 +67,7 @@ public sealed class IngestProcessor(
             }
         }
 
+        var started = System.Diagnostics.Stopwatch.GetTimestamp();
         var newProfiles = new HashSet<string>(StringComparer.Ordinal);
         foreach (var tenant in work.GroupBy(w => w.TenantId))
         {
@@ -77,8 +78,11 @@ public sealed class IngestProcessor(
             }
         }
 
-        var toCommit = DropRepeats(work.Where(w => w.Error is null));
+        var resolved = work.Where(w => w.Error is null).ToList();
+        var toCommit = DropRepeats(resolved);
+        IngestMetrics.EventsDuplicate.Add(resolved.Count - toCommit.Count);
         var partitions = toCommit.GroupBy(w => (w.TenantId, Partition: ProfileStore.Partition(w.TenantId, w.ProfileId))).ToList();
+        var resolvedIn = System.Diagnostics.Stopwatch.GetElapsedTime(started);
         await Parallel.ForEachAsync(partitions, new ParallelOptions { MaxDegreeOfParallelism = 16, CancellationToken = ct }, async (p, token) =>
         {
             var gate = _partitionLocks[Ids.Bucket(p.Key.Partition, _partitionLocks.Length)];
@@ -87,6 +91,9 @@ public sealed class IngestProcessor(
             finally { gate.Release(); }
         });
 
+        log.LogDebug("Ingest round: {Events} events, {Profiles} profiles, {Partitions} partitions; resolved in {Resolve:F0} ms, committed in {Commit:F0} ms",
+            toCommit.Count, toCommit.Select(w => w.ProfileId).Distinct().Count(), partitions.Count, resolvedIn.TotalMilliseconds,
+            (System.Diagnostics.Stopwatch.GetElapsedTime(started) - resolvedIn).TotalMilliseconds);
         foreach (var failed in work.Where(w => w.Error is not null).GroupBy(w => w.Message))
         {
             var first = failed.OrderByDescending(w => w.Permanent).First();
@@ -291,7 +298,12 @@ public sealed class IngestProcessor(
             for (var i = 0; i < tx.Slots.Count; i++)
             {
                 var slot = tx.Slots[i];
-                if (slot.Event is not null) { slot.Group.Pending.Remove(slot.Event); continue; }
+                if (slot.Event is not null)
+                {
+                    slot.Group.Pending.Remove(slot.Event);
+                    IngestMetrics.EventsCommitted.Add(1);
+                    continue;
+                }
                 var etag = response.Value[i].Headers.ETag;
                 slot.Group.State = slot.NewState;
                 slot.Group.Exists = true;
@@ -333,6 +345,7 @@ public sealed class IngestProcessor(
             var keys = tx.Slots.Where(s => s.Event is not null).ToDictionary(s => tx.Actions[tx.Slots.IndexOf(s)].Entity.RowKey, s => s);
             var existing = await profiles.ExistingRowKeysAsync(partition, keys.Keys, ct);
             foreach (var key in existing) keys[key].Group.Pending.Remove(keys[key].Event!);
+            IngestMetrics.EventsDuplicate.Add(existing.Count);
             if (existing.Count == 0) foreach (var g in involved) Reload(tenantId, g);
             return false;
         }

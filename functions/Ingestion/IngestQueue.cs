@@ -6,28 +6,92 @@ using Siyu.Storage.Queues;
 namespace Siyu.Functions.Ingestion;
 
 /// <summary>
-/// Puts accepted events on the ingest queues. Events are spread over the partitions by a hash of their strongest
-/// identity, so one person's events usually meet in the same queue (and the same processing batch), and packed many
-/// to a message, so no queue grows deep.
+/// Puts accepted events on the ingest queues, as few messages as possible, because on Azurite (and on Azure's
+/// per-queue cap) queue operations are the scarce resource, not bytes:
+/// <list type="bullet">
+/// <item>a batch is packed into messages of up to ~40 KB, each sent to the partition of its first event's strongest
+/// identity (so one person's events usually meet in one queue and one processing round);</item>
+/// <item>small enqueues (a WeChat push is one event) go through a group commit per tenant: at most one put is in
+/// flight, and whatever arrives meanwhile rides the next one. A lone event is sent at once; under load, messages
+/// fill up by themselves. Each caller returns only once its own events are durably queued.</item>
+/// </list>
 /// </summary>
 public sealed class IngestQueue(IQueueService queues, QueueNames names, QueueWakeups wakeups)
 {
+    private const int SmallBatch = 8;
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, Lane> _lanes = new();
+
     public async Task EnqueueAsync(string tenantId, IReadOnlyList<IncomingEvent> events, CancellationToken ct)
     {
-        var byPartition = events.GroupBy(e => Ids.Bucket(e.PrimaryIdentity.Key, names.Ingest.Count));
-        var sends = new List<Task>();
-        foreach (var partition in byPartition)
+        if (events.Count <= SmallBatch)
         {
-            var queue = names.Ingest[partition.Key];
-            foreach (var message in IngestEnvelope.Pack(tenantId, partition))
-                sends.Add(SendAsync(queue, message, ct));
+            await EnqueueSmallAsync(tenantId, events);
         }
-        await Task.WhenAll(sends);
+        else
+        {
+            var sends = IngestEnvelope.PackMessages(tenantId, events)
+                .Select(m => SendAsync(names.Ingest[PartitionOf(m.First)], m.Text, ct));
+            await Task.WhenAll(sends);
+        }
+        IngestMetrics.EventsAccepted.Add(events.Count);
+    }
+
+    private int PartitionOf(IncomingEvent e) => Ids.Bucket(e.PrimaryIdentity.Key, names.Ingest.Count);
+
+    private Task EnqueueSmallAsync(string tenantId, IReadOnlyList<IncomingEvent> events)
+    {
+        var lane = _lanes.GetOrAdd(tenantId, _ => new Lane());
+        var done = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        bool start;
+        lock (lane)
+        {
+            lane.Events.AddRange(events);
+            lane.Waiters.Add(done);
+            start = !lane.Sending;
+            lane.Sending = true;
+        }
+        if (start) _ = Task.Run(() => DrainAsync(tenantId, lane));
+        return done.Task;
+    }
+
+    /// <summary>Sends whatever the lane holds, again and again, until it is empty.</summary>
+    private async Task DrainAsync(string tenantId, Lane lane)
+    {
+        while (true)
+        {
+            List<IncomingEvent> events;
+            List<TaskCompletionSource> waiters;
+            lock (lane)
+            {
+                if (lane.Events.Count == 0) { lane.Sending = false; return; }
+                (events, lane.Events) = (lane.Events, new List<IncomingEvent>());
+                (waiters, lane.Waiters) = (lane.Waiters, new List<TaskCompletionSource>());
+            }
+            try
+            {
+                await Task.WhenAll(IngestEnvelope.PackMessages(tenantId, events)
+                    .Select(m => SendAsync(names.Ingest[PartitionOf(m.First)], m.Text, CancellationToken.None)));
+                foreach (var w in waiters) w.TrySetResult();
+            }
+            catch (Exception e)
+            {
+                foreach (var w in waiters) w.TrySetException(e);
+            }
+        }
     }
 
     private async Task SendAsync(string queue, string message, CancellationToken ct)
     {
+        var started = System.Diagnostics.Stopwatch.GetTimestamp();
         await queues.Queue(queue).SendAsync(message, ct: ct);
+        IngestMetrics.EnqueueMilliseconds.Record(System.Diagnostics.Stopwatch.GetElapsedTime(started).TotalMilliseconds);
         wakeups.Wake(queue);
+    }
+
+    private sealed class Lane
+    {
+        public List<IncomingEvent> Events = new();
+        public List<TaskCompletionSource> Waiters = new();
+        public bool Sending;
     }
 }

@@ -1,0 +1,318 @@
+// The ingestion benchmark. Starts an in-memory Azurite, measures its raw ceilings, then runs the real function app
+// on Kestrel against it and measures, over real HTTP on loopback:
+//   1. ingest acceptance: POST /api/events in 100-event batches (listeners off: acceptance alone);
+//   2. end to end: events/s from the first POST until every event is folded into its profile, with 10,000 active
+//      profiles (listeners on), then checks every profile for lost or doubled events;
+//   3. WeChat push acknowledgement latency at a steady 200 pushes/s (safe mode, AES), with processing running.
+// Usage: dotnet run -c Release --project infra/bench/Siyu.Bench -- [--profiles 10000] [--events 100000]
+//        [--push-rate 200] [--push-seconds 20] [--accept-seconds 10] [--raw-seconds 5] [--out file.md]
+using System.Collections.Concurrent;
+using System.Diagnostics;
+using System.Diagnostics.Metrics;
+using System.Net.Http.Headers;
+using System.Net.Http.Json;
+using System.Text;
+using System.Text.Json;
+using Siyu.Azurite;
+using Siyu.Bench;
+using Siyu.Core.WeChat;
+using Siyu.Functions.Ingestion;
+using Siyu.Storage.Identities;
+using Siyu.Storage.Profiles;
+
+var options = Args.Parse(args);
+Console.WriteLine($"Benchmark: {options}");
+Directory.SetCurrentDirectory(FindRoot());
+
+await using var azurite = await AzuriteProcess.StartAsync();
+var report = new List<string>();
+
+// ---- raw ceilings ------------------------------------------------------------------------------------------------
+var raw = await RawAzurite.MeasureAsync(azurite.ConnectionString, TimeSpan.FromSeconds(options.RawSeconds));
+Console.WriteLine($"raw Azurite: {raw}");
+
+var committed = new CommitCounter();
+var operatorKey = "bench-" + Guid.NewGuid().ToString("N");
+using var http = new HttpClient(new SocketsHttpHandler { MaxConnectionsPerServer = 256, PooledConnectionLifetime = TimeSpan.FromMinutes(5) });
+
+// ---- 1. acceptance ------------------------------------------------------------------------------------------------
+double acceptedPerSecond;
+Stats acceptLatency;
+await using (var quiet = await BenchApp.StartAsync(azurite.ConnectionString, "accept", operatorKey, listeners: false))
+{
+    var tenant = await Tenant.CreateAsync(http, quiet.BaseAddress, operatorKey, "bench-accept");
+    var latencies = new ConcurrentBag<double>();
+    var sent = 0;
+    var clock = Stopwatch.StartNew();
+    await Task.WhenAll(Enumerable.Range(0, 16).Select(w => Task.Run(async () =>
+    {
+        for (var b = 0; clock.Elapsed.TotalSeconds < options.AcceptSeconds; b++)
+        {
+            var batch = Enumerable.Range(0, 100).Select(i => Events.Track($"a{w}-{b}-{i}", $"u{Random.Shared.Next(options.Profiles)}")).ToArray();
+            var started = Stopwatch.GetTimestamp();
+            using var response = await tenant.Ingest.PostAsJsonAsync("/api/events", new { batch });
+            if ((int)response.StatusCode != 202) throw new InvalidOperationException($"acceptance: {(int)response.StatusCode}");
+            latencies.Add(Stopwatch.GetElapsedTime(started).TotalMilliseconds);
+            Interlocked.Add(ref sent, 100);
+        }
+    })));
+    acceptedPerSecond = sent / clock.Elapsed.TotalSeconds;
+    acceptLatency = Stats.Of(latencies);
+    Console.WriteLine($"acceptance: {acceptedPerSecond:F0} events/s, request {acceptLatency}");
+}
+
+// ---- 2. end to end ------------------------------------------------------------------------------------------------
+await using var app = await BenchApp.StartAsync(azurite.ConnectionString, "e2e", operatorKey, listeners: true);
+var brand = await Tenant.CreateAsync(http, app.BaseAddress, operatorKey, "bench-e2e");
+
+// Warm-up: the 10,000 active profiles come to exist (one identify each), as they would before a busy day.
+var warm = Stopwatch.StartNew();
+var warmTarget = committed.Value + options.Profiles;
+await Post(brand.Ingest, Enumerable.Range(0, options.Profiles).Select(p => Events.Identify($"id-{p}", $"u{p}", p)), concurrency: 8);
+await committed.WaitFor(warmTarget, TimeSpan.FromMinutes(5));
+var profilesPerSecond = options.Profiles / warm.Elapsed.TotalSeconds;
+Console.WriteLine($"warm-up: {options.Profiles} new profiles in {warm.Elapsed.TotalSeconds:F1} s ({profilesPerSecond:F0}/s)");
+
+// Measured: M track events spread at random over the active profiles; the clock stops when the last is on its profile.
+var perProfile = new int[options.Profiles];
+var trackEvents = Enumerable.Range(0, options.Events).Select(i =>
+{
+    var p = Random.Shared.Next(options.Profiles);
+    perProfile[p]++;
+    return Events.Track($"t-{i}", $"u{p}");
+}).ToList();
+var e2eTarget = committed.Value + options.Events;
+var e2e = Stopwatch.StartNew();
+await Post(brand.Ingest, trackEvents, concurrency: 8);
+var acceptedAfter = e2e.Elapsed.TotalSeconds;
+await committed.WaitFor(e2eTarget, TimeSpan.FromMinutes(10));
+var e2eSeconds = e2e.Elapsed.TotalSeconds;
+var e2ePerSecond = options.Events / e2eSeconds;
+Console.WriteLine($"end to end: {options.Events} events in {e2eSeconds:F1} s ({e2ePerSecond:F0}/s); all accepted after {acceptedAfter:F1} s");
+
+// Every profile must hold exactly its events: one identify plus its track events. Nothing lost, nothing twice.
+var (lost, doubled) = await Verify(app, brand.Id, perProfile);
+Console.WriteLine($"verify: {lost} profiles short, {doubled} profiles over; {committed.Duplicates} redelivered events deduplicated");
+
+// ---- 3. WeChat pushes at a steady rate -----------------------------------------------------------------------------
+var wx = await WeChatBench.RegisterAsync(brand.Admin, "safe");
+var pushes = options.PushRate * options.PushSeconds;
+var pushTarget = committed.Value + pushes;
+var ack = new ConcurrentBag<double>();
+var pushClock = Stopwatch.StartNew();
+committed.Recording = true;
+var inflight = new List<Task>();
+for (var i = 0; i < pushes; i++)
+{
+    var due = TimeSpan.FromSeconds((double)i / options.PushRate);
+    var wait = due - pushClock.Elapsed;
+    if (wait > TimeSpan.Zero) await Task.Delay(wait);
+    var (url, body) = wx.Push(i);
+    inflight.Add(Task.Run(async () =>
+    {
+        var started = Stopwatch.GetTimestamp();
+        using var response = await brand.Anonymous.PostAsync(url, new StringContent(body, Encoding.UTF8, "text/xml"));
+        var text = await response.Content.ReadAsStringAsync();
+        if (text != "success") throw new InvalidOperationException($"push answered {(int)response.StatusCode}: {text}");
+        ack.Add(Stopwatch.GetElapsedTime(started).TotalMilliseconds);
+    }));
+}
+await Task.WhenAll(inflight);
+var achievedRate = pushes / pushClock.Elapsed.TotalSeconds;
+committed.Recording = false;
+var putStats = Stats.Of(committed.EnqueueSamples);
+Console.WriteLine($"wechat: queue put inside the app {putStats}");
+await committed.WaitFor(pushTarget, TimeSpan.FromMinutes(2));
+var ackStats = Stats.Of(ack);
+Console.WriteLine($"wechat: {pushes} pushes at {achievedRate:F0}/s, ack {ackStats}");
+
+var peakMb = Process.GetCurrentProcess().PeakWorkingSet64 / 1024.0 / 1024.0;
+
+// ---- report -------------------------------------------------------------------------------------------------------
+report.Add($"Run {DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC on {Environment.ProcessorCount} cores; Azurite in memory (table and queue as two processes); app on Kestrel over loopback HTTP.");
+report.Add("");
+report.Add("| Measure | Result | Raw Azurite in the same run | Ratio |");
+report.Add("|---|---|---|---|");
+report.Add($"| Ingest acceptance, `POST /api/events` × 100 events, 16 clients | {acceptedPerSecond:N0} events/s (request p50 {acceptLatency.P50:F1} ms, p99 {acceptLatency.P99:F1} ms) | {raw.QueuePutsPerSecond:N0} queue puts/s | {acceptedPerSecond / raw.QueuePutsPerSecond:F1}× |");
+report.Add($"| End to end, accepted → on the profile, {options.Events:N0} events over {options.Profiles:N0} active profiles | {e2ePerSecond:N0} events/s | {raw.SingleUpsertsPerSecond:N0} single upserts/s | {e2ePerSecond / raw.SingleUpsertsPerSecond:F2}× |");
+report.Add($"| New profiles (warm-up: identify, identity claim, profile row) | {profilesPerSecond:N0} profiles/s | {raw.SingleUpsertsPerSecond:N0} single upserts/s | {profilesPerSecond / raw.SingleUpsertsPerSecond:F2}× |");
+report.Add($"| WeChat push ack (safe mode), {pushes:N0} pushes at {achievedRate:F0}/s, processing running | p50 {ackStats.P50:F1} ms, p99 {ackStats.P99:F1} ms, max {ackStats.Max:F1} ms | queue put inside the app p50 {putStats.P50:F1} ms, p99 {putStats.P99:F1} ms | — |");
+report.Add($"| Correctness after the end-to-end run | {lost} profiles short, {doubled} over (of {options.Profiles:N0}) | | |");
+report.Add($"| Peak working set (app + load generator) | {peakMb:N0} MiB | | |");
+report.Add("");
+report.Add($"Raw Azurite ceilings: single upsert {raw.SingleUpsertsPerSecond:N0}/s (32 in flight), batch transaction of 100 {raw.BatchTransactionsPerSecond:N0}/s = {raw.BatchedEntitiesPerSecond:N0} entities/s (8 in flight), queue put {raw.QueuePutsPerSecond:N0}/s (32 in flight).");
+var text = string.Join(Environment.NewLine, report);
+Console.WriteLine();
+Console.WriteLine(text);
+if (options.Out is not null) await File.WriteAllTextAsync(options.Out, text + Environment.NewLine);
+return lost == 0 && doubled == 0 ? 0 : 1;
+
+// ---- helpers ------------------------------------------------------------------------------------------------------
+static async Task Post(HttpClient client, IEnumerable<object> events, int concurrency)
+{
+    var batches = events.Chunk(100).ToList();
+    var next = -1;
+    await Task.WhenAll(Enumerable.Range(0, concurrency).Select(_ => Task.Run(async () =>
+    {
+        int i;
+        while ((i = Interlocked.Increment(ref next)) < batches.Count)
+        {
+            using var response = await client.PostAsJsonAsync("/api/events", new { batch = batches[i] });
+            if ((int)response.StatusCode != 202) throw new InvalidOperationException($"ingest: {(int)response.StatusCode} {await response.Content.ReadAsStringAsync()}");
+        }
+    })));
+}
+
+static async Task<(int Lost, int Doubled)> Verify(BenchApp app, string tenant, int[] perProfile)
+{
+    var identities = app.Services.GetRequiredService<IdentityStore>();
+    var profiles = app.Services.GetRequiredService<ProfileStore>();
+    int lost = 0, doubled = 0;
+    await Parallel.ForEachAsync(Enumerable.Range(0, perProfile.Length), new ParallelOptions { MaxDegreeOfParallelism = 32 }, async (p, ct) =>
+    {
+        var id = await identities.LookupAsync(tenant, $"userId:u{p}", ct);
+        var count = id is null ? 0 : (await profiles.ReadAsync(tenant, id, ct))?.State.EventCount ?? 0;
+        var expected = 1 + perProfile[p];
+        if (count < expected) Interlocked.Increment(ref lost);
+        if (count > expected) Interlocked.Increment(ref doubled);
+    });
+    return (lost, doubled);
+}
+
+static string FindRoot()
+{
+    for (var dir = new DirectoryInfo(Directory.GetCurrentDirectory()); dir is not null; dir = dir.Parent)
+        if (File.Exists(Path.Combine(dir.FullName, "Serverless.sln"))) return dir.FullName;
+    throw new InvalidOperationException("run from inside the repository");
+}
+
+namespace Siyu.Bench
+{
+    public sealed record Args(int Profiles, int Events, int PushRate, int PushSeconds, int AcceptSeconds, int RawSeconds, string? Out)
+    {
+        public static Args Parse(string[] args)
+        {
+            string? Get(string name) { var i = Array.IndexOf(args, name); return i >= 0 && i + 1 < args.Length ? args[i + 1] : null; }
+            int Int(string name, int fallback) => Get(name) is { } v ? int.Parse(v) : fallback;
+            return new Args(Int("--profiles", 10_000), Int("--events", 100_000), Int("--push-rate", 200), Int("--push-seconds", 20),
+                Int("--accept-seconds", 10), Int("--raw-seconds", 5), Get("--out"));
+        }
+    }
+
+    public sealed record Stats(double P50, double P99, double Max, int Count)
+    {
+        public static Stats Of(IEnumerable<double> samples)
+        {
+            var sorted = samples.OrderBy(x => x).ToArray();
+            double At(double q) => sorted.Length == 0 ? double.NaN : sorted[Math.Min(sorted.Length - 1, (int)Math.Ceiling(q * sorted.Length) - 1)];
+            return new Stats(At(0.50), At(0.99), sorted.LastOrDefault(), sorted.Length);
+        }
+
+        public override string ToString() => $"p50 {P50:F1} ms, p99 {P99:F1} ms, max {Max:F1} ms (n={Count})";
+    }
+
+    /// <summary>Counts events committed to profiles, from the app's own metric.</summary>
+    public sealed class CommitCounter
+    {
+        private long _value;
+        private long _duplicates;
+        /// <summary>Events processed again and found already stored: redelivered messages. Should stay near zero.</summary>
+        public long Duplicates => Interlocked.Read(ref _duplicates);
+        private readonly MeterListener _listener = new();
+
+        public CommitCounter()
+        {
+            _listener.InstrumentPublished = (instrument, l) =>
+            {
+                if (instrument.Meter.Name == IngestMetrics.MeterName) l.EnableMeasurementEvents(instrument);
+            };
+            _listener.SetMeasurementEventCallback<double>((instrument, value, _, _) =>
+            {
+                if (instrument.Name == "siyu.ingest.enqueue_ms" && Recording) EnqueueSamples.Add(value);
+            });
+            _listener.SetMeasurementEventCallback<long>((instrument, value, _, _) =>
+            {
+                if (instrument.Name == "siyu.ingest.events_committed") Interlocked.Add(ref _value, value);
+                else if (instrument.Name == "siyu.ingest.events_duplicate") Interlocked.Add(ref _duplicates, value);
+            });
+            _listener.Start();
+        }
+
+        public long Value => Interlocked.Read(ref _value);
+
+        /// <summary>Queue put latencies seen inside the app while <see cref="Recording"/>.</summary>
+        public ConcurrentBag<double> EnqueueSamples { get; } = new();
+        public bool Recording { get; set; }
+
+        public async Task WaitFor(long target, TimeSpan timeout)
+        {
+            var deadline = Stopwatch.StartNew();
+            while (Value < target)
+            {
+                if (deadline.Elapsed > timeout) throw new TimeoutException($"committed {Value} of {target}");
+                await Task.Delay(20);
+            }
+        }
+    }
+
+    public sealed record Tenant(string Id, HttpClient Ingest, HttpClient Admin, HttpClient Anonymous)
+    {
+        public static async Task<Tenant> CreateAsync(HttpClient shared, Uri baseAddress, string operatorKey, string id)
+        {
+            HttpClient With(string? key)
+            {
+                var c = new HttpClient(new SocketsHttpHandler { MaxConnectionsPerServer = 256 }) { BaseAddress = baseAddress, Timeout = TimeSpan.FromMinutes(2) };
+                if (key is not null) c.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", key);
+                return c;
+            }
+            var op = With(operatorKey);
+            (await op.PostAsJsonAsync("/api/operator/tenants", new { id })).EnsureSuccessStatusCode();
+            async Task<string> Key(string role) =>
+                (await (await op.PostAsJsonAsync($"/api/operator/tenants/{id}/keys", new { role })).Content.ReadFromJsonAsync<JsonElement>()).GetProperty("key").GetString()!;
+            return new Tenant(id, With(await Key("ingest")), With(await Key("admin")), With(null));
+        }
+    }
+
+    public static class Events
+    {
+        public static object Track(string messageId, string userId) => new
+        {
+            type = "track", messageId, @event = "page_view", identities = new { userId },
+            properties = new { page = "/product/" + messageId.GetHashCode() % 500, source = "mini-program" },
+        };
+
+        public static object Identify(string messageId, string userId, int n) => new
+        {
+            type = "identify", messageId, identities = new { userId }, traits = new { name = $"会员{n}", level = n % 3 == 0 ? "gold" : "silver", city = "上海" },
+        };
+    }
+
+    /// <summary>Safe-mode pushes built as WeChat builds them (AES + msg_signature).</summary>
+    public sealed class WeChatBench(string tenant, string appId, string token, string aesKey)
+    {
+        private readonly WeChatCipher _cipher = new(aesKey);
+
+        public static async Task<WeChatBench> RegisterAsync(HttpClient admin, string mode)
+        {
+            var appId = "wxbench" + Guid.NewGuid().ToString("N")[..10];
+            var token = "benchtoken" + Guid.NewGuid().ToString("N")[..8];
+            var key = Convert.ToBase64String(System.Security.Cryptography.RandomNumberGenerator.GetBytes(32)).TrimEnd('=');
+            (await admin.PutAsJsonAsync($"/api/wechat-apps/{appId}", new { kind = "officialAccount", token, encodingAesKey = key, messageMode = mode })).EnsureSuccessStatusCode();
+            var me = await admin.GetFromJsonAsync<JsonElement>($"/api/wechat-apps/{appId}");
+            var pushUrl = me.GetProperty("pushUrl").GetString()!;
+            return new WeChatBench(pushUrl.Split('/')[3], appId, token, key);
+        }
+
+        public (string Url, string Body) Push(int i)
+        {
+            var ts = DateTimeOffset.UtcNow.ToUnixTimeSeconds().ToString();
+            var nonce = i.ToString();
+            var inner = $"<xml><ToUserName><![CDATA[gh_bench]]></ToUserName><FromUserName><![CDATA[oBench{i % 2000}]]></FromUserName>" +
+                        $"<CreateTime>{ts}</CreateTime><MsgType><![CDATA[text]]></MsgType><Content><![CDATA[你好 {i}]]></Content><MsgId>{9000000000L + i}</MsgId></xml>";
+            var encrypt = _cipher.Encrypt(inner, appId);
+            var query = $"?signature={WeChatSignature.Compute(token, ts, nonce)}&timestamp={ts}&nonce={nonce}&openid=oBench&encrypt_type=aes" +
+                        $"&msg_signature={WeChatSignature.Compute(token, ts, nonce, encrypt)}";
+            return ($"/api/wechat/{tenant}/{appId}{query}", $"<xml><ToUserName><![CDATA[gh_bench]]></ToUserName><Encrypt><![CDATA[{encrypt}]]></Encrypt></xml>");
+        }
+    }
+}
