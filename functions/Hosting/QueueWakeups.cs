@@ -13,7 +13,7 @@ public sealed class QueueWakeups
 
     public void Wake(string queue) { var s = Signal(queue); if (s.CurrentCount == 0) s.Release(); }
 
-    public static readonly TimeSpan Gather = TimeSpan.FromMilliseconds(100);
+    public static readonly TimeSpan Gather = TimeSpan.FromMilliseconds(250);
 
     public async Task WaitAsync(string queue, TimeSpan timeout, CancellationToken ct)
     {

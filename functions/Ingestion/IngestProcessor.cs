@@ -91,9 +91,10 @@ public sealed class IngestProcessor(
             finally { gate.Release(); }
         });
 
-        log.LogDebug("Ingest round: {Events} events, {Profiles} profiles, {Partitions} partitions; resolved in {Resolve:F0} ms, committed in {Commit:F0} ms",
-            toCommit.Count, toCommit.Select(w => w.ProfileId).Distinct().Count(), partitions.Count, resolvedIn.TotalMilliseconds,
-            (System.Diagnostics.Stopwatch.GetElapsedTime(started) - resolvedIn).TotalMilliseconds);
+        if (log.IsEnabled(LogLevel.Debug))
+            log.LogDebug("Ingest round: {Events} events, {Profiles} profiles, {Partitions} partitions; resolved in {Resolve:F0} ms, committed in {Commit:F0} ms",
+                toCommit.Count, toCommit.Select(w => w.ProfileId).Distinct().Count(), partitions.Count, resolvedIn.TotalMilliseconds,
+                (System.Diagnostics.Stopwatch.GetElapsedTime(started) - resolvedIn).TotalMilliseconds);
         foreach (var failed in work.Where(w => w.Error is not null).GroupBy(w => w.Message))
         {
             var first = failed.OrderByDescending(w => w.Permanent).First();

@@ -94,14 +94,8 @@ public sealed class ApiKeyCache(TenantStore tenants, TimeProvider clock)
     public static readonly TimeSpan CacheFor = TimeSpan.FromSeconds(30);
     private readonly BoundedCache<string, ApiKeyRecord?> _keys = new(10_000, clock, CacheFor);
 
-    public async Task<ApiKeyRecord?> LookupAsync(string tenantId, string keyId, CancellationToken ct)
-    {
-        var cacheKey = tenantId + "|" + keyId;
-        if (_keys.TryGet(cacheKey, out var cached)) return cached;
-        var record = await tenants.GetKeyAsync(tenantId, keyId, ct);
-        _keys.Set(cacheKey, record);
-        return record;
-    }
+    public Task<ApiKeyRecord?> LookupAsync(string tenantId, string keyId, CancellationToken ct) =>
+        _keys.GetOrAddAsync(tenantId + "|" + keyId, _ => tenants.GetKeyAsync(tenantId, keyId, ct));
 
     /// <summary>Forget a key at once on this instance, e.g. right after revoking it.</summary>
     public void Forget(string tenantId, string keyId) => _keys.Remove(tenantId + "|" + keyId);

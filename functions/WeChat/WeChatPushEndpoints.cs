@@ -16,14 +16,8 @@ public sealed class WeChatAppCache(WeChatAppStore apps, TimeProvider clock)
 {
     private readonly BoundedCache<string, WeChatAppRecord?> _cache = new(10_000, clock, TimeSpan.FromSeconds(30));
 
-    public async Task<WeChatAppRecord?> GetAsync(string tenantId, string appId, CancellationToken ct)
-    {
-        var key = tenantId + "|" + appId;
-        if (_cache.TryGet(key, out var cached)) return cached;
-        var record = await apps.GetAsync(tenantId, appId, ct);
-        _cache.Set(key, record);
-        return record;
-    }
+    public Task<WeChatAppRecord?> GetAsync(string tenantId, string appId, CancellationToken ct) =>
+        _cache.GetOrAddAsync(tenantId + "|" + appId, _ => apps.GetAsync(tenantId, appId, ct));
 
     public void Forget(string tenantId, string appId) => _cache.Remove(tenantId + "|" + appId);
 }

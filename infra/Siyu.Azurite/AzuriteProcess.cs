@@ -21,6 +21,16 @@ public sealed class AzuriteProcess : IAsyncDisposable
         $"DefaultEndpointsProtocol=http;AccountName={AccountName};AccountKey={AccountKey};" +
         $"TableEndpoint=http://127.0.0.1:{TablePort}/{AccountName};QueueEndpoint=http://127.0.0.1:{QueuePort}/{AccountName};";
 
+    private static readonly Lazy<Task<AzuriteProcess>> SharedInstance = new(async () =>
+    {
+        var azurite = await StartAsync();
+        AppDomain.CurrentDomain.ProcessExit += (_, _) => azurite.DisposeAsync().AsTask().Wait();
+        return azurite;
+    });
+
+    /// <summary>One Azurite for the whole process (a test run), started on first use and killed when the process exits.</summary>
+    public static Task<AzuriteProcess> SharedAsync() => SharedInstance.Value;
+
     public static async Task<AzuriteProcess> StartAsync(CancellationToken ct = default)
     {
         var azurite = new AzuriteProcess();

@@ -30,6 +30,15 @@ public sealed class BoundedCache<TKey, TValue>(int capacity, TimeProvider clock,
         _entries[key] = (value, expires);
     }
 
+    /// <summary>The cached value, or the loaded one (then cached). Concurrent misses may load twice; that is fine here.</summary>
+    public async Task<TValue> GetOrAddAsync(TKey key, Func<TKey, Task<TValue>> load)
+    {
+        if (TryGet(key, out var cached)) return cached;
+        var value = await load(key);
+        Set(key, value);
+        return value;
+    }
+
     public void Remove(TKey key) => _entries.TryRemove(key, out _);
 
     public void Clear() => _entries.Clear();

@@ -186,6 +186,41 @@ public sealed class ProcessingTests(QuietApp app) : IClassFixture<QuietApp>
         Assert.Contains("storage busy", poisoned.GetProperty("error").GetString());
     }
 
+    [Fact]
+    public async Task A_batch_that_outlives_its_visibility_timeout_keeps_its_messages_hidden_until_it_is_done()
+    {
+        var queues = app.Service<IQueueService>();
+        var name = SharedAzurite.NewPrefix() + "-slow";
+        var queue = queues.Queue(name);
+        await queue.CreateIfNotExistsAsync();
+        await queue.SendAsync("long work");
+
+        var options = Microsoft.Extensions.Options.Options.Create(new QueueOptions { VisibilityTimeout = TimeSpan.FromSeconds(2) });
+        var handler = new Slow(TimeSpan.FromSeconds(5));
+        var listener = new QueueListener(name, queues, handler, app.Service<PoisonQueue>(), options, new QueueWakeups(), NullLogger<QueueListener>.Instance);
+        var received = await queue.ReceiveAsync(1, options.Value.VisibilityTimeout);
+        var processing = listener.ProcessAsync(received, default);
+
+        // Well past the original 2 s lease, nobody else can take the message: the lease is being renewed.
+        await Task.Delay(TimeSpan.FromSeconds(3.5));
+        Assert.Empty(await queue.ReceiveAsync(1, TimeSpan.FromSeconds(1)));
+
+        await processing;
+        Assert.Equal(1, handler.Calls);
+        Assert.Equal(0, await queue.GetApproximateCountAsync()); // deleted with the renewed pop receipt
+    }
+
+    private sealed class Slow(TimeSpan duration) : IQueueHandler
+    {
+        public int Calls;
+        public async Task<IReadOnlyList<WorkOutcome>> HandleAsync(IReadOnlyList<QueueWorkItem> batch, CancellationToken ct)
+        {
+            Interlocked.Increment(ref Calls);
+            await Task.Delay(duration, ct);
+            return batch.Select(_ => WorkOutcome.Done).ToList();
+        }
+    }
+
     private sealed class AlwaysBusy : IQueueHandler
     {
         public int Calls;

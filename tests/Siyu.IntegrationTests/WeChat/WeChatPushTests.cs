@@ -165,6 +165,13 @@ public sealed class WeChatPushTests(WeChatApp app) : IClassFixture<WeChatApp>
         var tampered = encrypt[..10] + (encrypt[10] == 'A' ? 'B' : 'A') + encrypt[11..];
         await (await Post(client, wx.Url + query, body.Replace(encrypt, tampered))).AssertProblem(HttpStatusCode.Unauthorized, "wechat_bad_signature");
 
+        // Tampered by someone who knows the token (and so can sign) but not the AES key. WeChat's AES-CBC has no MAC,
+        // so a flipped byte garbles the plaintext rather than always failing to decrypt: either way it is refused.
+        var signedTampered = wx.Resign(query, tampered);
+        var refused = await Post(client, wx.Url + signedTampered, body.Replace(encrypt, tampered));
+        Assert.True(refused.StatusCode is HttpStatusCode.BadRequest or HttpStatusCode.Unauthorized, $"tampered push answered {(int)refused.StatusCode}");
+        Assert.Contains((await refused.Json()).GetProperty("code").GetString(), new[] { "wechat_decrypt_failed", "wechat_malformed" });
+
         // Encrypted for another app with this app's key.
         var (q3, b3) = wx.Encrypted(inner, receiveId: "wxsomeoneelse000");
         await (await Post(client, wx.Url + q3, b3)).AssertProblem(HttpStatusCode.Unauthorized, "wechat_wrong_app_id");

@@ -47,6 +47,14 @@ public sealed class WeChatPushes(string tenantId, string appId, string token, st
         return (query, body);
     }
 
+    /// <summary>The same query with msg_signature recomputed over another Encrypt value.</summary>
+    public string Resign(string query, string encrypt)
+    {
+        var q = System.Web.HttpUtility.ParseQueryString(query);
+        var signature = WeChatSignature.Compute(token, q["timestamp"]!, q["nonce"]!, encrypt);
+        return System.Text.RegularExpressions.Regex.Replace(query, "msg_signature=[0-9a-f]+", "msg_signature=" + signature);
+    }
+
     public static string EventXml(string openid, string evt, long createTime, string extra = "") =>
         $"<xml><ToUserName><![CDATA[gh_test]]></ToUserName><FromUserName><![CDATA[{openid}]]></FromUserName>" +
         $"<CreateTime>{createTime}</CreateTime><MsgType><![CDATA[event]]></MsgType><Event><![CDATA[{evt}]]></Event>{extra}</xml>";
