@@ -24,11 +24,19 @@ public sealed class QueueListener(
         var running = new List<Task>();
         while (!stop.IsCancellationRequested)
         {
-            await slots.WaitAsync(stop);
-            IReadOnlyList<ReceivedMessage> messages;
+            try { await slots.WaitAsync(stop); }
+            catch (OperationCanceledException) { break; }
+            List<ReceivedMessage> messages;
             try
             {
-                messages = await _queue.ReceiveAsync(_options.BatchSize, _options.VisibilityTimeout, stop);
+                messages = [.. await _queue.ReceiveAsync(_options.BatchSize, _options.VisibilityTimeout, stop)];
+                // A full receive means a backlog: take more of it into this round.
+                while (messages.Count % _options.BatchSize == 0 && messages.Count > 0 && messages.Count < _options.MaxBatchMessages)
+                {
+                    var more = await _queue.ReceiveAsync(Math.Min(_options.BatchSize, _options.MaxBatchMessages - messages.Count), _options.VisibilityTimeout, stop);
+                    messages.AddRange(more);
+                    if (more.Count == 0) break;
+                }
             }
             catch (OperationCanceledException) when (stop.IsCancellationRequested) { slots.Release(); break; }
             catch (Exception e)

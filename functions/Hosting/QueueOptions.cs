@@ -5,6 +5,11 @@ public sealed class QueueOptions
 {
     /// <summary>Messages per receive (1-32).</summary>
     public int BatchSize { get; set; } = 32;
+    /// <summary>
+    /// Messages per processing round. Above <see cref="BatchSize"/>, a full receive is followed by more receives, so a
+    /// backlog is processed in big rounds: more of one profile's events share one write.
+    /// </summary>
+    public int MaxBatchMessages { get; set; } = 128;
     /// <summary>How long a received message stays hidden; renewed while its batch is still being processed.</summary>
     public TimeSpan VisibilityTimeout { get; set; } = TimeSpan.FromSeconds(60);
     /// <summary>After this many failed tries a message goes to the poison queue.</summary>
@@ -15,7 +20,7 @@ public sealed class QueueOptions
     public TimeSpan MaxPollDelay { get; set; } = TimeSpan.FromMilliseconds(500);
     public TimeSpan MinPollDelay { get; set; } = TimeSpan.FromMilliseconds(20);
     /// <summary>Batches in flight per queue.</summary>
-    public int ConcurrentBatchesPerQueue { get; set; } = 2;
+    public int ConcurrentBatchesPerQueue { get; set; } = 1;
     /// <summary>Run our own listeners. Off when the Functions host triggers the handlers.</summary>
     public bool ListenersEnabled { get; set; } = true;
 }

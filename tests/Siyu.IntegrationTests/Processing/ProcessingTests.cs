@@ -210,6 +210,39 @@ public sealed class ProcessingTests(QuietApp app) : IClassFixture<QuietApp>
         Assert.Equal(0, await queue.GetApproximateCountAsync()); // deleted with the renewed pop receipt
     }
 
+    [Fact]
+    public async Task A_backlog_is_taken_in_rounds_bigger_than_one_receive()
+    {
+        var queues = app.Service<IQueueService>();
+        var name = SharedAzurite.NewPrefix() + "-deep";
+        var queue = queues.Queue(name);
+        await queue.CreateIfNotExistsAsync();
+        await Task.WhenAll(Enumerable.Range(0, 70).Select(i => queue.SendAsync($"m{i}")));
+
+        var handler = new Recording();
+        var options = Microsoft.Extensions.Options.Options.Create(new QueueOptions { BatchSize = 32, MaxBatchMessages = 64 });
+        var listener = new QueueListener(name, queues, handler, app.Service<PoisonQueue>(), options, new QueueWakeups(), NullLogger<QueueListener>.Instance);
+        using var stop = new CancellationTokenSource();
+        var running = listener.RunAsync(stop.Token);
+        await Eventually.Get(() => Task.FromResult(handler.Sizes.Sum()), n => n == 70, what: "all 70 messages handled");
+        await stop.CancelAsync();
+        await running;
+
+        Assert.Equal(64, handler.Sizes[0]); // two full receives of 32 in one round
+        Assert.Equal(70, handler.Sizes.Sum());
+        Assert.Equal(0, await queue.GetApproximateCountAsync());
+    }
+
+    private sealed class Recording : IQueueHandler
+    {
+        public List<int> Sizes { get; } = new();
+        public Task<IReadOnlyList<WorkOutcome>> HandleAsync(IReadOnlyList<QueueWorkItem> batch, CancellationToken ct)
+        {
+            lock (Sizes) Sizes.Add(batch.Count);
+            return Task.FromResult<IReadOnlyList<WorkOutcome>>(batch.Select(_ => WorkOutcome.Done).ToList());
+        }
+    }
+
     private sealed class Slow(TimeSpan duration) : IQueueHandler
     {
         public int Calls;
