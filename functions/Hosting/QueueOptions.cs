@@ -9,7 +9,7 @@ public sealed class QueueOptions
     /// Messages per processing round. Above <see cref="BatchSize"/>, a full receive is followed by more receives, so a
     /// backlog is processed in big rounds: more of one profile's events share one write.
     /// </summary>
-    public int MaxBatchMessages { get; set; } = 128;
+    public int MaxBatchMessages { get; set; } = 256;
     /// <summary>How long a received message stays hidden; renewed while its batch is still being processed.</summary>
     public TimeSpan VisibilityTimeout { get; set; } = TimeSpan.FromSeconds(60);
     /// <summary>After this many failed tries a message goes to the poison queue.</summary>
