@@ -112,6 +112,10 @@ var (lost, doubled) = await Verify(app, brand.Id, perProfile);
 Console.WriteLine($"verify: {lost} profiles short, {doubled} profiles over; {committed.Duplicates} redelivered events deduplicated");
 
 // ---- 3. WeChat pushes at a steady rate, with processing running in this process ---------------------------------
+// Start once the end-to-end run has settled (its last rounds delete their messages after their events are committed).
+var names = app.Services.GetRequiredService<Siyu.Functions.Hosting.QueueNames>();
+var queueService = app.Services.GetRequiredService<Siyu.Storage.Queues.IQueueService>();
+while ((await Task.WhenAll(names.Ingest.Select(q => queueService.Queue(q).GetApproximateCountAsync()))).Sum() > 0) await Task.Delay(100);
 var (pushes, achievedRate, ackStats, putStats) = await PushAsync(brand, options, committed, waitForProcessing: true);
 Console.WriteLine($"wechat (processing here): {pushes} pushes at {achievedRate:F0}/s, ack {ackStats}; queue put {putStats}");
 
@@ -160,6 +164,7 @@ static async Task<(int Pushes, double Rate, Stats Ack, Stats Put)> PushAsync(Ten
     var pushes = options.PushRate * options.PushSeconds;
     var target = committed.Value + pushes;
     var ack = new ConcurrentBag<double>();
+    var slow = new ConcurrentBag<(double At, double Ms)>();
     committed.EnqueueSamples.Clear();
     committed.Recording = true;
     var clock = Stopwatch.StartNew();
@@ -176,12 +181,16 @@ static async Task<(int Pushes, double Rate, Stats Ack, Stats Put)> PushAsync(Ten
             using var response = await tenant.Anonymous.PostAsync(url, new StringContent(body, Encoding.UTF8, "text/xml"));
             var text = await response.Content.ReadAsStringAsync();
             if (text != "success") throw new InvalidOperationException($"push answered {(int)response.StatusCode}: {text}");
-            ack.Add(Stopwatch.GetElapsedTime(started).TotalMilliseconds);
+            var ms = Stopwatch.GetElapsedTime(started).TotalMilliseconds;
+            ack.Add(ms);
+            if (ms > 100) slow.Add((clock.Elapsed.TotalSeconds, ms));
         }));
     }
     await Task.WhenAll(inflight);
     var rate = pushes / clock.Elapsed.TotalSeconds;
     committed.Recording = false;
+    if (!slow.IsEmpty)
+        Console.WriteLine($"  acks over 100 ms: {slow.Count}, answered between {slow.Min(s => s.At):F1} s and {slow.Max(s => s.At):F1} s into the phase");
     if (waitForProcessing) await committed.WaitFor(target, TimeSpan.FromMinutes(2));
     return (pushes, rate, Stats.Of(ack), Stats.Of(committed.EnqueueSamples));
 }

@@ -27,8 +27,20 @@ public sealed class RestQueueServiceOptions : ClientOptions
     /// <summary>How long a pooled connection is reused before it is replaced (so DNS changes are picked up).</summary>
     public TimeSpan PooledConnectionLifetime { get; set; } = TimeSpan.FromMinutes(5);
 
+    /// <summary>
+    /// Drop pooled connections idle this long. Below Azurite's 5 s keep-alive, so we never reuse a connection the
+    /// server has closed: such a reuse fails, and Azure.Core's retry backoff then stalls the request by seconds.
+    /// </summary>
+    public TimeSpan PooledConnectionIdleTimeout { get; set; } = TimeSpan.FromSeconds(4);
+
     public RestQueueServiceOptions()
     {
+        // Puts sit on acknowledgement paths (a WeChat push waits for one): retry a failed try within milliseconds,
+        // not after Azure.Core's default 0.8 s first backoff.
+        Retry.Mode = RetryMode.Exponential;
+        Retry.Delay = TimeSpan.FromMilliseconds(50);
+        Retry.MaxDelay = TimeSpan.FromSeconds(2);
+        Retry.MaxRetries = 5;
         foreach (var header in new[] { "x-ms-request-id", "x-ms-error-code", "x-ms-version", "x-ms-date", "x-ms-approximate-messages-count", "x-ms-time-next-visible" })
             Diagnostics.LoggedHeaderNames.Add(header);
         foreach (var parameter in new[] { "comp", "numofmessages", "peekonly", "visibilitytimeout", "messagettl" })
@@ -80,6 +92,7 @@ public sealed class RestQueueService : IQueueService, IDisposable
             {
                 MaxConnectionsPerServer = options.MaxConnectionsPerServer,
                 PooledConnectionLifetime = options.PooledConnectionLifetime,
+                PooledConnectionIdleTimeout = options.PooledConnectionIdleTimeout,
                 AutomaticDecompression = DecompressionMethods.None,
                 AllowAutoRedirect = false,
                 UseCookies = false,

@@ -26,11 +26,13 @@ public sealed class StorageTables
     {
         var options = new TableClientOptions
         {
-            // Listeners and ingestion use one client concurrently: allow many connections to one host.
+            // Listeners and ingestion use one client concurrently: allow many connections to one host. Idle ones are
+            // dropped before Azurite's 5 s keep-alive closes them, so a reuse never fails into a retry backoff.
             Transport = new HttpClientTransport(new SocketsHttpHandler
             {
                 MaxConnectionsPerServer = 256,
                 PooledConnectionLifetime = TimeSpan.FromMinutes(5),
+                PooledConnectionIdleTimeout = TimeSpan.FromSeconds(4),
             }),
         };
         options.Retry.MaxRetries = 3;
