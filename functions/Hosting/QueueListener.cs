@@ -33,7 +33,9 @@ public sealed class QueueListener(
                 // A full receive means a backlog: take more of it into this round.
                 while (messages.Count % _options.BatchSize == 0 && messages.Count > 0 && messages.Count < _options.MaxBatchMessages)
                 {
-                    var more = await _queue.ReceiveAsync(Math.Min(_options.BatchSize, _options.MaxBatchMessages - messages.Count), _options.VisibilityTimeout, stop);
+                    IReadOnlyList<ReceivedMessage> more;
+                    try { more = await _queue.ReceiveAsync(Math.Min(_options.BatchSize, _options.MaxBatchMessages - messages.Count), _options.VisibilityTimeout, stop); }
+                    catch (Exception e) when (e is not OperationCanceledException) { break; } // process what we hold
                     messages.AddRange(more);
                     if (more.Count == 0) break;
                 }

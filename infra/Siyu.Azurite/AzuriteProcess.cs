@@ -36,8 +36,10 @@ public sealed class AzuriteProcess : IAsyncDisposable
         var azurite = new AzuriteProcess();
         try
         {
-            var table = azurite.StartService("azurite-table", "--tablePort", ct);
-            var queue = azurite.StartService("azurite-queue", "--queuePort", ct);
+            // Both ports reserved at once, so they differ: two services on one port would answer each other's requests.
+            var ports = FreePorts(2);
+            var table = azurite.StartService("azurite-table", "--tablePort", ports[0], ct);
+            var queue = azurite.StartService("azurite-queue", "--queuePort", ports[1], ct);
             azurite.TablePort = await table;
             azurite.QueuePort = await queue;
             return azurite;
@@ -65,7 +67,7 @@ public sealed class AzuriteProcess : IAsyncDisposable
             "or `npm ci --prefix infra/azurite` yourself.");
     }
 
-    private async Task<int> StartService(string binary, string portFlag, CancellationToken ct)
+    private async Task<int> StartService(string binary, string portFlag, int port, CancellationToken ct)
     {
         var install = FindInstall();
         var script = Path.Combine(install, "node_modules", "azurite", "dist", "src", binary switch
@@ -86,7 +88,6 @@ public sealed class AzuriteProcess : IAsyncDisposable
                      "--disableProductStyleUrl", host, "127.0.0.1", portFlag, "0" })
             psi.ArgumentList.Add(arg);
 
-        var port = FreePort();
         psi.ArgumentList[^1] = port.ToString();
         var process = Process.Start(psi) ?? throw new InvalidOperationException($"could not start {binary}");
         lock (_processes) _processes.Add(process);
@@ -117,7 +118,10 @@ public sealed class AzuriteProcess : IAsyncDisposable
                     {
                         using var probe = new System.Net.Sockets.TcpClient();
                         await probe.ConnectAsync(System.Net.IPAddress.Loopback, port, timeout.Token);
-                        ready.TrySetResult(port);
+                        // Someone answers on the port: make sure it is this service, not a process that beat it there.
+                        await Task.Delay(100, CancellationToken.None);
+                        if (process.HasExited) ready.TrySetException(new InvalidOperationException($"{binary} exited: {log}"));
+                        else ready.TrySetResult(port);
                     }
                     catch (Exception) when (!timeout.IsCancellationRequested) { await Task.Delay(50, CancellationToken.None); }
                     catch (Exception) { return; }
@@ -127,14 +131,17 @@ public sealed class AzuriteProcess : IAsyncDisposable
         }
     }
 
-    /// <summary>A loopback port that is free now. (The standalone services print the port they were given, not the one bound.)</summary>
-    private static int FreePort()
+    /// <summary>
+    /// Distinct loopback ports that are free now, all held until all are chosen. (The standalone services print the
+    /// port they were given, not the one bound, so we choose.)
+    /// </summary>
+    private static int[] FreePorts(int count)
     {
-        var listener = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
-        listener.Start();
-        var port = ((System.Net.IPEndPoint)listener.LocalEndpoint).Port;
-        listener.Stop();
-        return port;
+        var listeners = Enumerable.Range(0, count).Select(_ => new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0)).ToList();
+        foreach (var l in listeners) l.Start();
+        var ports = listeners.Select(l => ((System.Net.IPEndPoint)l.LocalEndpoint).Port).ToArray();
+        foreach (var l in listeners) l.Stop();
+        return ports;
     }
 
     public ValueTask DisposeAsync()
