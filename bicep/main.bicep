@@ -3,7 +3,7 @@
 //
 // Deploy (the bootstrap key is never stored in a file):
 //   az deployment group create -g <rg> -f bicep/main.bicep \
-//     -p @bicep/main.parameters.example.json -p operatorBootstrapKey=<value>
+//     -p @bicep/main.parameters.example.json -p operatorBootstrapKey=<value> -p secretsEncryptionKey=<base64 of 32 bytes>
 //
 // Layout
 // - One user-assigned identity for everything the app does. It exists before the app, so its
@@ -64,6 +64,10 @@ param logRetentionInDays int = 30
 @description('Operator bootstrap key (guards tenant and key administration). Stored only in Key Vault.')
 param operatorBootstrapKey string
 
+@secure()
+@description('Base64 of 32 random bytes (e.g. `openssl rand -base64 32`): encrypts WeChat app secrets at rest. Stored only in Key Vault.')
+param secretsEncryptionKey string
+
 // Built-in role definition ids (Azure built-in roles reference).
 var roles = {
   storageBlobDataOwner: 'b7e6dc6d-f1e8-4753-8033-0f276bb0955b'
@@ -90,6 +94,7 @@ var names = {
 
 var deploymentContainerName = 'app-package'
 var bootstrapKeySecretName = 'operator-bootstrap-key'
+var encryptionKeySecretName = 'secrets-encryption-key'
 
 resource identity 'Microsoft.ManagedIdentity/userAssignedIdentities@2023-01-31' = {
   name: names.identity
@@ -175,6 +180,8 @@ module keyVault 'modules/key-vault.bicep' = {
     vaultReaderRoleId: roles.keyVaultSecretsUser
     bootstrapKeySecretName: bootstrapKeySecretName
     bootstrapKey: operatorBootstrapKey
+    encryptionKeySecretName: encryptionKeySecretName
+    secretsEncryptionKey: secretsEncryptionKey
   }
 }
 
@@ -193,6 +200,7 @@ module functionApp 'modules/function-app.bicep' = {
     dataTableEndpoint: dataStorage.outputs.tableEndpoint
     dataQueueEndpoint: dataStorage.outputs.queueEndpoint
     bootstrapKeySecretUri: keyVault.outputs.bootstrapKeySecretUri
+    encryptionKeySecretUri: keyVault.outputs.encryptionKeySecretUri
     maximumInstanceCount: maximumInstanceCount
     instanceMemoryMB: instanceMemoryMB
   }

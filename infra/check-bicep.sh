@@ -72,8 +72,8 @@ for p in $(sed -nE 's/^    "([A-Za-z0-9_]+)": \{.*/\1/p' "$params_file"); do
     status=1
   fi
 done
-if grep -q '"operatorBootstrapKey"' "$params_file"; then
-  echo "FAILED: $params_file must not contain operatorBootstrapKey (a secret)" >&2
+if grep -qE '"(operatorBootstrapKey|secretsEncryptionKey)"' "$params_file"; then
+  echo "FAILED: $params_file must not contain operatorBootstrapKey or secretsEncryptionKey (secrets)" >&2
   status=1
 fi
 (( status == 0 )) && echo "ok: $params_file"

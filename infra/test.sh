@@ -24,6 +24,13 @@ for trx in "$results"/*.trx; do
   failed=$((failed + $(get failed) + $(get error) + $(get timeout) + $(get aborted)))
   skipped=$((skipped + $(get notExecuted)))
 done
+# The deployment definitions are checked too: bicep build and lint (the CLI comes from NuGet), counted as one check.
+if bash infra/check-bicep.sh > "$results/bicep.log" 2>&1; then
+  passed=$((passed + 1)); echo "Passed: bicep build and lint"
+else
+  failed=$((failed + 1)); echo "Failed: bicep build and lint"; cat "$results/bicep.log"
+fi
+
 # A build failure or a crashed test host leaves no (or too few) results: count that as a failure, never as a pass.
 if [ "$status" -ne 0 ] && [ "$failed" -eq 0 ]; then failed=1; fi
 if [ "$files" -eq 0 ]; then failed=$((failed > 0 ? failed : 1)); fi

@@ -39,6 +39,9 @@ param dataQueueEndpoint string
 @description('Versionless Key Vault URI of the operator bootstrap key secret.')
 param bootstrapKeySecretUri string
 
+@description('Versionless Key Vault URI of the secrets encryption key.')
+param encryptionKeySecretUri string
+
 @description('Upper bound on scale-out instances.')
 @minValue(40)
 @maxValue(1000)
@@ -139,6 +142,7 @@ resource site 'Microsoft.Web/sites@2024-11-01' = {
 
         // Resolved by the platform from Key Vault; the app sees only the plain value.
         { name: 'Operator__BootstrapKey', value: '@Microsoft.KeyVault(SecretUri=${bootstrapKeySecretUri})' }
+        { name: 'Secrets__EncryptionKey', value: '@Microsoft.KeyVault(SecretUri=${encryptionKeySecretUri})' }
       ]
     }
   }

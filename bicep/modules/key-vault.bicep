@@ -1,4 +1,5 @@
-// Key Vault (RBAC authorization, no access policies) holding the operator bootstrap key,
+// Key Vault (RBAC authorization, no access policies) holding the operator bootstrap key and the key that encrypts
+// WeChat app secrets at rest,
 // readable by the app identity through Key Vault Secrets User on this vault only.
 
 param name string
@@ -49,6 +50,22 @@ resource bootstrapKeySecret 'Microsoft.KeyVault/vaults/secrets@2024-11-01' = {
   }
 }
 
+@description('Name of the secret holding the key that encrypts stored WeChat app secrets.')
+param encryptionKeySecretName string
+
+@secure()
+@description('Base64 of 32 random bytes: encrypts WeChat app tokens, keys and appSecrets before they reach Table Storage.')
+param secretsEncryptionKey string
+
+resource encryptionKeySecret 'Microsoft.KeyVault/vaults/secrets@2024-11-01' = {
+  parent: vault
+  name: encryptionKeySecretName
+  properties: {
+    value: secretsEncryptionKey
+    contentType: 'text/plain'
+  }
+}
+
 resource secretsUser 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
   name: guid(vault.id, readerPrincipalId, vaultReaderRoleId)
   scope: vault
@@ -62,3 +79,6 @@ resource secretsUser 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
 output name string = vault.name
 // Versionless URI: the app picks up a rotated secret without a redeploy.
 output bootstrapKeySecretUri string = bootstrapKeySecret.properties.secretUri
+
+@description('Versionless URI of the secrets encryption key, for a Key Vault reference.')
+output encryptionKeySecretUri string = encryptionKeySecret.properties.secretUri
