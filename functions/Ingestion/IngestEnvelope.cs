@@ -28,30 +28,31 @@ public sealed record IngestEnvelope(string TenantId, IReadOnlyList<IncomingEvent
             : throw new JsonException("an ingest message needs tenantId and events");
 
     /// <summary>
-    /// Packs events of one tenant into as few messages as fit, keeping their order. One event always fits alone:
-    /// validation caps its properties and traits at 16 KiB each.
+    /// Packs events of one tenant into as few messages as fit, keeping their order, each with its first event (which
+    /// decides its queue partition). One event always fits alone: validation caps its properties and traits at
+    /// 16 KiB each. Each event is serialised once; a message is assembled from those pieces.
     /// </summary>
-    public static IEnumerable<string> Pack(string tenantId, IEnumerable<IncomingEvent> events) =>
-        PackMessages(tenantId, events).Select(m => m.Text);
-
-    /// <summary>As <see cref="Pack"/>, with each message's first event (which decides its queue partition).</summary>
     public static IEnumerable<(string Text, IncomingEvent First)> PackMessages(string tenantId, IEnumerable<IncomingEvent> events)
     {
-        var batch = new List<IncomingEvent>();
-        var size = 64;
+        var head = $"{{\"tenantId\":{JsonSerializer.Serialize(tenantId, Json)},\"events\":[";
+        var parts = new List<string>();
+        IncomingEvent? first = null;
+        var size = head.Length + 2;
         foreach (var e in events)
         {
-            var eventSize = System.Text.Encoding.UTF8.GetByteCount(JsonSerializer.Serialize(e, Json)) + 1;
-            if (batch.Count > 0 && size + eventSize > MaxBytes)
+            var json = JsonSerializer.Serialize(e, Json);
+            var eventSize = System.Text.Encoding.UTF8.GetByteCount(json) + 1;
+            if (parts.Count > 0 && size + eventSize > MaxBytes)
             {
-                yield return (new IngestEnvelope(tenantId, batch).Serialize(), batch[0]);
-                batch = new List<IncomingEvent>();
-                size = 64;
+                yield return (head + string.Join(',', parts) + "]}", first!);
+                parts.Clear();
+                size = head.Length + 2;
             }
-            batch.Add(e);
+            if (parts.Count == 0) first = e;
+            parts.Add(json);
             size += eventSize;
         }
-        if (batch.Count > 0) yield return (new IngestEnvelope(tenantId, batch).Serialize(), batch[0]);
+        if (parts.Count > 0) yield return (head + string.Join(',', parts) + "]}", first!);
     }
 }
 
@@ -61,13 +62,7 @@ public sealed class IdentityJsonConverter : JsonConverter<Identity>
     public override Identity Read(ref Utf8JsonReader reader, Type typeToConvert, JsonSerializerOptions options)
     {
         var text = reader.GetString() ?? throw new JsonException("identity must be a string");
-        var colon = text.IndexOf(':');
-        if (colon <= 0 || !IdentityRules.TryParseType(text[..colon], out var type)) throw new JsonException($"bad identity '{text}'");
-        var rest = text[(colon + 1)..];
-        if (type != IdentityType.OpenId) return new Identity(type, rest);
-        var second = rest.IndexOf(':');
-        if (second <= 0) throw new JsonException($"bad openid identity '{text}'");
-        return new Identity(type, rest[(second + 1)..], rest[..second]);
+        return IdentityRules.TryParseKey(text, out var identity) ? identity : throw new JsonException($"bad identity '{text}'");
     }
 
     public override void Write(Utf8JsonWriter writer, Identity value, JsonSerializerOptions options) => writer.WriteStringValue(value.Key);

@@ -20,11 +20,8 @@ public sealed record ProfileView(
         p.ProfileId, p.CreatedAt, p.FirstSeen, p.LastSeen, p.EventCount,
         p.Identities.Select(ToView).ToList(), p.Attributes, p.Counters, p.Orders, p.Recent);
 
-    private static IdentityView ToView(string key)
-    {
-        var parts = key.Split(':', 3);
-        return parts[0] == "openid" && parts.Length == 3 ? new("openid", parts[2], parts[1]) : new(parts[0], key[(parts[0].Length + 1)..], null);
-    }
+    private static IdentityView ToView(string key) =>
+        IdentityRules.TryParseKey(key, out var i) ? new(IdentityRules.Name(i.Type), i.Value, i.AppId) : new("unknown", key, null);
 }
 
 public sealed record EventPage(IReadOnlyList<StoredEvent> Events, string? Continuation);

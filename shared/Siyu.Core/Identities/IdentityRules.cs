@@ -91,6 +91,20 @@ public static class IdentityRules
         return true;
     }
 
+    /// <summary>Reads back an <see cref="Identity.Key"/>, e.g. <c>phone:+8613800138000</c> or <c>openid:wx123:oAbc</c>.</summary>
+    public static bool TryParseKey(string key, out Identity identity)
+    {
+        identity = default;
+        var colon = key.IndexOf(':');
+        if (colon <= 0 || !TryParseType(key[..colon], out var type)) return false;
+        var rest = key[(colon + 1)..];
+        if (type != IdentityType.OpenId) { identity = new Identity(type, rest); return true; }
+        var second = rest.IndexOf(':');
+        if (second <= 0) return false;
+        identity = new Identity(type, rest[(second + 1)..], rest[..second]);
+        return true;
+    }
+
     /// <summary>The identity that names the person most strongly: it decides the queue partition of an event.</summary>
     public static Identity Primary(IReadOnlyList<Identity> identities)
     {

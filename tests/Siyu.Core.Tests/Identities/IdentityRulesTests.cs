@@ -283,4 +283,24 @@ public class IdentityRulesTests
         Assert.NotEqual(new Identity(IdentityType.UserId, "x"), new Identity(IdentityType.UnionId, "x"));
         Assert.NotEqual(new Identity(IdentityType.UserId, "x"), new Identity(IdentityType.UserId, "X"));
     }
+
+    [Theory]
+    [InlineData(IdentityType.UserId, "m:1", null)]
+    [InlineData(IdentityType.Phone, "+8613800138000", null)]
+    [InlineData(IdentityType.OpenId, "oAbc:def", "wx123")]
+    [InlineData(IdentityType.UnionId, "u1", null)]
+    [InlineData(IdentityType.AnonymousId, "d-1", null)]
+    public void An_identity_key_reads_back_as_the_same_identity(IdentityType type, string value, string? appId)
+    {
+        var identity = new Identity(type, value, appId);
+        Assert.True(IdentityRules.TryParseKey(identity.Key, out var back));
+        Assert.Equal(identity, back);
+    }
+
+    [Theory]
+    [InlineData("")]
+    [InlineData("nokey")]
+    [InlineData("email:a@b")]
+    [InlineData("openid:missingapp")]
+    public void Malformed_identity_keys_do_not_parse(string key) => Assert.False(IdentityRules.TryParseKey(key, out _));
 }
