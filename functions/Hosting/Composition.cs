@@ -1,12 +1,16 @@
 using Microsoft.Extensions.Options;
 using Siyu.Functions.Api;
+using Siyu.Functions.Audit;
 using Siyu.Functions.Ingestion;
+using Siyu.Functions.Privacy;
 using Siyu.Functions.Profiles;
 using Siyu.Functions.Tenants;
 using Siyu.Functions.WeChat;
 using Siyu.Storage.Secrets;
 using Siyu.Storage.WeChat;
 using Siyu.Storage.Account;
+using Siyu.Storage.Audit;
+using Siyu.Storage.Privacy;
 using Siyu.Storage.Identities;
 using Siyu.Storage.Profiles;
 using Siyu.Storage.Queues;
@@ -25,6 +29,7 @@ public static class Composition
         services.Configure<WeChatSettings>(config.GetSection("WeChat"));
         services.Configure<OperatorSettings>(config.GetSection("Operator"));
         services.Configure<QueueOptions>(config.GetSection("Queues"));
+        services.Configure<RetentionSettings>(config.GetSection("Retention"));
 
         services.AddSingleton(TimeProvider.System);
         services.AddSingleton(sp =>
@@ -44,20 +49,42 @@ public static class Composition
         services.AddSingleton<WeChatAppStore>();
         services.AddSingleton<WeChatAppCache>();
 
+        // Consent, data rights and audit.
+        services.AddSingleton(sp => new SuppressionStore(sp.GetRequiredService<StorageTables>(), config["Secrets:EncryptionKey"]));
+        services.AddSingleton<ErasureStore>();
+        services.AddSingleton<DefinitionStore>();
+        services.AddSingleton<PrivacyStores>();
+        services.AddSingleton<AuditStore>();
+        services.AddSingleton<AuditLog>();
+        // Everyone who keeps per-person rows outside the profile row: export and erasure reach them all.
+        services.AddSingleton<IPersonalDataHolder, IdentityIndexHolder>();
+        services.AddSingleton<IPersonalDataHolder, ProfileHistoryHolder>();
+        services.AddSingleton<Erasure>();
+        services.AddSingleton<RetentionPurge>();
+
         services.AddSingleton<QueueWakeups>();
         services.AddSingleton<PoisonQueue>();
         services.AddSingleton<IngestQueue>();
         services.AddSingleton(sp => new IngestProcessor(
-            sp.GetRequiredService<ProfileStore>(), sp.GetRequiredService<IdentityStore>(),
+            sp.GetRequiredService<ProfileStore>(), sp.GetRequiredService<IdentityStore>(), sp.GetRequiredService<PrivacyStores>(),
             sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<ILogger<IngestProcessor>>()));
 
         services.AddHostedService<StorageStartup>();
-        services.AddSingleton<IEnumerable<QueueListener>>(sp => sp.GetRequiredService<QueueNames>().Ingest
-            .Select(q => new QueueListener(q, sp.GetRequiredService<IQueueService>(), sp.GetRequiredService<IngestProcessor>(),
+        services.AddSingleton<IEnumerable<QueueListener>>(sp =>
+        {
+            var names = sp.GetRequiredService<QueueNames>();
+            QueueListener Listen(string queue, IQueueHandler handler) => new(queue, sp.GetRequiredService<IQueueService>(), handler,
                 sp.GetRequiredService<PoisonQueue>(), sp.GetRequiredService<IOptions<QueueOptions>>(),
-                sp.GetRequiredService<QueueWakeups>(), sp.GetRequiredService<ILogger<QueueListener>>()))
-            .ToList());
-        if (config.GetValue("Queues:ListenersEnabled", true)) services.AddHostedService<QueueListeners>();
+                sp.GetRequiredService<QueueWakeups>(), sp.GetRequiredService<ILogger<QueueListener>>());
+            return names.Ingest.Select(q => Listen(q, sp.GetRequiredService<IngestProcessor>()))
+                .Append(Listen(names.Erase, sp.GetRequiredService<Erasure>()))
+                .ToList();
+        });
+        if (config.GetValue("Queues:ListenersEnabled", true))
+        {
+            services.AddHostedService<QueueListeners>();
+            if (config.GetValue("Retention:Enabled", true)) services.AddHostedService<RetentionTimer>();
+        }
         if (config.GetValue("Demo:Seed", false)) services.AddHostedService<DemoSeeder>();
 
         services.AddProblemDetails(o => o.CustomizeProblemDetails = c =>
@@ -75,7 +102,8 @@ public static class Composition
         services.AddOpenApi("v1", o => o.AddDocumentTransformer((doc, _, _) =>
         {
             doc.Info.Title = "Siyu private-domain marketing API";
-            doc.Info.Description = "Events in, profiles out. Authenticate with 'Authorization: Bearer <API key>'.";
+            doc.Info.Description = "Events in, profiles out; consent, preferences and personal-data rights. " +
+                                   "Authenticate with 'Authorization: Bearer <API key>'.";
             return Task.CompletedTask;
         }));
         return services;
@@ -85,6 +113,12 @@ public static class Composition
     {
         app.UseExceptionHandler();
         app.UseStatusCodePages();
+        app.Use((http, next) =>
+        {
+            // The id the audit log records: a caller can quote it back to us.
+            http.Response.Headers["X-Request-Id"] = http.TraceIdentifier;
+            return next(http);
+        });
         app.UseRouting();
         app.UseMiddleware<ApiKeyMiddleware>();
 
@@ -93,6 +127,11 @@ public static class Composition
         app.MapTenants();
         app.MapEvents();
         app.MapProfiles();
+        app.MapConsents();
+        app.MapPreferences();
+        app.MapDataRights();
+        app.MapDefinitions();
+        app.MapAudit();
         app.MapWeChatApps();
         app.MapWeChatPush();
         if (!app.Services.GetRequiredService<SecretProtector>().Encrypts)

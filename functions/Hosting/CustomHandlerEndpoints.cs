@@ -23,6 +23,18 @@ public static class CustomHandlerEndpoints
                 .ExcludeFromDescription()
                 .WithMetadata(Tenants.Access.Anonymous);
         }
+        app.MapPost("/ProcessErasures", (HttpContext http, Privacy.Erasure handler, PoisonQueue poison, IOptions<QueueOptions> options) =>
+                InvokeAsync(http, names.Erase, handler, poison, options.Value))
+            .ExcludeFromDescription()
+            .WithMetadata(Tenants.Access.Anonymous);
+        // Timer trigger: the host posts the timer's state; the purge does not need it.
+        app.MapPost("/RetentionPurge", async (HttpContext http, Privacy.RetentionPurge purge) =>
+            {
+                var report = await purge.RunAsync(http.RequestAborted);
+                return HostResponse([$"retention: {report.ProfilesErased} profiles erased, {report.EventsDeleted} events deleted, {report.ErasuresResumed} erasures resumed"], 200);
+            })
+            .ExcludeFromDescription()
+            .WithMetadata(Tenants.Access.Anonymous);
     }
 
     private static async Task<IResult> InvokeAsync(HttpContext http, string queue, IQueueHandler handler, PoisonQueue poison, QueueOptions options)

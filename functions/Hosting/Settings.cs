@@ -41,7 +41,10 @@ public sealed class QueueNames(StorageSettings storage, IngestionSettings ingest
     public IReadOnlyList<string> Ingest { get; } =
         Enumerable.Range(0, ingestion.Partitions).Select(i => Name(storage.Prefix, $"ingest-{i}")).ToList();
 
-    public IEnumerable<string> All => Ingest.Concat(Ingest.Select(PoisonQueue.NameFor));
+    /// <summary>Erasure work: one message per person to erase.</summary>
+    public string Erase { get; } = Name(storage.Prefix, "erase");
+
+    public IEnumerable<string> All => Ingest.Append(Erase).SelectMany(q => new[] { q, PoisonQueue.NameFor(q) });
 
     private static string Name(string prefix, string name) => prefix.Length == 0 ? name : $"{prefix}-{name}";
 }

@@ -17,6 +17,8 @@ public static class IngestMetrics
     public static readonly Counter<long> EventsDuplicate = Meter.CreateCounter<long>("siyu.ingest.events_duplicate");
     /// <summary>How long one queue put takes, in milliseconds: the part of acknowledgement latency spent in storage.</summary>
     public static readonly Histogram<double> EnqueueMilliseconds = Meter.CreateHistogram<double>("siyu.ingest.enqueue_ms", "ms");
+    /// <summary>Events about erased people, dropped (the suppression list recognised them, or their profile is being erased).</summary>
+    public static readonly Counter<long> EventsSuppressed = Meter.CreateCounter<long>("siyu.ingest.events_suppressed");
     /// <summary>Events accepted by the HTTP and WeChat endpoints and queued.</summary>
     public static readonly Counter<long> EventsAccepted = Meter.CreateCounter<long>("siyu.ingest.events_accepted");
 }

@@ -1,12 +1,15 @@
 using Azure;
 using Azure.Data.Tables;
+using Siyu.Core.Consent;
 using Siyu.Core.Events;
 using Siyu.Core.Identities;
+using Siyu.Core.Privacy;
 using Siyu.Core.Profiles;
 using Siyu.Core.Storage;
 using Siyu.Functions.Hosting;
 using Siyu.Storage.Caching;
 using Siyu.Storage.Identities;
+using Siyu.Storage.Privacy;
 using Siyu.Storage.Profiles;
 
 namespace Siyu.Functions.Ingestion;
@@ -21,10 +24,13 @@ namespace Siyu.Functions.Ingestion;
 /// instead of counting twice, and the profile row is written under its ETag, so concurrent writers never lose an
 /// update.</item>
 /// </list>
+/// Consent decisions an event carries go into the profile's consent ledger in the same transaction.
+/// Events about erased people are counted and dropped, unless they bring a fresh consent (see <see cref="ResolveAsync"/>).
 /// Replaying any message changes nothing. A bad event fails only its own message.
 /// </summary>
 public sealed class IngestProcessor(
-    ProfileStore profiles, IdentityStore identities, TimeProvider clock, ILogger<IngestProcessor> log, int profileCacheCapacity = 100_000)
+    ProfileStore profiles, IdentityStore identities, PrivacyStores privacy, TimeProvider clock, ILogger<IngestProcessor> log,
+    int profileCacheCapacity = 100_000)
     : IQueueHandler
 {
     private const int MaxActionsPerTransaction = 100;
@@ -45,9 +51,13 @@ public sealed class IngestProcessor(
         public int Message { get; } = message;
         public string TenantId { get; } = tenantId;
         public IncomingEvent Event { get; } = evt;
+        public IReadOnlyList<ConsentDecision> Decisions { get; } = ConsentFacts.From(evt);
         public string ProfileId { get; set; } = "";
         public string? Error { get; set; }
         public bool Permanent { get; set; }
+        /// <summary>About an erased person: dropped and counted, its message done.</summary>
+        public bool Suppressed { get; set; }
+        public bool GrantsConsent => Decisions.Any(d => d.Status == ConsentStatus.Granted);
     }
 
     public async Task<IReadOnlyList<WorkOutcome>> HandleAsync(IReadOnlyList<QueueWorkItem> batch, CancellationToken ct)
@@ -78,7 +88,7 @@ public sealed class IngestProcessor(
             }
         }
 
-        var resolved = work.Where(w => w.Error is null).ToList();
+        var resolved = work.Where(w => w.Error is null && !w.Suppressed).ToList();
         var toCommit = DropRepeats(resolved);
         IngestMetrics.EventsDuplicate.Add(resolved.Count - toCommit.Count);
         var partitions = toCommit.GroupBy(w => (w.TenantId, Partition: ProfileStore.Partition(w.TenantId, w.ProfileId))).ToList();
@@ -90,6 +100,7 @@ public sealed class IngestProcessor(
             try { await CommitPartitionAsync(p.Key.TenantId, p.Key.Partition, p.ToList(), newProfiles, token); }
             finally { gate.Release(); }
         });
+        IngestMetrics.EventsSuppressed.Add(work.Count(w => w.Suppressed));
 
         if (log.IsEnabled(LogLevel.Debug))
             log.LogDebug("Ingest round: {Events} events, {Profiles} profiles, {Partitions} partitions; resolved in {Resolve:F0} ms, committed in {Commit:F0} ms",
@@ -109,9 +120,13 @@ public sealed class IngestProcessor(
     /// Gives every event a profile. Known identities come from the index; an event with none gets a new profile,
     /// claimed through its strongest identity first. If another processor claimed that identity in the meantime,
     /// the event follows the winner, and nothing was written for the loser.
+    /// A would-be new person whose identifiers are on the suppression list was erased: their events are dropped and
+    /// counted — unless one of them grants a consent, in which case suppression is lifted and they start afresh.
     /// </summary>
-    private async Task ResolveAsync(string tenantId, List<Work> work, HashSet<string> newProfiles, CancellationToken ct)
+    private async Task ResolveAsync(string tenantId, List<Work> all, HashSet<string> newProfiles, CancellationToken ct)
     {
+        foreach (var w in all.Where(w => w.Event.ProfileId is not null)) w.ProfileId = w.Event.ProfileId!;
+        var work = all.Where(w => w.Event.ProfileId is null).ToList();
         var owners = new Dictionary<string, string>(StringComparer.Ordinal);
         var keys = work.SelectMany(w => w.Event.Identities).Select(i => i.Key).Distinct().ToList();
         await Parallel.ForEachAsync(keys, new ParallelOptions { MaxDegreeOfParallelism = 16, CancellationToken = ct }, async (key, token) =>
@@ -145,6 +160,8 @@ public sealed class IngestProcessor(
             w.ProfileId = profileId;
         }
 
+        if (created.Count > 0) await SuppressErasedAsync(tenantId, work, created, claims, ct);
+
         // Phase 1: the strongest identity of each new profile. Losing one means someone else created this person.
         var primaries = created.Select(c => (IdentityKey: c.Value, ProfileId: c.Key)).ToList();
         var redirect = new Dictionary<string, string>(StringComparer.Ordinal);
@@ -168,6 +185,28 @@ public sealed class IngestProcessor(
         if (rest.Count > 0) await identities.ClaimAsync(tenantId, rest, ct);
     }
 
+    private async Task SuppressErasedAsync(string tenantId, List<Work> work, Dictionary<string, string> created, Dictionary<string, string> claims, CancellationToken ct)
+    {
+        var newcomers = work.Where(w => created.ContainsKey(w.ProfileId)).GroupBy(w => w.ProfileId).ToList();
+        var suppressed = await privacy.Suppressions.FindAsync(tenantId,
+            newcomers.SelectMany(g => g).SelectMany(w => w.Event.Identities).Select(i => i.Key).Distinct().ToList(), ct);
+        if (suppressed.Count == 0) return;
+        foreach (var person in newcomers)
+        {
+            var keys = person.SelectMany(w => w.Event.Identities).Select(i => i.Key).Where(suppressed.Contains).Distinct().ToList();
+            if (keys.Count == 0) continue;
+            if (person.Any(w => w.GrantsConsent))
+            {
+                log.LogInformation("An erased person of tenant {Tenant} came back with a fresh consent; suppression lifted", tenantId);
+                await privacy.Suppressions.RemoveAsync(tenantId, keys, ct);
+                continue;
+            }
+            foreach (var w in person) w.Suppressed = true;
+            created.Remove(person.Key);
+            foreach (var claim in claims.Where(c => c.Value == person.Key).ToList()) claims.Remove(claim.Key);
+        }
+    }
+
     /// <summary>The same event twice in one batch (a client retry racing itself) is committed once.</summary>
     private static List<Work> DropRepeats(IEnumerable<Work> work)
     {
@@ -183,6 +222,8 @@ public sealed class IngestProcessor(
         public ETag ETag { get; set; }
         public bool Exists { get; set; }
         public bool Loaded { get; set; }
+        /// <summary>The profile was expected (a known identity or id pointed to it) but has no row.</summary>
+        public bool Missing { get; set; }
     }
 
     private async Task CommitPartitionAsync(string tenantId, string partition, List<Work> work, HashSet<string> newProfiles, CancellationToken ct)
@@ -207,8 +248,10 @@ public sealed class IngestProcessor(
             if (attempt > 1) await Task.Delay(TimeSpan.FromMilliseconds(Random.Shared.Next(5, 20) * Math.Min(attempt, 6)), ct);
             try
             {
+                var definitions = await privacy.Definitions.GetAsync(tenantId, ct);
                 await LoadAsync(tenantId, groups.Where(g => g.Pending.Count > 0 && !g.Loaded), ct);
-                foreach (var tx in Pack(tenantId, groups.Where(g => g.Pending.Count > 0), isolate))
+                await SetAsideErasedAsync(tenantId, groups, ct);
+                foreach (var tx in Pack(tenantId, groups.Where(g => g.Pending.Count > 0), isolate, definitions, clock.GetUtcNow()))
                     isolate |= await SubmitAsync(tenantId, partition, tx, ct);
             }
             catch (Exception e) when (e is RequestFailedException or IOException or HttpRequestException)
@@ -240,35 +283,84 @@ public sealed class IngestProcessor(
             }
             var stored = await profiles.ReadAsync(tenantId, g.ProfileId, token);
             if (stored is { } s) (g.State, g.ETag, g.Exists, g.Loaded) = (s.State, s.ETag, true, true);
-            else Start(g, ProfileState.New(g.ProfileId, clock.GetUtcNow()));
+            else
+            {
+                Start(g, ProfileState.New(g.ProfileId, clock.GetUtcNow()));
+                g.Missing = true;
+            }
         });
     }
 
-    private sealed record Slot(ProfileGroup Group, Work? Event, ProfileState? NewState);
+    /// <summary>
+    /// Events for a person being erased, or erased already, are not folded in. A fresh consent among them is retried
+    /// (by then the erasure has finished and the person starts again); the rest are dropped and counted.
+    /// A profile named by id that does not exist is an error of that event alone.
+    /// </summary>
+    private async Task SetAsideErasedAsync(string tenantId, List<ProfileGroup> groups, CancellationToken ct)
+    {
+        foreach (var g in groups.Where(g => g.Pending.Count > 0 && (g.Missing || g.State?.ErasureRequestedAt is not null)))
+        {
+            var erased = g.State?.ErasureRequestedAt is not null || await privacy.Erasures.GetAsync(tenantId, g.ProfileId, ct) is not null;
+            g.Missing = false;
+            if (!erased)
+            {
+                // A known identity whose profile row was never committed: the profile is created now. But an id given by a
+                // caller must name a profile that exists.
+                foreach (var w in g.Pending.Where(w => w.Event.ProfileId is not null).ToList())
+                {
+                    w.Error = $"no profile '{w.Event.ProfileId}' in this tenant";
+                    w.Permanent = true;
+                    g.Pending.Remove(w);
+                }
+                continue;
+            }
+            foreach (var w in g.Pending)
+            {
+                if (w.GrantsConsent && w.Event.ProfileId is null)
+                {
+                    foreach (var i in w.Event.Identities) identities.Forget(tenantId, i.Key);
+                    w.Error = "the person is being erased; a fresh consent is retried once that is done";
+                }
+                else w.Suppressed = true;
+            }
+            g.Pending.Clear();
+            Reload(tenantId, g);
+        }
+    }
+
+    private sealed record Slot(ProfileGroup Group, Work? Event, ProfileState? NewState, bool Ledger = false);
 
     private sealed record Transaction(List<TableTransactionAction> Actions, List<Slot> Slots);
 
     /// <summary>
     /// Packs profiles and their events into transactions of at most 100 actions. Each profile's row goes with
-    /// the events folded into it, so the pair is atomic; a profile with more events than fit waits for a later one.
+    /// the events folded into it (and their consent ledger rows), so they are atomic together; a profile with more
+    /// events than fit waits for a later transaction.
     /// </summary>
-    private static IEnumerable<Transaction> Pack(string tenantId, IEnumerable<ProfileGroup> groups, bool isolate)
+    private static IEnumerable<Transaction> Pack(string tenantId, IEnumerable<ProfileGroup> groups, bool isolate, DataDefinitions definitions, DateTimeOffset now)
     {
         var tx = new Transaction(new(), new());
         var chars = 0;
         foreach (var g in groups)
         {
-            var room = MaxActionsPerTransaction - tx.Actions.Count - 1;
-            if (room < 1 || chars > MaxTransactionChars || (isolate && tx.Actions.Count > 0))
+            var first = 1 + 1 + g.Pending[0].Decisions.Count; // the profile row, the event, its ledger rows
+            if (tx.Actions.Count + first > MaxActionsPerTransaction || chars > MaxTransactionChars || (isolate && tx.Actions.Count > 0))
             {
                 yield return tx;
                 tx = new Transaction(new(), new());
                 chars = 0;
-                room = MaxActionsPerTransaction - 1;
             }
-            var take = g.Pending.Take(isolate ? 1 : room).ToList();
+            var room = MaxActionsPerTransaction - tx.Actions.Count - 1;
+            var take = new List<Work>();
+            foreach (var w in g.Pending)
+            {
+                var need = 1 + w.Decisions.Count;
+                if (take.Count > 0 && (need > room || isolate)) break;
+                take.Add(w);
+                room -= need;
+            }
             var state = ProfileStore.Clone(g.State!);
-            foreach (var w in take) ProfileFold.Apply(state, w.Event);
+            foreach (var w in take) ProfileFold.Apply(state, w.Event, definitions);
 
             var entity = ProfileStore.ToEntity(tenantId, state);
             tx.Actions.Add(g.Exists
@@ -277,10 +369,17 @@ public sealed class IngestProcessor(
             tx.Slots.Add(new Slot(g, null, state));
             foreach (var w in take)
             {
-                var row = ProfileStore.ToEventEntity(tenantId, g.ProfileId, w.Event);
+                var row = ProfileStore.ToEventEntity(tenantId, g.ProfileId, definitions.ForHistory(w.Event));
                 chars += (row.GetString("Properties")?.Length ?? 0) + (row.GetString("Traits")?.Length ?? 0) + 512;
                 tx.Actions.Add(new TableTransactionAction(TableTransactionActionType.Add, row));
                 tx.Slots.Add(new Slot(g, w, null));
+                foreach (var d in w.Decisions)
+                {
+                    tx.Actions.Add(new TableTransactionAction(TableTransactionActionType.Add,
+                        ProfileStore.ToLedgerEntity(tenantId, g.ProfileId, d, w.Event.MessageId, now)));
+                    tx.Slots.Add(new Slot(g, w, null, Ledger: true));
+                    chars += 512 + (d.Evidence?.Length ?? 0);
+                }
             }
             chars += EstimateChars(entity);
         }
@@ -299,6 +398,7 @@ public sealed class IngestProcessor(
             for (var i = 0; i < tx.Slots.Count; i++)
             {
                 var slot = tx.Slots[i];
+                if (slot.Ledger) continue;
                 if (slot.Event is not null)
                 {
                     slot.Group.Pending.Remove(slot.Event);
@@ -343,7 +443,8 @@ public sealed class IngestProcessor(
         if (e.Status is 409)
         {
             // Replayed events: find every one of them in this transaction at once, not one failure at a time.
-            var keys = tx.Slots.Where(s => s.Event is not null).ToDictionary(s => tx.Actions[tx.Slots.IndexOf(s)].Entity.RowKey, s => s);
+            var keys = tx.Slots.Select((s, i) => (Slot: s, Index: i)).Where(x => x.Slot.Event is not null)
+                .ToDictionary(x => tx.Actions[x.Index].Entity.RowKey, x => x.Slot);
             var existing = await profiles.ExistingRowKeysAsync(partition, keys.Keys, ct);
             foreach (var key in existing) keys[key].Group.Pending.Remove(keys[key].Event!);
             IngestMetrics.EventsDuplicate.Add(existing.Count);

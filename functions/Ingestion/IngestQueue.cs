@@ -36,7 +36,7 @@ public sealed class IngestQueue(IQueueService queues, QueueNames names, QueueWak
         IngestMetrics.EventsAccepted.Add(events.Count);
     }
 
-    private int PartitionOf(IncomingEvent e) => Ids.Bucket(e.PrimaryIdentity.Key, names.Ingest.Count);
+    private int PartitionOf(IncomingEvent e) => Ids.Bucket(e.ProfileId ?? e.PrimaryIdentity.Key, names.Ingest.Count);
 
     private Task EnqueueSmallAsync(string tenantId, IReadOnlyList<IncomingEvent> events)
     {

@@ -1,10 +1,14 @@
 using System.Text.Json.Nodes;
 using Siyu.Core.Identities;
+using Siyu.Core.Privacy;
 using Siyu.Core.Profiles;
 using Siyu.Core.Tenants;
 using Siyu.Functions.Api;
+using Siyu.Functions.Audit;
+using Siyu.Functions.Privacy;
 using Siyu.Functions.Tenants;
 using Siyu.Storage.Identities;
+using Siyu.Storage.Privacy;
 using Siyu.Storage.Profiles;
 
 namespace Siyu.Functions.Profiles;
@@ -16,9 +20,10 @@ public sealed record ProfileView(
     IReadOnlyList<IdentityView> Identities, IReadOnlyDictionary<string, JsonNode?> Attributes,
     IReadOnlyDictionary<string, EventCounter> Counters, OrderTotals Orders, IReadOnlyList<RecentEvent> RecentEvents)
 {
-    public static ProfileView From(ProfileState p) => new(
+    /// <summary>The profile as a caller sees it: sensitive attributes only for those who may see them.</summary>
+    public static ProfileView From(ProfileState p, DataDefinitions definitions, bool maySeeSensitive) => new(
         p.ProfileId, p.CreatedAt, p.FirstSeen, p.LastSeen, p.EventCount,
-        p.Identities.Select(ToView).ToList(), p.Attributes, p.Counters, p.Orders, p.Recent);
+        p.Identities.Select(ToView).ToList(), definitions.Visible(p.Attributes, maySeeSensitive), p.Counters, p.Orders, p.Recent);
 
     private static IdentityView ToView(string key) =>
         IdentityRules.TryParseKey(key, out var i) ? new(IdentityRules.Name(i.Type), i.Value, i.AppId) : new("unknown", key, null);
@@ -33,10 +38,12 @@ public static class ProfilesEndpoints
     {
         var group = app.MapGroup("/api/profiles").WithTags("Profiles");
 
-        group.MapGet("/{id}", async (string id, HttpContext http, ProfileStore profiles, CancellationToken ct) =>
-            await profiles.ReadAsync(http.Caller().TenantId, id, ct) is { } p
-                ? Results.Ok(ProfileView.From(p.State))
-                : Problems.NotFound("profile_not_found", $"no profile '{id}' in this tenant"))
+        group.MapGet("/{id}", async (string id, HttpContext http, ProfileStore profiles, DefinitionStore definitions, AuditLog audit, CancellationToken ct) =>
+            {
+                if (await LiveProfiles.ReadAsync(profiles, http.Caller().TenantId, id, ct) is not { } state) return LiveProfiles.NotFound(id);
+                await audit.RecordAsync(http, AuditLog.Actions.ProfileRead, id);
+                return Results.Ok(await ViewAsync(http, state, definitions, ct));
+            })
             .Allow(Role.Marketer, Role.Admin)
             .WithName("GetProfile")
             .WithSummary("A profile: identities, attributes, counters, order totals and recent events")
@@ -51,12 +58,13 @@ public static class ProfilesEndpoints
             .ProducesProblem(StatusCodes.Status400BadRequest)
             .ProducesProblem(StatusCodes.Status404NotFound);
 
-        group.MapGet("/{id}/events", async (string id, int? limit, string? continuation, HttpContext http, ProfileStore profiles, CancellationToken ct) =>
+        group.MapGet("/{id}/events", async (string id, int? limit, string? continuation, HttpContext http, ProfileStore profiles, AuditLog audit, CancellationToken ct) =>
             {
                 var size = Math.Clamp(limit ?? 50, 1, 500);
                 var tenant = http.Caller().TenantId;
-                if (await profiles.ReadAsync(tenant, id, ct) is null) return Problems.NotFound("profile_not_found", $"no profile '{id}' in this tenant");
+                if (await LiveProfiles.ReadAsync(profiles, tenant, id, ct) is null) return LiveProfiles.NotFound(id);
                 var (events, next) = await profiles.ReadEventsAsync(tenant, id, size, continuation, ct);
+                await audit.RecordAsync(http, AuditLog.Actions.EventsRead, id);
                 return Results.Ok(new EventPage(events, next));
             })
             .Allow(Role.Marketer, Role.Admin)
@@ -66,7 +74,14 @@ public static class ProfilesEndpoints
             .ProducesProblem(StatusCodes.Status404NotFound);
     }
 
-    private static async Task<IResult> FindAsync(string? identity, string? appId, HttpContext http, IdentityStore identities, ProfileStore profiles, CancellationToken ct)
+    private static async Task<ProfileView> ViewAsync(HttpContext http, ProfileState state, DefinitionStore definitions, CancellationToken ct)
+    {
+        var caller = http.Caller();
+        return ProfileView.From(state, await definitions.GetAsync(caller.TenantId, ct), caller.Role == Role.Admin);
+    }
+
+    private static async Task<IResult> FindAsync(string? identity, string? appId, HttpContext http, IdentityStore identities, ProfileStore profiles,
+        DefinitionStore definitions, AuditLog audit, CancellationToken ct)
     {
         var colon = identity?.IndexOf(':') ?? -1;
         if (identity is null || colon <= 0)
@@ -78,7 +93,11 @@ public static class ProfilesEndpoints
 
         var tenant = http.Caller().TenantId;
         var profileId = await identities.LookupAsync(tenant, id.Key, ct);
-        if (profileId is not null && await profiles.ReadAsync(tenant, profileId, ct) is { } p) return Results.Ok(ProfileView.From(p.State));
+        if (profileId is not null && await LiveProfiles.ReadAsync(profiles, tenant, profileId, ct) is { } state)
+        {
+            await audit.RecordAsync(http, AuditLog.Actions.ProfileRead, profileId, "found by identity");
+            return Results.Ok(await ViewAsync(http, state, definitions, ct));
+        }
         return Problems.NotFound("profile_not_found", $"no profile has identity {id.Key}");
     }
 }

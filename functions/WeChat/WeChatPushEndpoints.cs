@@ -67,7 +67,7 @@ public static class WeChatPushEndpoints
         var now = clock.GetUtcNow();
         var opened = WeChatInbound.OpenPush(record.App, WeChatPushQuery.From(k => request.Query[k].FirstOrDefault()), text, now, settings.Value.MaxTimestampSkew);
         if (!opened.IsOk) return Refused(opened.Error);
-        var mapped = WeChatEventMapper.TryMap(opened.Value, appId, now);
+        var mapped = WeChatEventMapper.TryMap(opened.Value, appId, now, record.App.Kind);
         if (!mapped.IsOk) return Refused(mapped.Error);
 
         try

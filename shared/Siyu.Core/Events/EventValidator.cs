@@ -46,14 +46,16 @@ public sealed partial class EventValidator(TimeSpan maxFutureSkew)
             case "track": type = EventType.Track; break;
             case "identify": type = EventType.Identify; break;
             case "order": type = EventType.Order; break;
-            case null: error = Fail("missing_type", "type is required: track, identify or order"); return false;
-            default: error = Fail("unknown_type", $"unknown event type '{typeText}': expected track, identify or order"); return false;
+            case "consent": type = EventType.Consent; break;
+            case null: error = Fail("missing_type", "type is required: track, identify, order or consent"); return false;
+            default: error = Fail("unknown_type", $"unknown event type '{typeText}': expected track, identify, order or consent"); return false;
         }
 
         var name = type switch
         {
             EventType.Identify => "identify",
             EventType.Order => GetString(item, "event") ?? "order",
+            EventType.Consent => Consent.ConsentFacts.EventName,
             _ => GetString(item, "event"),
         };
         if (string.IsNullOrWhiteSpace(name)) { error = Fail("missing_event", $"a {typeText} event needs an event name"); return false; }
@@ -63,7 +65,10 @@ public sealed partial class EventValidator(TimeSpan maxFutureSkew)
         if (!TryIdentities(item, out var identities, out var idError)) { error = Fail(identities.Count == 0 && idError is null ? "missing_identity" : "invalid_identity", idError ?? "at least one identity is required: anonymousId, userId, memberId, phone, unionid or openid (with appId)"); return false; }
 
         var timestamp = now;
-        if (item.TryGetProperty("timestamp", out var ts) && ts.ValueKind != JsonValueKind.Null)
+        var hasTimestamp = item.TryGetProperty("timestamp", out var ts) && ts.ValueKind != JsonValueKind.Null;
+        if (type == EventType.Consent && !hasTimestamp)
+        { error = Fail("missing_timestamp", "a consent event needs its timestamp: when the person decided"); return false; }
+        if (hasTimestamp)
         {
             if (ts.ValueKind != JsonValueKind.String || !IsoDateTime().IsMatch(ts.GetString()!) ||
                 !DateTimeOffset.TryParse(ts.GetString(), CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal, out timestamp))
@@ -84,6 +89,8 @@ public sealed partial class EventValidator(TimeSpan maxFutureSkew)
         }
         if (type == EventType.Order && !OrderFacts.TryRead(properties, out _, out var orderError))
         { error = Fail("invalid_order", orderError!); return false; }
+        if (type == EventType.Consent && !Consent.ConsentRules.TryRead(properties, out _, out var consentError))
+        { error = Fail(consentError.Code, consentError.Message); return false; }
 
         evt = new IncomingEvent
         {
@@ -100,7 +107,8 @@ public sealed partial class EventValidator(TimeSpan maxFutureSkew)
         return true;
     }
 
-    private static bool TryIdentities(JsonElement item, out List<Identity> identities, out string? error)
+    /// <summary>Reads the <c>identities</c> object of an item: false with a null error when there is none.</summary>
+    public static bool TryIdentities(JsonElement item, out List<Identity> identities, out string? error)
     {
         identities = new List<Identity>();
         error = null;

@@ -11,6 +11,8 @@ public enum EventType
     Identify,
     /// <summary>A completed order: counts towards order totals.</summary>
     Order,
+    /// <summary>A consent decision (purpose, channel, status, source, evidence in its properties): goes to the consent ledger.</summary>
+    Consent,
 }
 
 /// <summary>
@@ -21,7 +23,7 @@ public sealed record IncomingEvent
 {
     public required string MessageId { get; init; }
     public required EventType Type { get; init; }
-    /// <summary>The event name: the tracked event, or "identify" / "order".</summary>
+    /// <summary>The event name: the tracked event, or "identify" / "order" / "consent".</summary>
     public required string Name { get; init; }
     public required IReadOnlyList<Identity> Identities { get; init; }
     public JsonObject? Properties { get; init; }
@@ -33,6 +35,8 @@ public sealed record IncomingEvent
     public required DateTimeOffset ReceivedAt { get; init; }
     /// <summary>Where it came from: "api", or "wechat:{appId}".</summary>
     public required string Source { get; init; }
+    /// <summary>Set when the caller named the profile itself (a consent for a known profile id): no identity lookup.</summary>
+    public string? ProfileId { get; init; }
 
     public Identity PrimaryIdentity => IdentityRules.Primary(Identities);
 }

@@ -1,20 +1,24 @@
 using System.Text.Json.Nodes;
+using Siyu.Core.Consent;
 using Siyu.Core.Events;
+using Siyu.Core.Privacy;
 
 namespace Siyu.Core.Profiles;
 
 /// <summary>
 /// Folds events into a profile. Pure and order-insensitive where it matters: counters add up, first/last seen are
 /// min/max of event time, and an attribute keeps the value of the latest identify by event time, whatever order
-/// the events arrive in. Deduplication is the caller's job (each event is applied once per profile).
+/// the events arrive in, and consent keeps the decision that occurred last. Sensitive attributes are kept only under
+/// their purpose's consent. Deduplication is the caller's job (each event is applied once per profile).
 /// </summary>
 public static class ProfileFold
 {
     /// <summary>Recent events keep at most this much of their properties, so a profile row stays small.</summary>
     public const int RecentPropertiesMaxChars = 1024;
 
-    public static void Apply(ProfileState profile, IncomingEvent e)
+    public static void Apply(ProfileState profile, IncomingEvent e, DataDefinitions? definitions = null)
     {
+        definitions ??= DataDefinitions.None;
         foreach (var identity in e.Identities) profile.Identities.Add(identity.Key);
 
         if (profile.FirstSeen is null || e.Timestamp < profile.FirstSeen) profile.FirstSeen = e.Timestamp;
@@ -27,16 +31,21 @@ public static class ProfileFold
         if (e.Timestamp < counter.First) counter.First = e.Timestamp;
         if (e.Timestamp > counter.Last) counter.Last = e.Timestamp;
 
-        if (e.Type == EventType.Identify && e.Traits is not null) ApplyTraits(profile, e.Traits, new AttributeVersion(e.Timestamp, e.MessageId));
+        var consentChanged = false;
+        foreach (var decision in ConsentFacts.From(e)) consentChanged |= profile.Consent.Apply(decision);
+        if (e.Type == EventType.Identify && e.Traits is not null) ApplyTraits(profile, e.Traits, new AttributeVersion(e.Timestamp, e.MessageId), definitions);
+        if (consentChanged) definitions.Enforce(profile);
         if (e.Type == EventType.Order && OrderFacts.TryRead(e.Properties, out var order, out _)) ApplyOrder(profile.Orders, order, e.Timestamp);
 
         AddRecent(profile.Recent, e);
     }
 
-    private static void ApplyTraits(ProfileState profile, JsonObject traits, AttributeVersion version)
+    private static void ApplyTraits(ProfileState profile, JsonObject traits, AttributeVersion version, DataDefinitions definitions)
     {
         foreach (var (name, value) in traits)
         {
+            // Sensitive data is stored only under a consent held when it arrives.
+            if (value is not null && !definitions.MayStore(name, profile.Consent)) continue;
             if (profile.AttributeVersions.TryGetValue(name, out var current) && current.CompareTo(version) > 0) continue;
             profile.AttributeVersions[name] = version;
             if (value is null) profile.Attributes.Remove(name);

@@ -1,4 +1,5 @@
 using System.Text.Json.Nodes;
+using Siyu.Core.Consent;
 
 namespace Siyu.Core.Profiles;
 
@@ -40,8 +41,8 @@ public sealed class RecentEvent
 }
 
 /// <summary>
-/// Everything we know about one customer, as one value: identities, attributes, counters, order totals and recent
-/// events. Built by folding events into it (<see cref="ProfileFold"/>); stored as one table row.
+/// Everything we know about one customer, as one value: identities, attributes, counters, order totals, recent
+/// events, consent and preferences. Built by folding events into it (<see cref="ProfileFold"/>); stored as one table row.
 /// </summary>
 public sealed class ProfileState
 {
@@ -61,6 +62,11 @@ public sealed class ProfileState
     public OrderTotals Orders { get; set; } = new();
     /// <summary>The newest events first, at most <see cref="RecentLimit"/>.</summary>
     public List<RecentEvent> Recent { get; set; } = new();
+    /// <summary>Current consent per purpose and channel: the projection of the consent ledger.</summary>
+    public ConsentState Consent { get; set; } = new();
+    public Preferences? Preferences { get; set; }
+    /// <summary>Set when erasure of this person began: from then on nothing more is folded in.</summary>
+    public DateTimeOffset? ErasureRequestedAt { get; set; }
 
     public static ProfileState New(string profileId, DateTimeOffset now) => new() { ProfileId = profileId, CreatedAt = now };
 }

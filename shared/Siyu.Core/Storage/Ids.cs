@@ -12,7 +12,9 @@ public static class Ids
     public const int ProfileBuckets = 32;
 
     /// <summary>A new random profile id: 20 base32 characters (100 bits). Its first character is its bucket.</summary>
-    public static string NewProfileId() => Random(20);
+    public const int ProfileIdLength = 20;
+
+    public static string NewProfileId() => Random(ProfileIdLength);
 
     public static string Random(int length)
     {
@@ -23,7 +25,7 @@ public static class Ids
         return new string(chars);
     }
 
-    public static bool IsProfileId(string? id) => id is { Length: 20 } && IsIdText(id);
+    public static bool IsProfileId(string? id) => id is { Length: ProfileIdLength } && IsIdText(id);
 
     /// <summary>Only characters of the id alphabet (so it is safe in any table key).</summary>
     public static bool IsIdText(string text) => text.All(c => Alphabet.Contains(c));

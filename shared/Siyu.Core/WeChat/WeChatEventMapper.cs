@@ -28,12 +28,13 @@ public static class WeChatEventMapper
     /// <see cref="WeChatErrorKind.Malformed"/> (FromUserName is not a usable openid). An invalid UnionId is left out, not fatal.
     /// </summary>
     /// <remarks>
+    /// Given the app's <paramref name="kind"/>, properties carry <c>appKind</c> ("officialAccount" or "miniProgram").
     /// MessageId, the dedupe key for WeChat's retries: <c>wx:{appId}:msg:{MsgId}</c> for messages;
     /// <c>wx:{appId}:evt:{FromUserName}:{CreateTime}:{Event}</c> for events (and for messages without a MsgId, with MsgType
     /// in place of Event). Without CreateTime the receipt second stands in: retries then may not dedupe, but distinct
     /// events are never merged.
     /// </remarks>
-    public static WeChatResult<IncomingEvent> TryMap(WeChatMessage msg, string appId, DateTimeOffset receivedAt)
+    public static WeChatResult<IncomingEvent> TryMap(WeChatMessage msg, string appId, DateTimeOffset receivedAt, WeChatAppKind? kind = null)
     {
         ArgumentNullException.ThrowIfNull(msg);
         ArgumentException.ThrowIfNullOrWhiteSpace(appId);
@@ -54,6 +55,8 @@ public static class WeChatEventMapper
 
         var createTime = msg.CreateTime is { } t and >= MinUnixSeconds and <= MaxUnixSeconds ? t : (long?)null;
         var (name, properties) = Describe(msg, appId);
+        // Which kind of app it came from decides the consent channel of subscribe-message pop-ups.
+        if (kind is { } k) properties["appKind"] = k == WeChatAppKind.MiniProgram ? "miniProgram" : "officialAccount";
 
         return WeChatResult<IncomingEvent>.Ok(new IncomingEvent
         {

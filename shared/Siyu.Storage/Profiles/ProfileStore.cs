@@ -2,6 +2,7 @@ using System.Text.Json;
 using System.Text.Json.Nodes;
 using Azure;
 using Azure.Data.Tables;
+using Siyu.Core.Consent;
 using Siyu.Core.Events;
 using Siyu.Core.Profiles;
 using Siyu.Core.Storage;
@@ -14,11 +15,17 @@ public sealed record StoredEvent(
     string MessageId, string Type, string Name, DateTimeOffset Timestamp, DateTimeOffset ReceivedAt, string Source,
     JsonObject? Properties, JsonObject? Traits, IReadOnlyList<string> Identities);
 
+/// <summary>A consent decision as recorded in the ledger, with when we recorded it.</summary>
+public sealed record ConsentRecord(
+    string Id, string Purpose, string Channel, string? Scope, string Status, string Source, string? Evidence,
+    DateTimeOffset OccurredAt, DateTimeOffset RecordedAt);
+
 /// <summary>
 /// Profiles and their event history, one partition per (tenant, bucket). A profile's own row and all its event rows
 /// share a partition, so a profile and the events folded into it are committed in one transaction; and many
 /// profiles of the same bucket share a transaction too, which is what makes ingestion fast.
-/// Row keys: <c>{profileId}</c> for the profile, <c>{profileId}~e~{dedupeKey}</c> for each event.
+/// Row keys: <c>{profileId}</c> for the profile, <c>{profileId}~e~{dedupeKey}</c> for each event, and
+/// <c>{profileId}~c~{decisionId}</c> for each consent decision (the append-only consent ledger).
 /// </summary>
 public sealed class ProfileStore(StorageTables tables)
 {
@@ -28,6 +35,8 @@ public sealed class ProfileStore(StorageTables tables)
         StorageTables.BucketPartition(tenantId, Ids.ProfileBucket(profileId));
 
     public static string EventRowKey(string profileId, string dedupeKey) => $"{profileId}~e~{KeyEncoding.Escape(dedupeKey)}";
+
+    public static string LedgerRowKey(string profileId, string decisionId) => $"{profileId}~c~{KeyEncoding.Escape(decisionId)}";
 
     public async Task<(ProfileState State, ETag ETag)?> ReadAsync(string tenantId, string profileId, CancellationToken ct = default)
     {
@@ -49,6 +58,48 @@ public sealed class ProfileStore(StorageTables tables)
         await foreach (var page in pages)
             return (page.Values.Select(ToStoredEvent).ToList(), page.ContinuationToken);
         return ([], null);
+    }
+
+    /// <summary>The consent ledger of a profile, oldest decision first.</summary>
+    public async Task<IReadOnlyList<ConsentRecord>> ReadConsentHistoryAsync(string tenantId, string profileId, CancellationToken ct = default)
+    {
+        var list = new List<ConsentRecord>();
+        await foreach (var row in RangeAsync(tenantId, $"{profileId}~c~", $"{profileId}~d", null, ct))
+            list.Add(ToConsentRecord(row));
+        return list.OrderBy(r => r.OccurredAt).ThenBy(r => r.Id, StringComparer.Ordinal).ToList();
+    }
+
+    /// <summary>Every row of one profile (the profile, its events and its consent ledger), optionally only some columns.</summary>
+    public IAsyncEnumerable<TableEntity> ReadAllRowsAsync(string tenantId, string profileId, IEnumerable<string>? select = null, CancellationToken ct = default) =>
+        RangeAsync(tenantId, profileId, profileId + "~~", select, ct);
+
+    private IAsyncEnumerable<TableEntity> RangeAsync(string tenantId, string from, string to, IEnumerable<string>? select, CancellationToken ct)
+    {
+        var pk = Partition(tenantId, from[..Ids.ProfileIdLength]);
+        return tables.Profiles.QueryAsync<TableEntity>(
+            TableClient.CreateQueryFilter($"PartitionKey eq {pk} and RowKey ge {from} and RowKey lt {to}"), select: select, cancellationToken: ct);
+    }
+
+    /// <summary>Deletes rows of one partition, a hundred per transaction. Rows already gone are fine.</summary>
+    public async Task DeleteRowsAsync(string partition, IReadOnlyCollection<string> rowKeys, CancellationToken ct = default)
+    {
+        foreach (var chunk in rowKeys.Chunk(100))
+        {
+            try
+            {
+                await tables.Profiles.SubmitTransactionAsync(chunk.Select(k =>
+                    new TableTransactionAction(TableTransactionActionType.Delete, new TableEntity(partition, k), ETag.All)), ct);
+            }
+            catch (RequestFailedException e) when (e.Status == 404)
+            {
+                // Some are gone already (a resumed erase, a purge racing another): delete the rest one by one.
+                foreach (var key in chunk)
+                {
+                    try { await tables.Profiles.DeleteEntityAsync(partition, key, ETag.All, ct); }
+                    catch (RequestFailedException one) when (one.Status == 404) { }
+                }
+            }
+        }
     }
 
     /// <summary>Which of these event row keys already exist in the partition: the dedupe check after a conflict.</summary>
@@ -90,7 +141,8 @@ public sealed class ProfileStore(StorageTables tables)
             ["MessageId"] = e.MessageId,
             ["Type"] = e.Type.ToString().ToLowerInvariant(),
             ["Name"] = e.Name,
-            ["Timestamp"] = e.Timestamp,
+            // Not "Timestamp": that name is the table's own last-modified time, and a value written to it is ignored.
+            ["OccurredAt"] = e.Timestamp,
             ["ReceivedAt"] = e.ReceivedAt,
             ["Source"] = e.Source,
             ["Identities"] = string.Join(' ', e.Identities.Select(i => i.Key)),
@@ -100,11 +152,31 @@ public sealed class ProfileStore(StorageTables tables)
         return entity;
     }
 
+    public static TableEntity ToLedgerEntity(string tenantId, string profileId, ConsentDecision d, string messageId, DateTimeOffset recordedAt) =>
+        new(Partition(tenantId, profileId), LedgerRowKey(profileId, d.Id))
+        {
+            ["Kind"] = "consent",
+            ["MessageId"] = messageId,
+            ["Purpose"] = d.Purpose,
+            ["Channel"] = d.Channel,
+            ["Scope"] = d.Scope,
+            ["Status"] = d.Status.Name(),
+            ["Source"] = d.Source,
+            ["Evidence"] = d.Evidence,
+            ["OccurredAt"] = d.OccurredAt,
+            ["RecordedAt"] = recordedAt,
+        };
+
+    private static ConsentRecord ToConsentRecord(TableEntity e) => new(
+        KeyEncoding.Unescape(e.RowKey[(e.RowKey.IndexOf("~c~", StringComparison.Ordinal) + 3)..]),
+        e.GetString("Purpose") ?? "", e.GetString("Channel") ?? "", e.GetString("Scope"), e.GetString("Status") ?? "",
+        e.GetString("Source") ?? "", e.GetString("Evidence"), e.GetDateTimeOffset("OccurredAt") ?? default, e.GetDateTimeOffset("RecordedAt") ?? default);
+
     private static StoredEvent ToStoredEvent(TableEntity e) => new(
         e.GetString("MessageId") ?? "",
         e.GetString("Type") ?? "track",
         e.GetString("Name") ?? "",
-        e.GetDateTimeOffset("Timestamp") ?? default,
+        e.GetDateTimeOffset("OccurredAt") ?? default,
         e.GetDateTimeOffset("ReceivedAt") ?? default,
         e.GetString("Source") ?? "",
         ParseObject(e.GetString("Properties")),

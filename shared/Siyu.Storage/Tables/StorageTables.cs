@@ -18,6 +18,14 @@ public sealed class StorageTables
     public TableClient Identities { get; }
     /// <summary>Profiles and their events. PK <c>{tenant}~{bucket}</c>, RK <c>{profileId}</c> and <c>{profileId}~e~{key}</c>.</summary>
     public TableClient Profiles { get; }
+    /// <summary>Erasure receipts: PK tenant, RK profile id. Proof that a person was erased, and the resume point.</summary>
+    public TableClient Erasures { get; }
+    /// <summary>Salted hashes of erased people's identifiers. PK tenant, RK hash.</summary>
+    public TableClient Suppressions { get; }
+    /// <summary>Who read or changed personal data. PK tenant, RK newest first.</summary>
+    public TableClient Audit { get; }
+    /// <summary>A tenant's declarations about its data (sensitive attributes). PK tenant.</summary>
+    public TableClient Definitions { get; }
 
     public TableServiceClient Service { get; }
     public IReadOnlyList<TableClient> All { get; }
@@ -48,7 +56,11 @@ public sealed class StorageTables
         WeChatApps = Service.GetTableClient(prefix + "wechatapps");
         Identities = Service.GetTableClient(prefix + "identities");
         Profiles = Service.GetTableClient(prefix + "profiles");
-        All = [Tenants, ApiKeys, WeChatApps, Identities, Profiles];
+        Erasures = Service.GetTableClient(prefix + "erasures");
+        Suppressions = Service.GetTableClient(prefix + "suppressions");
+        Audit = Service.GetTableClient(prefix + "audit");
+        Definitions = Service.GetTableClient(prefix + "definitions");
+        All = [Tenants, ApiKeys, WeChatApps, Identities, Profiles, Erasures, Suppressions, Audit, Definitions];
     }
 
     public async Task EnsureCreatedAsync(CancellationToken ct = default)

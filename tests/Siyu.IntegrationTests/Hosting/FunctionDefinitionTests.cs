@@ -41,15 +41,28 @@ public sealed class FunctionDefinitionTests(CustomHandlerApp app) : IClassFixtur
     }
 
     [Fact]
-    public void Every_ingest_queue_has_a_queue_function_with_a_handler_route()
+    public void Every_queue_has_a_queue_function_with_a_handler_route()
     {
         var queueFunctions = Functions().Where(f => f.Trigger.GetProperty("type").GetString() == "queueTrigger")
             .ToDictionary(f => f.Trigger.GetProperty("queueName").GetString()!, f => f.Name);
         var deployed = new QueueNames(new StorageSettings(), new IngestionSettings()); // production: no prefix
-        Assert.Equal(deployed.Ingest.OrderBy(q => q), queueFunctions.Keys.OrderBy(q => q));
+        Assert.Equal(deployed.Ingest.Append(deployed.Erase).OrderBy(q => q), queueFunctions.Keys.OrderBy(q => q));
 
         var routes = Endpoints().Select(e => "/" + e.RoutePattern.RawText!.TrimStart('/')).ToHashSet();
         foreach (var name in queueFunctions.Values) Assert.Contains("/" + name, routes);
+    }
+
+    [Fact]
+    public void Every_timer_function_has_a_handler_route()
+    {
+        var timers = Functions().Where(f => f.Trigger.GetProperty("type").GetString() == "timerTrigger").ToList();
+        Assert.Contains(timers, t => t.Name == "RetentionPurge");
+        var routes = Endpoints().Select(e => "/" + e.RoutePattern.RawText!.TrimStart('/')).ToHashSet();
+        foreach (var (name, trigger) in timers)
+        {
+            Assert.Contains("/" + name, routes);
+            Assert.Equal(6, trigger.GetProperty("schedule").GetString()!.Split(' ').Length); // NCRONTAB: seconds first
+        }
     }
 
     [Fact]

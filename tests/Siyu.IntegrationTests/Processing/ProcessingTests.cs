@@ -34,7 +34,8 @@ public sealed class ProcessingTests(QuietApp app) : IClassFixture<QuietApp>
 
     /// <summary>A processor with its own caches: what another instance of the app would be.</summary>
     private IngestProcessor NewProcessor() => new(app.Service<ProfileStore>(),
-        new IdentityStore(app.Service<Siyu.Storage.Tables.StorageTables>(), TimeProvider.System), TimeProvider.System, NullLogger<IngestProcessor>.Instance);
+        new IdentityStore(app.Service<Siyu.Storage.Tables.StorageTables>(), TimeProvider.System),
+        app.Service<Siyu.Storage.Privacy.PrivacyStores>(), TimeProvider.System, NullLogger<IngestProcessor>.Instance);
 
     private async Task<(string Id, Core.Profiles.ProfileState State)> ProfileOf(string tenant, Identity identity)
     {

@@ -1,0 +1,116 @@
+using System.Text.Json;
+using Azure;
+using Siyu.Core.Profiles;
+using Siyu.Functions.Hosting;
+using Siyu.Storage.Audit;
+using Siyu.Storage.Privacy;
+using Siyu.Storage.Profiles;
+using Siyu.Storage.Queues;
+
+namespace Siyu.Functions.Privacy;
+
+public enum ErasureRequest { NotFound, Started, AlreadyErased }
+
+/// <summary>
+/// Erasing a person (PIPL art. 47), resumable. A request marks the profile (from then on it reads as gone and
+/// ingestion folds nothing more into it), records a receipt and queues the work. The work, run from the queue:
+/// <list type="number">
+/// <item>writes the suppression hashes of every identifier, so later events about the person are recognised;</item>
+/// <item>asks every <see cref="IPersonalDataHolder"/> to delete what it keeps (identity index, events, consent ledger…);</item>
+/// <item>deletes the profile row last — it holds the identifier list a resumed run needs;</item>
+/// <item>marks the receipt done and audits the completion.</item>
+/// </list>
+/// Every step is idempotent, so a run that dies anywhere is simply run again when its message reappears.
+/// </summary>
+public sealed class Erasure(
+    ProfileStore profiles, PrivacyStores privacy, IEnumerable<IPersonalDataHolder> holders, AuditStore audit,
+    IQueueService queues, QueueNames names, QueueWakeups wakeups, TimeProvider clock, ILogger<Erasure> log) : IQueueHandler
+{
+    private sealed record Message(string TenantId, string ProfileId);
+
+    public async Task<ErasureRequest> RequestAsync(string tenantId, string profileId, string reason, string requestedBy, CancellationToken ct)
+    {
+        var receipt = await privacy.Erasures.GetAsync(tenantId, profileId, ct);
+        var marked = await MarkAsync(tenantId, profileId, ct);
+        if (!marked && receipt is null) return ErasureRequest.NotFound;
+        if (!marked && receipt!.Status == ErasureStatus.Done) return ErasureRequest.AlreadyErased;
+        await privacy.Erasures.BeginAsync(tenantId, profileId, reason, requestedBy, clock.GetUtcNow(), ct);
+        await EnqueueAsync(tenantId, profileId, ct);
+        return ErasureRequest.Started;
+    }
+
+    public async Task EnqueueAsync(string tenantId, string profileId, CancellationToken ct)
+    {
+        await queues.Queue(names.Erase).SendAsync(JsonSerializer.Serialize(new Message(tenantId, profileId), JsonSerializerOptions.Web), ct: ct);
+        wakeups.Wake(names.Erase);
+    }
+
+    /// <summary>Sets the profile's erasure mark. False when there is no profile row.</summary>
+    private async Task<bool> MarkAsync(string tenantId, string profileId, CancellationToken ct)
+    {
+        for (var attempt = 0; ; attempt++)
+        {
+            if (await profiles.ReadAsync(tenantId, profileId, ct) is not { } stored) return false;
+            if (stored.State.ErasureRequestedAt is not null) return true;
+            stored.State.ErasureRequestedAt = clock.GetUtcNow();
+            try
+            {
+                await profiles.Table.UpdateEntityAsync(ProfileStore.ToEntity(tenantId, stored.State), stored.ETag, Azure.Data.Tables.TableUpdateMode.Replace, ct);
+                return true;
+            }
+            catch (RequestFailedException e) when (e.Status is 412 or 404 && attempt < 20) { }
+        }
+    }
+
+    public async Task<IReadOnlyList<WorkOutcome>> HandleAsync(IReadOnlyList<QueueWorkItem> batch, CancellationToken ct)
+    {
+        var outcomes = new List<WorkOutcome>(batch.Count);
+        foreach (var item in batch)
+        {
+            Message? message;
+            try { message = JsonSerializer.Deserialize<Message>(item.Text, JsonSerializerOptions.Web); }
+            catch (JsonException e) { outcomes.Add(WorkOutcome.Poison($"unreadable erase message: {e.Message}")); continue; }
+            if (message is not { TenantId: not null, ProfileId: not null })
+            {
+                outcomes.Add(WorkOutcome.Poison("an erase message needs tenantId and profileId"));
+                continue;
+            }
+            try
+            {
+                await RunAsync(message.TenantId, message.ProfileId, ct);
+                outcomes.Add(WorkOutcome.Done);
+            }
+            catch (Exception e) when (e is not OperationCanceledException)
+            {
+                log.LogWarning(e, "Erasure of profile {ProfileId} in tenant {Tenant} stopped; it resumes on retry", message.ProfileId, message.TenantId);
+                outcomes.Add(WorkOutcome.Retry($"erasure of {message.ProfileId} stopped: {e.Message}"));
+            }
+        }
+        return outcomes;
+    }
+
+    /// <summary>The erasure itself. Safe to run any number of times, from any point.</summary>
+    public async Task RunAsync(string tenantId, string profileId, CancellationToken ct)
+    {
+        await MarkAsync(tenantId, profileId, ct);
+        if (await profiles.ReadAsync(tenantId, profileId, ct) is { } stored)
+        {
+            var state = stored.State;
+            await privacy.Suppressions.AddAsync(tenantId, state.Identities, "erased", clock.GetUtcNow(), ct);
+            var subject = new PersonalDataSubject(tenantId, profileId, state, Core.Privacy.DataDefinitions.None, MaySeeSensitive: true);
+            foreach (var holder in holders) await holder.EraseAsync(subject, ct);
+            // Last, after everything it lists is gone: the row a resumed run starts from. Any row written meanwhile
+            // (an event that raced the mark) is swept with it.
+            await foreach (var row in profiles.ReadAllRowsAsync(tenantId, profileId, ["RowKey"], ct))
+                if (row.RowKey != profileId) await profiles.DeleteRowsAsync(ProfileStore.Partition(tenantId, profileId), [row.RowKey], ct);
+            await profiles.DeleteRowsAsync(ProfileStore.Partition(tenantId, profileId), [profileId], ct);
+        }
+        var receipt = await privacy.Erasures.GetAsync(tenantId, profileId, ct);
+        if (receipt is null || receipt.Status != ErasureStatus.Done)
+        {
+            await privacy.Erasures.CompleteAsync(tenantId, profileId, clock.GetUtcNow(), ct);
+            await audit.AppendAsync(tenantId, [new AuditEntry(clock.GetUtcNow(), "profile.erase.completed", "system", "system",
+                $"erase:{profileId}", profileId, receipt is null ? null : $"requested by {receipt.RequestedBy} ({receipt.Reason})")], ct);
+        }
+    }
+}

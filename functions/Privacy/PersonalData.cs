@@ -1,0 +1,99 @@
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using Azure;
+using Azure.Data.Tables;
+using Siyu.Core.Identities;
+using Siyu.Core.Privacy;
+using Siyu.Core.Profiles;
+using Siyu.Core.Storage;
+using Siyu.Storage.Identities;
+using Siyu.Storage.Profiles;
+using Siyu.Storage.Tables;
+
+namespace Siyu.Functions.Privacy;
+
+/// <summary>Whose data, and what the caller may see of it.</summary>
+public sealed record PersonalDataSubject(string TenantId, string ProfileId, ProfileState State, DataDefinitions Definitions, bool MaySeeSensitive);
+
+/// <summary>
+/// One place where personal data about a profile is held, outside the profile row itself. Export asks every
+/// holder for its section; erasure asks every holder to delete. A feature that keeps per-person rows in a new table
+/// (journey participation, deliveries) adds a holder, and export and erasure cover it from then on.
+/// </summary>
+public interface IPersonalDataHolder
+{
+    /// <summary>The section name in an export.</summary>
+    string Section { get; }
+    Task<JsonNode?> ExportAsync(PersonalDataSubject subject, CancellationToken ct);
+    /// <summary>Deletes everything this holder keeps about the subject. Idempotent: run again, it finds nothing to do.</summary>
+    Task EraseAsync(PersonalDataSubject subject, CancellationToken ct);
+}
+
+/// <summary>The identity index rows that point at the profile.</summary>
+public sealed class IdentityIndexHolder(StorageTables tables, IdentityStore identities) : IPersonalDataHolder
+{
+    public string Section => "identities";
+
+    public async Task<JsonNode?> ExportAsync(PersonalDataSubject s, CancellationToken ct)
+    {
+        var list = new JsonArray();
+        foreach (var key in s.State.Identities)
+        {
+            var row = await tables.Identities.GetEntityIfExistsAsync<TableEntity>(IdentityStore.Partition(s.TenantId, key), KeyEncoding.Escape(key), cancellationToken: ct);
+            var item = IdentityRules.TryParseKey(key, out var identity)
+                ? new JsonObject { ["type"] = IdentityRules.Name(identity.Type), ["value"] = identity.Value, ["appId"] = identity.AppId }
+                : new JsonObject { ["type"] = "unknown", ["value"] = key };
+            if (row.HasValue && row.Value!.GetString("ProfileId") == s.ProfileId) item["linkedAt"] = row.Value.GetDateTimeOffset("ClaimedAt");
+            list.Add(item);
+        }
+        return list;
+    }
+
+    public async Task EraseAsync(PersonalDataSubject s, CancellationToken ct)
+    {
+        foreach (var key in s.State.Identities)
+        {
+            var partition = IdentityStore.Partition(s.TenantId, key);
+            var row = await tables.Identities.GetEntityIfExistsAsync<TableEntity>(partition, KeyEncoding.Escape(key), ["ProfileId"], ct);
+            // Only the rows that are this person's: an identifier may belong to someone else by now.
+            if (row.HasValue && row.Value!.GetString("ProfileId") == s.ProfileId)
+            {
+                try { await tables.Identities.DeleteEntityAsync(partition, KeyEncoding.Escape(key), row.Value.ETag, ct); }
+                catch (RequestFailedException e) when (e.Status is 404 or 412) { }
+            }
+            identities.Forget(s.TenantId, key);
+        }
+    }
+}
+
+/// <summary>The profile's event history and consent ledger: every row in its partition but the profile row.</summary>
+public sealed class ProfileHistoryHolder(ProfileStore profiles) : IPersonalDataHolder
+{
+    public string Section => "history";
+
+    public async Task<JsonNode?> ExportAsync(PersonalDataSubject s, CancellationToken ct)
+    {
+        var events = new JsonArray();
+        string? continuation = null;
+        do
+        {
+            var (page, next) = await profiles.ReadEventsAsync(s.TenantId, s.ProfileId, 500, continuation, ct);
+            foreach (var e in page) events.Add(JsonSerializer.SerializeToNode(e, EntityJson.Options));
+            continuation = next;
+        } while (continuation is not null);
+        var consents = await profiles.ReadConsentHistoryAsync(s.TenantId, s.ProfileId, ct);
+        return new JsonObject
+        {
+            ["events"] = events,
+            ["consentLedger"] = JsonSerializer.SerializeToNode(consents, EntityJson.Options),
+        };
+    }
+
+    public async Task EraseAsync(PersonalDataSubject s, CancellationToken ct)
+    {
+        var keys = new List<string>();
+        await foreach (var row in profiles.ReadAllRowsAsync(s.TenantId, s.ProfileId, ["RowKey"], ct))
+            if (row.RowKey != s.ProfileId) keys.Add(row.RowKey);
+        await profiles.DeleteRowsAsync(ProfileStore.Partition(s.TenantId, s.ProfileId), keys, ct);
+    }
+}

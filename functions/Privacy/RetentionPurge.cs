@@ -1,0 +1,111 @@
+using Azure;
+using Azure.Data.Tables;
+using Microsoft.Extensions.Options;
+using Siyu.Core.Storage;
+using Siyu.Functions.Hosting;
+using Siyu.Storage.Privacy;
+using Siyu.Storage.Profiles;
+using Siyu.Storage.Tenants;
+
+namespace Siyu.Functions.Privacy;
+
+/// <summary>Configuration section "Retention".</summary>
+public sealed class RetentionSettings
+{
+    /// <summary>A profile with no event for this long is erased.</summary>
+    public int InactiveProfileDays { get; set; } = 180;
+    /// <summary>Events older than this are deleted from history (the consent ledger is kept: it is the proof of consent).</summary>
+    public int EventDays { get; set; } = 365;
+    /// <summary>How often the standalone process runs the purge. Under the Functions host a timer trigger runs it.</summary>
+    public TimeSpan Interval { get; set; } = TimeSpan.FromHours(1);
+    public bool Enabled { get; set; } = true;
+}
+
+public sealed record RetentionReport(int ProfilesErased, int EventsDeleted, int ErasuresResumed);
+
+/// <summary>
+/// The retention purge: erases profiles inactive longer than <see cref="RetentionSettings.InactiveProfileDays"/> (through
+/// the same resumable erasure as a person's request), deletes events older than <see cref="RetentionSettings.EventDays"/>
+/// (and their copies among a profile's recent events), and restarts erasures whose queue message was lost.
+/// Each run scans every profile partition of every tenant with server-side filters.
+/// </summary>
+public sealed class RetentionPurge(
+    TenantStore tenants, ProfileStore profiles, ErasureStore erasures, Erasure erasure, IOptions<RetentionSettings> settings,
+    TimeProvider clock, ILogger<RetentionPurge> log)
+{
+    /// <summary>An erasure still pending after this long is assumed to have lost its message.</summary>
+    public static readonly TimeSpan StuckErasure = TimeSpan.FromMinutes(15);
+
+    public async Task<RetentionReport> RunAsync(CancellationToken ct)
+    {
+        var now = clock.GetUtcNow();
+        var inactiveBefore = now.AddDays(-settings.Value.InactiveProfileDays);
+        var eventsBefore = now.AddDays(-settings.Value.EventDays);
+        int erased = 0, deleted = 0, resumed = 0;
+
+        foreach (var tenant in await tenants.ListAsync(ct))
+        {
+            for (var bucket = 0; bucket < Ids.ProfileBuckets; bucket++)
+            {
+                var partition = Siyu.Storage.Tables.StorageTables.BucketPartition(tenant.Id, bucket);
+                var inactive = TableClient.CreateQueryFilter($"PartitionKey eq {partition} and Kind eq {"profile"} and LastSeen lt {inactiveBefore}");
+                await foreach (var row in profiles.Table.QueryAsync<TableEntity>(inactive, select: ["RowKey"], cancellationToken: ct))
+                {
+                    if (await erasure.RequestAsync(tenant.Id, row.RowKey, "retention", "retention", ct) == ErasureRequest.Started) erased++;
+                }
+                deleted += await DeleteOldEventsAsync(tenant.Id, partition, eventsBefore, ct);
+            }
+        }
+
+        await foreach (var stuck in erasures.PendingAsync(now - StuckErasure, ct))
+        {
+            await erasure.EnqueueAsync(stuck.TenantId, stuck.ProfileId, ct);
+            resumed++;
+        }
+        var report = new RetentionReport(erased, deleted, resumed);
+        log.LogInformation("Retention purge: {Erased} inactive profiles erased, {Deleted} old events deleted, {Resumed} erasures resumed",
+            report.ProfilesErased, report.EventsDeleted, report.ErasuresResumed);
+        return report;
+    }
+
+    private async Task<int> DeleteOldEventsAsync(string tenantId, string partition, DateTimeOffset before, CancellationToken ct)
+    {
+        var old = TableClient.CreateQueryFilter($"PartitionKey eq {partition} and Kind eq {"event"} and OccurredAt lt {before}");
+        var keys = new List<string>();
+        await foreach (var row in profiles.Table.QueryAsync<TableEntity>(old, select: ["RowKey"], cancellationToken: ct)) keys.Add(row.RowKey);
+        if (keys.Count == 0) return 0;
+        await profiles.DeleteRowsAsync(partition, keys, ct);
+        foreach (var profileId in keys.Select(k => k[..Ids.ProfileIdLength]).Distinct()) await TrimRecentAsync(tenantId, profileId, before, ct);
+        return keys.Count;
+    }
+
+    /// <summary>The profile keeps short copies of its newest events; old ones go too.</summary>
+    private async Task TrimRecentAsync(string tenantId, string profileId, DateTimeOffset before, CancellationToken ct)
+    {
+        for (var attempt = 0; attempt < 10; attempt++)
+        {
+            if (await profiles.ReadAsync(tenantId, profileId, ct) is not { } stored) return;
+            if (stored.State.Recent.RemoveAll(r => r.Timestamp < before) == 0) return;
+            try
+            {
+                await profiles.Table.UpdateEntityAsync(ProfileStore.ToEntity(tenantId, stored.State), stored.ETag, TableUpdateMode.Replace, ct);
+                return;
+            }
+            catch (RequestFailedException e) when (e.Status is 412 or 404) { }
+        }
+    }
+}
+
+/// <summary>Runs the retention purge on an interval in standalone mode.</summary>
+public sealed class RetentionTimer(RetentionPurge purge, IOptions<RetentionSettings> settings, ILogger<RetentionTimer> log) : BackgroundService
+{
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        using var timer = new PeriodicTimer(settings.Value.Interval);
+        while (await timer.WaitForNextTickAsync(stoppingToken))
+        {
+            try { await purge.RunAsync(stoppingToken); }
+            catch (Exception e) when (e is not OperationCanceledException) { log.LogWarning(e, "Retention purge failed; it runs again at the next interval"); }
+        }
+    }
+}

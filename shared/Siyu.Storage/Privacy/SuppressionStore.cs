@@ -1,0 +1,49 @@
+using System.Text;
+using Azure;
+using Azure.Data.Tables;
+using Siyu.Core.Privacy;
+using Siyu.Storage.Tables;
+
+namespace Siyu.Storage.Privacy;
+
+/// <summary>
+/// Keyed hashes of erased people's identifiers, so that events about them are recognised instead of silently
+/// creating a new profile. The key derives from <c>Secrets:EncryptionKey</c>; without one (a local emulator) a
+/// fixed development key is used and the hashes are only as good as that.
+/// </summary>
+public sealed class SuppressionStore(StorageTables tables, string? secretBase64)
+{
+    private readonly byte[] _key = SuppressionHash.DeriveKey(
+        string.IsNullOrWhiteSpace(secretBase64) ? Encoding.UTF8.GetBytes("siyu-development-only") : Convert.FromBase64String(secretBase64));
+
+    public string Hash(string tenantId, string identityKey) => SuppressionHash.Compute(_key, tenantId, identityKey);
+
+    public async Task AddAsync(string tenantId, IEnumerable<string> identityKeys, string reason, DateTimeOffset at, CancellationToken ct = default)
+    {
+        foreach (var chunk in identityKeys.Select(k => Hash(tenantId, k)).Distinct().Chunk(100))
+            await tables.Suppressions.SubmitTransactionAsync(chunk.Select(h => new TableTransactionAction(TableTransactionActionType.UpsertReplace,
+                new TableEntity(tenantId, h) { ["Reason"] = reason, ["At"] = at })), ct);
+    }
+
+    /// <summary>Which of these identities belong to an erased person.</summary>
+    public async Task<HashSet<string>> FindAsync(string tenantId, IReadOnlyCollection<string> identityKeys, CancellationToken ct = default)
+    {
+        var found = new HashSet<string>(StringComparer.Ordinal);
+        await Parallel.ForEachAsync(identityKeys.Distinct(), new ParallelOptions { MaxDegreeOfParallelism = 16, CancellationToken = ct }, async (key, token) =>
+        {
+            var row = await tables.Suppressions.GetEntityIfExistsAsync<TableEntity>(tenantId, Hash(tenantId, key), ["RowKey"], token);
+            if (row.HasValue) lock (found) found.Add(key);
+        });
+        return found;
+    }
+
+    /// <summary>Lifts suppression: the person came back with a fresh consent.</summary>
+    public async Task RemoveAsync(string tenantId, IEnumerable<string> identityKeys, CancellationToken ct = default)
+    {
+        foreach (var key in identityKeys.Distinct())
+        {
+            try { await tables.Suppressions.DeleteEntityAsync(tenantId, Hash(tenantId, key), ETag.All, ct); }
+            catch (RequestFailedException e) when (e.Status == 404) { }
+        }
+    }
+}
