@@ -66,10 +66,13 @@ public sealed class IdentityIndexHolder(StorageTables tables, IdentityStore iden
     }
 }
 
-/// <summary>The profile's event history and consent ledger: every row in its partition but the profile row.</summary>
+/// <summary>
+/// The profile's event history and consent ledger: every row in its partition but the profile row. Exports the events;
+/// the ledger is exported with the consents.
+/// </summary>
 public sealed class ProfileHistoryHolder(ProfileStore profiles) : IPersonalDataHolder
 {
-    public string Section => "history";
+    public string Section => "events";
 
     public async Task<JsonNode?> ExportAsync(PersonalDataSubject s, CancellationToken ct)
     {
@@ -81,12 +84,7 @@ public sealed class ProfileHistoryHolder(ProfileStore profiles) : IPersonalDataH
             foreach (var e in page) events.Add(JsonSerializer.SerializeToNode(e, EntityJson.Options));
             continuation = next;
         } while (continuation is not null);
-        var consents = await profiles.ReadConsentHistoryAsync(s.TenantId, s.ProfileId, ct);
-        return new JsonObject
-        {
-            ["events"] = events,
-            ["consentLedger"] = JsonSerializer.SerializeToNode(consents, EntityJson.Options),
-        };
+        return events;
     }
 
     public async Task EraseAsync(PersonalDataSubject s, CancellationToken ct)

@@ -24,6 +24,8 @@ public static class ConsentFacts
         if (e.Type == EventType.Consent)
             return ConsentRules.TryRead(e.Properties, out var stated, out _) ? [stated with { Id = e.DedupeKey(), OccurredAt = e.Timestamp }] : [];
 
+        // Only WeChat's own pushes speak for WeChat: an API caller cannot forge a follow or a pop-up answer.
+        if (!e.Source.StartsWith("wechat:", StringComparison.Ordinal)) return [];
         return e.Name switch
         {
             "wechat.subscribe" => [WeChat(e, 0, ConsentStatus.Granted, ConsentVocabulary.WeChatOfficialAccount, null, ConsentSources.WeChatSubscribe)],
@@ -41,7 +43,7 @@ public static class ConsentFacts
     {
         var decisions = new List<ConsentDecision>();
         if (e.Properties?["items"] is not JsonArray items) return decisions;
-        var channel = e.Properties["appKind"]?.GetValue<string>() == "officialAccount"
+        var channel = e.Properties["appKind"] is JsonValue kind && kind.TryGetValue<string>(out var k) && k == "officialAccount"
             ? ConsentVocabulary.WeChatOfficialAccount
             : ConsentVocabulary.MiniProgramSubscribe;
         for (var i = 0; i < items.Count; i++)
@@ -88,32 +90,38 @@ public static class ConsentRules
         error = default;
         if (fields is null) { error = ("missing_consent", "a consent needs purpose, channel, status and source"); return false; }
 
+        // Checked in field order, so the first problem reported is the first field's. A field of the wrong JSON type
+        // is refused as its field's problem, never silently ignored.
+        if (!IsText(fields, "purpose")) { error = ("unknown_purpose", "purpose must be a string"); return false; }
         var purpose = Text(fields, "purpose");
         if (purpose is null) { error = ("missing_purpose", "purpose is required"); return false; }
         if (!ConsentVocabulary.IsPurpose(purpose))
         { error = ("unknown_purpose", $"unknown purpose '{purpose}': expected one of {string.Join(", ", ConsentVocabulary.Purposes)}"); return false; }
 
+        if (!IsText(fields, "channel")) { error = ("unknown_channel", "channel must be a string"); return false; }
         var channel = Text(fields, "channel");
         if (channel is null) { error = ("missing_channel", "channel is required (use \"all\" for every channel)"); return false; }
         if (!ConsentVocabulary.IsChannel(channel))
         { error = ("unknown_channel", $"unknown channel '{channel}': expected one of {string.Join(", ", ConsentVocabulary.Channels)}"); return false; }
 
+        if (!IsText(fields, "status")) { error = ("invalid_status", "status must be a string: granted, denied or withdrawn"); return false; }
         var statusText = Text(fields, "status");
         if (statusText is null) { error = ("missing_status", "status is required: granted, denied or withdrawn"); return false; }
         if (!ConsentVocabulary.TryParseStatus(statusText, out var status))
         { error = ("invalid_status", $"status '{statusText}' is not one of granted, denied, withdrawn"); return false; }
 
+        if (!IsText(fields, "source")) { error = ("invalid_source", "source must be a string"); return false; }
         var source = Text(fields, "source");
         if (string.IsNullOrWhiteSpace(source)) { error = ("missing_source", "source is required: where the decision was made, e.g. store_form"); return false; }
         if (source.Length > ConsentDecision.MaxSourceLength || source.Any(char.IsControl))
         { error = ("invalid_source", $"source must be 1-{ConsentDecision.MaxSourceLength} characters without control characters"); return false; }
 
-        if (fields["evidence"] is { } ev && ev.GetValueKind() != System.Text.Json.JsonValueKind.String && ev.GetValueKind() != System.Text.Json.JsonValueKind.Null)
-        { error = ("invalid_evidence", "evidence must be a string, e.g. a consent text version or form id"); return false; }
+        if (!IsText(fields, "evidence")) { error = ("invalid_evidence", "evidence must be a string, e.g. a consent text version or form id"); return false; }
         var evidence = Text(fields, "evidence");
         if (evidence is not null && evidence.Length > ConsentDecision.MaxEvidenceLength)
         { error = ("evidence_too_long", $"evidence is at most {ConsentDecision.MaxEvidenceLength} characters"); return false; }
 
+        if (!IsText(fields, "scope")) { error = ("invalid_scope", "scope (a template id) must be a string"); return false; }
         var scope = Text(fields, "scope");
         if (scope is not null && (scope.Length is 0 or > ConsentDecision.MaxScopeLength || scope.Any(char.IsControl) || scope.Contains('/')))
         { error = ("invalid_scope", $"scope (a template id) must be 1-{ConsentDecision.MaxScopeLength} characters, no '/' or control characters"); return false; }
@@ -131,6 +139,10 @@ public static class ConsentRules
         };
         return true;
     }
+
+    /// <summary>Absent, null or a string.</summary>
+    private static bool IsText(JsonObject o, string name) =>
+        o[name] is null || o[name]!.GetValueKind() == System.Text.Json.JsonValueKind.String;
 
     private static string? Text(JsonObject o, string name) =>
         o[name] is JsonValue v && v.TryGetValue<string>(out var s) ? s : null;

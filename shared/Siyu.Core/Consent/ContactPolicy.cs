@@ -94,13 +94,13 @@ public static class ContactPolicy
             var sent = history ?? ContactHistory.None;
             if (cap.PerDay is { } perDay && sent.SentToday >= perDay)
                 return new(ContactVerdict.CapReached, $"{sent.SentToday} of {perDay} messages today on {request.Channel}",
-                    LocalMidnight(local.Date.AddDays(1), zone));
+                    LocalTime(local.Date.AddDays(1), zone, now));
             if (cap.PerWeek is { } perWeek && sent.SentThisWeek >= perWeek)
             {
                 // Weeks start on Monday, as they do in China.
                 var daysToMonday = ((int)DayOfWeek.Monday - (int)local.DayOfWeek + 7) % 7;
                 return new(ContactVerdict.CapReached, $"{sent.SentThisWeek} of {perWeek} messages this week on {request.Channel}",
-                    LocalMidnight(local.Date.AddDays(daysToMonday == 0 ? 7 : daysToMonday), zone));
+                    LocalTime(local.Date.AddDays(daysToMonday == 0 ? 7 : daysToMonday), zone, now));
             }
         }
 
@@ -113,20 +113,23 @@ public static class ContactPolicy
             {
                 var endDate = start < end || time < end ? local.Date : local.Date.AddDays(1);
                 return new(ContactVerdict.QuietHours, $"quiet hours {quiet.Start}-{quiet.End} ({prefs.TimeZone})",
-                    LocalTime(endDate + end.ToTimeSpan(), zone));
+                    LocalTime(endDate + end.ToTimeSpan(), zone, now));
             }
         }
         return ContactDecision.Allow;
     }
 
-    private static DateTimeOffset LocalMidnight(DateTime date, TimeZoneInfo zone) => LocalTime(date.Date, zone);
-
-    /// <summary>A local wall-clock time as an instant. A time skipped by a DST jump moves to just after the jump.</summary>
-    private static DateTimeOffset LocalTime(DateTime local, TimeZoneInfo zone)
+    /// <summary>
+    /// The first instant after <paramref name="now"/> that shows this wall-clock time. A time skipped by a DST jump
+    /// moves to just after the jump; a time shown twice (the hour repeated when clocks go back) is the first showing
+    /// that is still ahead.
+    /// </summary>
+    private static DateTimeOffset LocalTime(DateTime local, TimeZoneInfo zone, DateTimeOffset now)
     {
         local = DateTime.SpecifyKind(local, DateTimeKind.Unspecified);
         while (zone.IsInvalidTime(local)) local = local.AddMinutes(1);
-        var offset = zone.IsAmbiguousTime(local) ? zone.GetAmbiguousTimeOffsets(local).Max() : zone.GetUtcOffset(local);
-        return new DateTimeOffset(local, offset);
+        if (!zone.IsAmbiguousTime(local)) return new DateTimeOffset(local, zone.GetUtcOffset(local));
+        var showings = zone.GetAmbiguousTimeOffsets(local).Select(o => new DateTimeOffset(local, o)).OrderBy(t => t).ToList();
+        return showings.FirstOrDefault(t => t > now, showings[^1]);
     }
 }

@@ -42,7 +42,8 @@ public sealed record Preferences
         if (!TimeZones.TryFind(TimeZone, out _)) problems.Add(("timeZone", $"unknown time zone '{TimeZone}': use an IANA name such as Asia/Shanghai"));
         foreach (var (channel, cap) in Caps ?? new Dictionary<string, ChannelCap>())
         {
-            if (!ConsentVocabulary.IsChannel(channel)) problems.Add(($"caps.{channel}", $"unknown channel '{channel}'"));
+            if (!ConsentVocabulary.IsChannel(channel) || channel == ConsentVocabulary.AllChannels)
+                problems.Add(($"caps.{channel}", $"unknown channel '{channel}': caps are per channel"));
             if (cap is null) { problems.Add(($"caps.{channel}", "a cap needs perDay or perWeek")); continue; }
             if (cap.PerDay is < 0 or > 1000) problems.Add(($"caps.{channel}.perDay", "must be 0-1000"));
             if (cap.PerWeek is < 0 or > 7000) problems.Add(($"caps.{channel}.perWeek", "must be 0-7000"));

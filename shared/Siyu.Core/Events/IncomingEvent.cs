@@ -38,6 +38,7 @@ public sealed record IncomingEvent
     /// <summary>Set when the caller named the profile itself (a consent for a known profile id): no identity lookup.</summary>
     public string? ProfileId { get; init; }
 
+    [System.Text.Json.Serialization.JsonIgnore]
     public Identity PrimaryIdentity => IdentityRules.Primary(Identities);
 }
 

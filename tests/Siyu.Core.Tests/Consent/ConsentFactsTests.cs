@@ -208,6 +208,28 @@ public class ConsentFactsTests
     }
 
     [Fact]
+    public void A_malformed_appKind_sent_through_the_api_does_not_break_the_fold()
+    {
+        // POST /api/events accepts a track event with any name, so this reaches ConsentFacts.From in ingestion.
+        var item = new JsonObject
+        {
+            ["messageId"] = "forged-1",
+            ["type"] = "track",
+            ["event"] = "wechat.subscribe_msg_popup",
+            ["identities"] = new JsonObject { ["userId"] = "u1" },
+            ["properties"] = new JsonObject
+            {
+                ["appKind"] = 1,
+                ["items"] = new JsonArray(new JsonObject { ["templateId"] = "T1", ["subscribeStatus"] = "accept" }),
+            },
+        };
+        using var doc = System.Text.Json.JsonDocument.Parse(item.ToJsonString());
+        Assert.True(new EventValidator(TimeSpan.FromMinutes(5)).TryValidate(doc.RootElement, 0, At, out var e, out var error), error?.ToString());
+        var profile = Siyu.Core.Profiles.ProfileState.New("p1", At);
+        Assert.Null(Record.Exception(() => Siyu.Core.Profiles.ProfileFold.Apply(profile, e!)));
+    }
+
+    [Fact]
     public void Pop_up_ids_are_stable_across_replays()
     {
         var p = Items("miniProgram", ("T1", "accept"), ("T2", "accept"));
@@ -257,5 +279,17 @@ public class ConsentFactsTests
     {
         Assert.Empty(ConsentFacts.From(Event("m", EventType.Identify, "identify", traits: new JsonObject { ["a"] = 1 })));
         Assert.Empty(ConsentFacts.From(Event("m", EventType.Order, "order", new JsonObject { ["orderId"] = "A1", ["total"] = 1 })));
+    }
+
+    [Theory]
+    [InlineData("wechat.subscribe")]
+    [InlineData("wechat.unsubscribe")]
+    [InlineData("wechat.subscribe_msg_popup")]
+    [InlineData("wechat.subscribe_msg_change")]
+    public void WeChat_consent_comes_only_from_WeChat_pushes_not_from_api_events_with_the_same_name(string name)
+    {
+        var items = new JsonObject { ["items"] = new JsonArray(new JsonObject { ["templateId"] = "T1", ["subscribeStatus"] = "accept" }) };
+        Assert.NotEmpty(ConsentFacts.From(WeChat(name, items.DeepClone().AsObject())));
+        Assert.Empty(ConsentFacts.From(WeChat(name, items) with { Source = "api" }));
     }
 }

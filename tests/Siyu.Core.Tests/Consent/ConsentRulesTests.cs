@@ -90,31 +90,36 @@ public class ConsentRulesTests
     [Fact]
     public void No_fields_at_all() => Refused(null, "missing_consent");
 
-    public static TheoryData<string, string> Refusals() => new(RefusalObjects().Select(r => (r.Code, r.Fields.ToJsonString())));
+    public static TheoryData<string, string> Refusals()
+    {
+        var data = new TheoryData<string, string>();
+        foreach (var (code, fields) in RefusalObjects()) data.Add(code, fields.ToJsonString());
+        return data;
+    }
 
     private static IEnumerable<(string Code, JsonObject Fields)> RefusalObjects() => new (string, JsonObject)[]
     {
         ("missing_purpose", Without(Valid(), "purpose")),
         ("missing_purpose", With(Valid(), "purpose", null)),
-        ("missing_purpose", With(Valid(), "purpose", 1)),
+        ("unknown_purpose", With(Valid(), "purpose", 1)),
         ("unknown_purpose", With(Valid(), "purpose", "Marketing")),
         ("unknown_purpose", With(Valid(), "purpose", "")),
         ("unknown_purpose", With(Valid(), "purpose", "sensitive-religion")),
         ("unknown_purpose", With(Valid(), "purpose", " marketing")),
         ("missing_channel", Without(Valid(), "channel")),
-        ("missing_channel", With(Valid(), "channel", new JsonArray("sms"))),
+        ("unknown_channel", With(Valid(), "channel", new JsonArray("sms"))),
         ("unknown_channel", With(Valid(), "channel", "SMS")),
         ("unknown_channel", With(Valid(), "channel", "wechat")),
         ("unknown_channel", With(Valid(), "channel", "")),
         ("missing_status", Without(Valid(), "status")),
-        ("missing_status", With(Valid(), "status", true)),
+        ("invalid_status", With(Valid(), "status", true)),
         ("invalid_status", With(Valid(), "status", "Granted")),
         ("invalid_status", With(Valid(), "status", "yes")),
         ("invalid_status", With(Valid(), "status", "")),
         ("missing_source", Without(Valid(), "source")),
         ("missing_source", With(Valid(), "source", "")),
         ("missing_source", With(Valid(), "source", "   ")),
-        ("missing_source", With(Valid(), "source", 5)),
+        ("invalid_source", With(Valid(), "source", 5)),
         ("invalid_source", With(Valid(), "source", new string('s', 101))),
         ("invalid_source", With(Valid(), "source", "store\nform")),
         ("invalid_source", With(Valid(), "source", "store\u0000")),

@@ -13,8 +13,8 @@ namespace Siyu.IntegrationTests.Infrastructure;
 /// </summary>
 public class SiyuApp : WebApplicationFactory<Program>, IAsyncLifetime
 {
-    public string Prefix { get; } = SharedAzurite.NewPrefix();
-    public string OperatorKey { get; } = "op-" + Guid.NewGuid().ToString("N");
+    public string Prefix { get; init; } = SharedAzurite.NewPrefix();
+    public string OperatorKey { get; init; } = "op-" + Guid.NewGuid().ToString("N");
     private string _connectionString = "";
     private readonly Dictionary<string, string?> _settings = new();
 
