@@ -58,6 +58,12 @@ public sealed class IngestProcessor(
         /// <summary>About an erased person: dropped and counted, its message done.</summary>
         public bool Suppressed { get; set; }
         public bool GrantsConsent => Decisions.Any(d => d.Status == ConsentStatus.Granted);
+        /// <summary>
+        /// A consent event is kept as its ledger row alone (the ledger id is the event's dedupe key, so the row dedupes
+        /// it just as an event row would); any other event gets an event row, plus ledger rows for the consent it carries.
+        /// </summary>
+        public bool LedgerOnly => Event.Type == EventType.Consent && Decisions.Count == 1;
+        public int Rows => (LedgerOnly ? 0 : 1) + Decisions.Count;
     }
 
     public async Task<IReadOnlyList<WorkOutcome>> HandleAsync(IReadOnlyList<QueueWorkItem> batch, CancellationToken ct)
@@ -343,7 +349,7 @@ public sealed class IngestProcessor(
         var chars = 0;
         foreach (var g in groups)
         {
-            var first = 1 + 1 + g.Pending[0].Decisions.Count; // the profile row, the event, its ledger rows
+            var first = 1 + g.Pending[0].Rows; // the profile row, the event's rows
             if (tx.Actions.Count + first > MaxActionsPerTransaction || chars > MaxTransactionChars || (isolate && tx.Actions.Count > 0))
             {
                 yield return tx;
@@ -354,7 +360,7 @@ public sealed class IngestProcessor(
             var take = new List<Work>();
             foreach (var w in g.Pending)
             {
-                var need = 1 + w.Decisions.Count;
+                var need = w.Rows;
                 if (take.Count > 0 && (need > room || isolate)) break;
                 take.Add(w);
                 room -= need;
@@ -369,15 +375,19 @@ public sealed class IngestProcessor(
             tx.Slots.Add(new Slot(g, null, state));
             foreach (var w in take)
             {
-                var row = ProfileStore.ToEventEntity(tenantId, g.ProfileId, definitions.ForHistory(w.Event));
-                chars += (row.GetString("Properties")?.Length ?? 0) + (row.GetString("Traits")?.Length ?? 0) + 512;
-                tx.Actions.Add(new TableTransactionAction(TableTransactionActionType.Add, row));
-                tx.Slots.Add(new Slot(g, w, null));
+                if (!w.LedgerOnly)
+                {
+                    var row = ProfileStore.ToEventEntity(tenantId, g.ProfileId, definitions.ForHistory(w.Event));
+                    chars += (row.GetString("Properties")?.Length ?? 0) + (row.GetString("Traits")?.Length ?? 0) + 512;
+                    tx.Actions.Add(new TableTransactionAction(TableTransactionActionType.Add, row));
+                    tx.Slots.Add(new Slot(g, w, null));
+                }
                 foreach (var d in w.Decisions)
                 {
                     tx.Actions.Add(new TableTransactionAction(TableTransactionActionType.Add,
                         ProfileStore.ToLedgerEntity(tenantId, g.ProfileId, d, w.Event.MessageId, now)));
-                    tx.Slots.Add(new Slot(g, w, null, Ledger: true));
+                    // The ledger row of a consent event stands for the event itself: its commit settles the event.
+                    tx.Slots.Add(new Slot(g, w, null, Ledger: !w.LedgerOnly));
                     chars += 512 + (d.Evidence?.Length ?? 0);
                 }
             }

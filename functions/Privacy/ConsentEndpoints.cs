@@ -217,8 +217,10 @@ public static class ConsentEndpoints
     private static async Task<IResult> ReadAsync(string id, HttpContext http, ProfileStore profiles, AuditLog audit, CancellationToken ct)
     {
         var tenant = http.Caller().TenantId;
-        if (await LiveProfiles.ReadAsync(profiles, tenant, id, ct) is not { } state) return LiveProfiles.NotFound(id);
+        // The ledger first: ledger rows commit with the profile row, so the profile read afterwards reflects at least
+        // every decision listed (reading the other way round could list a decision the current state does not show yet).
         var history = await profiles.ReadConsentHistoryAsync(tenant, id, ct);
+        if (await LiveProfiles.ReadAsync(profiles, tenant, id, ct) is not { } state) return LiveProfiles.NotFound(id);
         await audit.RecordAsync(http, AuditLog.Actions.ConsentRead, id);
         return Results.Ok(View(state.Consent, history));
     }

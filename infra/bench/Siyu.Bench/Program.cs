@@ -7,6 +7,7 @@
 //      elsewhere (as in Azure, where it runs on other instances), once with it in this process on the same cores.
 // Usage: dotnet run -c Release --project infra/bench/Siyu.Bench -- [--profiles 10000] [--events 100000]
 //        [--push-rate 200] [--push-seconds 20] [--accept-seconds 10] [--raw-seconds 5] [--out file.md]
+// The consent benchmark (see ConsentBench): -- --suite consent [--profiles 10000] [--consents 50000] [--out file.md]
 using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Diagnostics.Metrics;
@@ -26,6 +27,7 @@ Console.WriteLine($"Benchmark: {options}");
 Directory.SetCurrentDirectory(FindRoot());
 
 var report = new List<string>();
+if (options.Suite == "consent") return await ConsentBench.RunAsync(options, "bench-" + Guid.NewGuid().ToString("N"), new CommitCounter());
 
 // Every phase gets a fresh emulator (same binary, same machine, same run): Azurite slows down as it holds more data,
 // even after it is deleted, so a phase must not inherit another's leftovers.
@@ -220,14 +222,15 @@ static string FindRoot()
 
 namespace Siyu.Bench
 {
-    public sealed record Args(int Profiles, int Events, int PushRate, int PushSeconds, int AcceptSeconds, int RawSeconds, string? Out)
+    public sealed record Args(int Profiles, int Events, int PushRate, int PushSeconds, int AcceptSeconds, int RawSeconds, string? Out,
+        string Suite, int Consents)
     {
         public static Args Parse(string[] args)
         {
             string? Get(string name) { var i = Array.IndexOf(args, name); return i >= 0 && i + 1 < args.Length ? args[i + 1] : null; }
             int Int(string name, int fallback) => Get(name) is { } v ? int.Parse(v) : fallback;
             return new Args(Int("--profiles", 10_000), Int("--events", 100_000), Int("--push-rate", 200), Int("--push-seconds", 20),
-                Int("--accept-seconds", 5), Int("--raw-seconds", 5), Get("--out"));
+                Int("--accept-seconds", 5), Int("--raw-seconds", 5), Get("--out"), Get("--suite") ?? "ingestion", Int("--consents", 50_000));
         }
     }
 

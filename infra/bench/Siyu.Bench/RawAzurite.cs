@@ -11,7 +11,7 @@ namespace Siyu.Bench;
 /// </summary>
 public static class RawAzurite
 {
-    public sealed record Ceilings(double SingleUpsertsPerSecond, double BatchTransactionsPerSecond, double BatchedEntitiesPerSecond, double QueuePutsPerSecond);
+    public sealed record Ceilings(double SingleUpsertsPerSecond, double BatchTransactionsPerSecond, double BatchedEntitiesPerSecond, double QueuePutsPerSecond, double PointReadsPerSecond);
 
     public static async Task<Ceilings> MeasureAsync(string connectionString, TimeSpan duration)
     {
@@ -30,8 +30,10 @@ public static class RawAzurite
             await batch.SubmitTransactionAsync(Enumerable.Range(0, 100).Select(k =>
                 new TableTransactionAction(TableTransactionActionType.UpsertReplace, new TableEntity($"p{w}", $"r{i}-{k}") { ["V"] = k }))));
         var puts = await Run(32, duration, async (_, i) => await queue.SendAsync($"message {i}"));
+        // Reads of rows the single-upsert run wrote: the cost of "one read".
+        var reads = await Run(32, duration, async (w, i) => await single.GetEntityIfExistsAsync<TableEntity>($"p{w}", $"r{i % 100}"));
         await queue.DeleteIfExistsAsync();
-        return new Ceilings(singles, batches, batches * 100, puts);
+        return new Ceilings(singles, batches, batches * 100, puts, reads);
     }
 
     /// <summary>Runs <paramref name="workers"/> loops of an operation for a while; answers operations per second.</summary>

@@ -49,7 +49,8 @@ public sealed class DataRightsTests(SiyuApp app) : IClassFixture<SiyuApp>
         var identities = doc.GetProperty("identities").EnumerateArray().Select(i => (i.GetProperty("type").GetString(), i.GetProperty("value").GetString())).ToList();
         Assert.Contains(("phone", "+86" + phone), identities);
         Assert.Contains(("userId", member), identities);
-        Assert.Equal(4, doc.GetProperty("events").GetArrayLength()); // identify, order, two consents
+        // The identify and the order; consent decisions are in the consent ledger, exported with the consents.
+        Assert.Equal(["identify", "order"], doc.GetProperty("events").EnumerateArray().Select(e => e.GetProperty("name").GetString()).Order());
         Assert.Equal(2, doc.GetProperty("consents").GetProperty("history").GetArrayLength());
         Assert.Equal("withdrawn", doc.GetProperty("consents").Current("marketing", "email"));
         Assert.Equal("sms", doc.GetProperty("preferences").GetProperty("preferredChannels")[0].GetString());
@@ -240,7 +241,7 @@ public sealed class DataRightsTests(SiyuApp app) : IClassFixture<SiyuApp>
         var activeId = (await tenant.Marketer().WaitForProfile($"phone:{active}", 3)).GetProperty("id").GetString()!;
 
         var report = await app.Service<RetentionPurge>().RunAsync(CancellationToken.None);
-        Assert.True(report.ProfilesErased >= 1 && report.EventsDeleted >= 2, $"report: {report}");
+        Assert.True(report.ProfilesErased >= 1 && report.EventsDeleted >= 1, $"report: {report}");
 
         await Eventually.Get(() => tenant.Admin().DeleteAsync($"/api/profiles/{dormantId}"), r => r.StatusCode == HttpStatusCode.NoContent, what: "the dormant profile erased");
         var events = await (await tenant.Marketer().GetAsync($"/api/profiles/{activeId}/events")).Json();
