@@ -87,6 +87,7 @@ public static class Composition
         }
         if (config.GetValue("Demo:Seed", false)) services.AddHostedService<DemoSeeder>();
 
+        services.AddExceptionHandler<StorageFailureHandler>();
         services.AddProblemDetails(o => o.CustomizeProblemDetails = c =>
         {
             // Framework-made problems (a body that does not bind, an unknown route) get a code too.
