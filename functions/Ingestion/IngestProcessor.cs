@@ -199,12 +199,15 @@ public sealed class IngestProcessor(
         if (suppressed.Count == 0) return;
         foreach (var person in newcomers)
         {
-            var keys = person.SelectMany(w => w.Event.Identities).Select(i => i.Key).Where(suppressed.Contains).Distinct().ToList();
+            var keys = person.SelectMany(w => w.Event.Identities).Select(i => i.Key).Where(suppressed.ContainsKey).Distinct().ToList();
             if (keys.Count == 0) continue;
-            if (person.Any(w => w.GrantsConsent))
+            // Only a consent given after the erasure is fresh: a replayed old grant must not bring the old data back.
+            var erasedAt = keys.Max(k => suppressed[k]);
+            if (person.Any(w => w.Decisions.Any(d => d.Status == ConsentStatus.Granted && d.OccurredAt > erasedAt)))
             {
                 log.LogInformation("An erased person of tenant {Tenant} came back with a fresh consent; suppression lifted", tenantId);
                 await privacy.Suppressions.RemoveAsync(tenantId, keys, ct);
+                foreach (var w in person.Where(w => w.Event.Timestamp <= erasedAt)) w.Suppressed = true;
                 continue;
             }
             foreach (var w in person) w.Suppressed = true;
@@ -300,7 +303,9 @@ public sealed class IngestProcessor(
     /// <summary>
     /// Events for a person being erased, or erased already, are not folded in. A fresh consent among them is retried
     /// (by then the erasure has finished and the person starts again); the rest are dropped and counted.
-    /// A profile named by id that does not exist is an error of that event alone.
+    /// Identifiers these events brought that resolution linked to the person meanwhile are suppressed and unlinked
+    /// too, so no identity row outlives the erasure. A profile named by id that does not exist is an error of that
+    /// event alone.
     /// </summary>
     private async Task SetAsideErasedAsync(string tenantId, List<ProfileGroup> groups, CancellationToken ct)
     {
@@ -320,13 +325,16 @@ public sealed class IngestProcessor(
                 }
                 continue;
             }
+            var brought = g.Pending.SelectMany(w => w.Event.Identities).Select(i => i.Key).Distinct().ToList();
+            if (brought.Count > 0)
+            {
+                await privacy.Suppressions.AddAsync(tenantId, brought, "erased", clock.GetUtcNow(), ct);
+                foreach (var key in brought) await identities.ReleaseAsync(tenantId, key, g.ProfileId, ct);
+            }
             foreach (var w in g.Pending)
             {
                 if (w.GrantsConsent && w.Event.ProfileId is null)
-                {
-                    foreach (var i in w.Event.Identities) identities.Forget(tenantId, i.Key);
                     w.Error = "the person is being erased; a fresh consent is retried once that is done";
-                }
                 else w.Suppressed = true;
             }
             g.Pending.Clear();

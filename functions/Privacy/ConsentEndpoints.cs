@@ -38,6 +38,7 @@ public sealed record ContactCheckView(bool Allowed, string Verdict, string Reaso
 public static class ConsentEndpoints
 {
     public const int MaxConsentsPerRequest = 500;
+    private const string DerivedIdPrefix = "consent-";
 
     public static void MapConsents(this IEndpointRouteBuilder app)
     {
@@ -129,7 +130,9 @@ public static class ConsentEndpoints
             await audit.RecordAsync(http, AuditLog.Actions.ConsentRecorded, accepted.Select(a =>
             {
                 var p = a.Event.Properties!;
-                return (a.Event.ProfileId, (string?)$"{p["purpose"]}/{p["channel"]}{(p["scope"] is { } s ? "/" + s : "")} {p["status"]} id={a.Event.MessageId}");
+                // A derived id is a hash of the decision, identifiers included: it stays out of the log, which outlives erasure.
+                var id = a.Event.MessageId.StartsWith(DerivedIdPrefix, StringComparison.Ordinal) ? "" : $" id={a.Event.MessageId}";
+                return (a.Event.ProfileId, (string?)$"{p["purpose"]}/{p["channel"]}{(p["scope"] is { } s ? "/" + s : "")} {p["status"]}{id}");
             }));
             await queue.EnqueueAsync(tenant, accepted.Select(a => a.Event).ToList(), ct);
         }
@@ -137,7 +140,6 @@ public static class ConsentEndpoints
         {
             return Problems.Unavailable($"consents could not be recorded ({e.Status}); retry the whole batch, it is idempotent");
         }
-        IngestMetrics.EventsAccepted.Add(accepted.Count);
         return Results.Json(new ConsentResponse(accepted.Count, errors.Count, accepted.Select(a => new ConsentAccepted(a.Index, a.Event.MessageId)).ToList(), errors),
             statusCode: StatusCodes.Status202Accepted);
     }
@@ -211,12 +213,13 @@ public static class ConsentEndpoints
     private static string DerivedId(string? profileId, IEnumerable<Siyu.Core.Identities.Identity> identities, JsonObject properties, DateTimeOffset at)
     {
         var canonical = $"{profileId}|{string.Join(",", identities.Select(i => i.Key).Order(StringComparer.Ordinal))}|{EventJson.Text(properties)}|{at.UtcTicks}";
-        return "consent-" + Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(canonical)))[..32];
+        return DerivedIdPrefix + Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(canonical)))[..32];
     }
 
     private static async Task<IResult> ReadAsync(string id, HttpContext http, ProfileStore profiles, AuditLog audit, CancellationToken ct)
     {
         var tenant = http.Caller().TenantId;
+        if (!Ids.IsProfileId(id)) return LiveProfiles.NotFound(id);
         // The ledger first: ledger rows commit with the profile row, so the profile read afterwards reflects at least
         // every decision listed (reading the other way round could list a decision the current state does not show yet).
         var history = await profiles.ReadConsentHistoryAsync(tenant, id, ct);
@@ -235,7 +238,7 @@ public static class ConsentEndpoints
         history);
 
     private static async Task<IResult> CheckAsync(string id, string? purpose, string? channel, string? template, bool? personalised, string? topic,
-        HttpContext http, ProfileStore profiles, TimeProvider clock, CancellationToken ct)
+        HttpContext http, ProfileStore profiles, AuditLog audit, TimeProvider clock, CancellationToken ct)
     {
         if (!ConsentVocabulary.IsPurpose(purpose))
             return Problems.BadRequest("unknown_purpose", $"purpose must be one of {string.Join(", ", ConsentVocabulary.Purposes)}");
@@ -243,6 +246,7 @@ public static class ConsentEndpoints
             return Problems.BadRequest("unknown_channel", "channel must be one channel: " + string.Join(", ", ConsentVocabulary.Channels.Where(c => c != ConsentVocabulary.AllChannels)));
         if (await LiveProfiles.ReadAsync(profiles, http.Caller().TenantId, id, ct) is not { } state) return LiveProfiles.NotFound(id);
         var decision = ContactPolicy.CanContact(state.Consent, state.Preferences, new ContactRequest(purpose!, channel!, template, personalised ?? false, topic), clock.GetUtcNow());
+        await audit.RecordAsync(http, AuditLog.Actions.ConsentRead, id, $"contact-check {purpose}/{channel}");
         return Results.Ok(new ContactCheckView(decision.Allowed, ToSnake(decision.Verdict.ToString()), decision.Reason, decision.NotBefore));
     }
 

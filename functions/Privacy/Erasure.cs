@@ -31,10 +31,13 @@ public sealed class Erasure(
     public async Task<ErasureRequest> RequestAsync(string tenantId, string profileId, string reason, string requestedBy, CancellationToken ct)
     {
         var receipt = await privacy.Erasures.GetAsync(tenantId, profileId, ct);
-        var marked = await MarkAsync(tenantId, profileId, ct);
-        if (!marked && receipt is null) return ErasureRequest.NotFound;
-        if (!marked && receipt!.Status == ErasureStatus.Done) return ErasureRequest.AlreadyErased;
+        var exists = await profiles.ReadAsync(tenantId, profileId, ct) is not null;
+        if (!exists && receipt is null) return ErasureRequest.NotFound;
+        if (!exists && receipt!.Status == ErasureStatus.Done) return ErasureRequest.AlreadyErased;
+        // The receipt before the mark: a profile that reads as gone always has a receipt, so a failure after this
+        // point is resumed by the retention run even if the caller never retries.
         await privacy.Erasures.BeginAsync(tenantId, profileId, reason, requestedBy, clock.GetUtcNow(), ct);
+        await MarkAsync(tenantId, profileId, ct);
         await EnqueueAsync(tenantId, profileId, ct);
         return ErasureRequest.Started;
     }

@@ -51,18 +51,8 @@ public sealed class IdentityIndexHolder(StorageTables tables, IdentityStore iden
 
     public async Task EraseAsync(PersonalDataSubject s, CancellationToken ct)
     {
-        foreach (var key in s.State.Identities)
-        {
-            var partition = IdentityStore.Partition(s.TenantId, key);
-            var row = await tables.Identities.GetEntityIfExistsAsync<TableEntity>(partition, KeyEncoding.Escape(key), ["ProfileId"], ct);
-            // Only the rows that are this person's: an identifier may belong to someone else by now.
-            if (row.HasValue && row.Value!.GetString("ProfileId") == s.ProfileId)
-            {
-                try { await tables.Identities.DeleteEntityAsync(partition, KeyEncoding.Escape(key), row.Value.ETag, ct); }
-                catch (RequestFailedException e) when (e.Status is 404 or 412) { }
-            }
-            identities.Forget(s.TenantId, key);
-        }
+        // Only the rows that are this person's: an identifier may belong to someone else by now.
+        foreach (var key in s.State.Identities) await identities.ReleaseAsync(s.TenantId, key, s.ProfileId, ct);
     }
 }
 

@@ -76,11 +76,12 @@ public static class PreferencesEndpoints
             var stored = await profiles.ReadAsync(tenant, id, ct);
             if (stored is not { } s || s.State.ErasureRequestedAt is not null) return LiveProfiles.NotFound(id);
             s.State.Preferences = preferences;
+            // Audited before the change: a change that could not be audited is not made.
+            if (attempt == 0) await audit.RecordAsync(http, AuditLog.Actions.PreferencesChanged, id);
             try
             {
                 // Under the ETag: an event folded in meanwhile is never overwritten; we read again and reapply.
                 await profiles.Table.UpdateEntityAsync(ProfileStore.ToEntity(tenant, s.State), s.ETag, Azure.Data.Tables.TableUpdateMode.Replace, ct);
-                await audit.RecordAsync(http, AuditLog.Actions.PreferencesChanged, id);
                 return Results.Ok(preferences);
             }
             catch (RequestFailedException e) when (e.Status is 412 or 404) { }

@@ -12,7 +12,7 @@ namespace Siyu.Functions.Privacy;
 /// <summary>Configuration section "Retention".</summary>
 public sealed class RetentionSettings
 {
-    /// <summary>A profile with no event for this long is erased.</summary>
+    /// <summary>A profile with no event for this long (by the event's time and by when we received it) is erased.</summary>
     public int InactiveProfileDays { get; set; } = 180;
     /// <summary>Events older than this are deleted from history (the consent ledger is kept: it is the proof of consent).</summary>
     public int EventDays { get; set; } = 365;
@@ -43,24 +43,28 @@ public sealed class RetentionPurge(
         var eventsBefore = now.AddDays(-settings.Value.EventDays);
         int erased = 0, deleted = 0, resumed = 0;
 
+        // First, so a long scan below can never starve them.
+        await foreach (var stuck in erasures.PendingAsync(now - StuckErasure, ct))
+        {
+            await erasure.EnqueueAsync(stuck.TenantId, stuck.ProfileId, ct);
+            resumed++;
+        }
+
         foreach (var tenant in await tenants.ListAsync(ct))
         {
             for (var bucket = 0; bucket < Ids.ProfileBuckets; bucket++)
             {
                 var partition = Siyu.Storage.Tables.StorageTables.BucketPartition(tenant.Id, bucket);
-                var inactive = TableClient.CreateQueryFilter($"PartitionKey eq {partition} and Kind eq {"profile"} and LastSeen lt {inactiveBefore}");
+                // Inactive by both clocks: the newest event's own time (which a client sets, e.g. on a historical import)
+                // and when we last received one, so an imported past never erases a profile just made.
+                var inactive = TableClient.CreateQueryFilter(
+                    $"PartitionKey eq {partition} and Kind eq {"profile"} and LastSeen lt {inactiveBefore} and LastReceived lt {inactiveBefore}");
                 await foreach (var row in profiles.Table.QueryAsync<TableEntity>(inactive, select: ["RowKey"], cancellationToken: ct))
                 {
                     if (await erasure.RequestAsync(tenant.Id, row.RowKey, "retention", "retention", ct) == ErasureRequest.Started) erased++;
                 }
                 deleted += await DeleteOldEventsAsync(tenant.Id, partition, eventsBefore, ct);
             }
-        }
-
-        await foreach (var stuck in erasures.PendingAsync(now - StuckErasure, ct))
-        {
-            await erasure.EnqueueAsync(stuck.TenantId, stuck.ProfileId, ct);
-            resumed++;
         }
         var report = new RetentionReport(erased, deleted, resumed);
         log.LogInformation("Retention purge: {Erased} inactive profiles erased, {Deleted} old events deleted, {Resumed} erasures resumed",

@@ -18,6 +18,8 @@ namespace Siyu.Core.Consent;
 public static class ConsentFacts
 {
     public const string EventName = "consent";
+    /// <summary>WeChat asks about a few templates at a time; more than this in one push is not a real pop-up.</summary>
+    public const int MaxTemplatesPerEvent = 20;
 
     public static IReadOnlyList<ConsentDecision> From(IncomingEvent e)
     {
@@ -46,7 +48,7 @@ public static class ConsentFacts
         var channel = e.Properties["appKind"] is JsonValue kind && kind.TryGetValue<string>(out var k) && k == "officialAccount"
             ? ConsentVocabulary.WeChatOfficialAccount
             : ConsentVocabulary.MiniProgramSubscribe;
-        for (var i = 0; i < items.Count; i++)
+        for (var i = 0; i < Math.Min(items.Count, MaxTemplatesPerEvent); i++)
         {
             if (items[i] is not JsonObject item) continue;
             var template = item["templateId"] is JsonValue t && t.TryGetValue<string>(out var id) ? id.Trim() : null;
@@ -115,6 +117,8 @@ public static class ConsentRules
         if (string.IsNullOrWhiteSpace(source)) { error = ("missing_source", "source is required: where the decision was made, e.g. store_form"); return false; }
         if (source.Length > ConsentDecision.MaxSourceLength || source.Any(char.IsControl))
         { error = ("invalid_source", $"source must be 1-{ConsentDecision.MaxSourceLength} characters without control characters"); return false; }
+        if (source.StartsWith("wechat_", StringComparison.Ordinal))
+        { error = ("reserved_source", "sources starting with 'wechat_' are recorded from WeChat's own pushes only"); return false; }
 
         if (!IsText(fields, "evidence")) { error = ("invalid_evidence", "evidence must be a string, e.g. a consent text version or form id"); return false; }
         var evidence = Text(fields, "evidence");

@@ -23,6 +23,7 @@ public static class ProfileFold
 
         if (profile.FirstSeen is null || e.Timestamp < profile.FirstSeen) profile.FirstSeen = e.Timestamp;
         if (profile.LastSeen is null || e.Timestamp > profile.LastSeen) profile.LastSeen = e.Timestamp;
+        if (profile.LastReceived is null || e.ReceivedAt > profile.LastReceived) profile.LastReceived = e.ReceivedAt;
         profile.EventCount++;
 
         if (!profile.Counters.TryGetValue(e.Name, out var counter))

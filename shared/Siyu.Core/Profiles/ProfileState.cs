@@ -52,6 +52,8 @@ public sealed class ProfileState
     public required DateTimeOffset CreatedAt { get; init; }
     public DateTimeOffset? FirstSeen { get; set; }
     public DateTimeOffset? LastSeen { get; set; }
+    /// <summary>When we last received an event for this person (our clock; <see cref="LastSeen"/> is the event's own time).</summary>
+    public DateTimeOffset? LastReceived { get; set; }
     public long EventCount { get; set; }
     /// <summary>Identity keys (see <see cref="Identities.Identity.Key"/>), sorted.</summary>
     public SortedSet<string> Identities { get; set; } = new(StringComparer.Ordinal);

@@ -84,6 +84,19 @@ public sealed class IdentityStore(StorageTables tables, TimeProvider clock, int 
 
     public void Forget(string tenantId, string identityKey) => _cache.Remove(tenantId + "|" + identityKey);
 
+    /// <summary>Deletes the identity's row if it still belongs to <paramref name="profileId"/> (erasure). Idempotent.</summary>
+    public async Task ReleaseAsync(string tenantId, string identityKey, string profileId, CancellationToken ct = default)
+    {
+        var partition = Partition(tenantId, identityKey);
+        var row = await tables.Identities.GetEntityIfExistsAsync<TableEntity>(partition, KeyEncoding.Escape(identityKey), ["ProfileId"], ct);
+        if (row.HasValue && row.Value!.GetString("ProfileId") == profileId)
+        {
+            try { await tables.Identities.DeleteEntityAsync(partition, KeyEncoding.Escape(identityKey), row.Value.ETag, ct); }
+            catch (RequestFailedException e) when (e.Status is 404 or 412) { }
+        }
+        Forget(tenantId, identityKey);
+    }
+
     public static string Partition(string tenantId, string identityKey) =>
         StorageTables.BucketPartition(tenantId, Ids.Bucket(identityKey, Buckets));
 }

@@ -27,22 +27,23 @@ public sealed class SuppressionStore(StorageTables tables, string? secretBase64)
     {
         // The marker first: from the moment a hash exists, readers must know to look.
         await tables.Suppressions.UpsertEntityAsync(new TableEntity(tenantId, MarkerRow) { ["At"] = at }, TableUpdateMode.Replace, ct);
+        // Suppressed again (a straggler of the same person), the time moves on: a fresh consent must postdate the latest.
         foreach (var chunk in identityKeys.Select(k => Hash(tenantId, k)).Distinct().Chunk(100))
             await tables.Suppressions.SubmitTransactionAsync(chunk.Select(h => new TableTransactionAction(TableTransactionActionType.UpsertReplace,
                 new TableEntity(tenantId, h) { ["Reason"] = reason, ["At"] = at })), ct);
     }
 
-    /// <summary>Which of these identities belong to an erased person.</summary>
-    public async Task<HashSet<string>> FindAsync(string tenantId, IReadOnlyCollection<string> identityKeys, CancellationToken ct = default)
+    /// <summary>Which of these identities belong to an erased person, and when each was suppressed.</summary>
+    public async Task<Dictionary<string, DateTimeOffset>> FindAsync(string tenantId, IReadOnlyCollection<string> identityKeys, CancellationToken ct = default)
     {
-        var found = new HashSet<string>(StringComparer.Ordinal);
+        var found = new Dictionary<string, DateTimeOffset>(StringComparer.Ordinal);
         if (identityKeys.Count == 0) return found;
         // Not cached: a tenant's first erasure on another instance must count at once.
         if (!(await tables.Suppressions.GetEntityIfExistsAsync<TableEntity>(tenantId, MarkerRow, ["RowKey"], ct)).HasValue) return found;
         await Parallel.ForEachAsync(identityKeys.Distinct(), new ParallelOptions { MaxDegreeOfParallelism = 16, CancellationToken = ct }, async (key, token) =>
         {
-            var row = await tables.Suppressions.GetEntityIfExistsAsync<TableEntity>(tenantId, Hash(tenantId, key), ["RowKey"], token);
-            if (row.HasValue) lock (found) found.Add(key);
+            var row = await tables.Suppressions.GetEntityIfExistsAsync<TableEntity>(tenantId, Hash(tenantId, key), ["At"], token);
+            if (row.HasValue) lock (found) found[key] = row.Value!.GetDateTimeOffset("At") ?? DateTimeOffset.MaxValue;
         });
         return found;
     }

@@ -64,6 +64,7 @@ public sealed class ProfileStore(StorageTables tables)
     public async Task<IReadOnlyList<ConsentRecord>> ReadConsentHistoryAsync(string tenantId, string profileId, CancellationToken ct = default)
     {
         var list = new List<ConsentRecord>();
+        if (!Ids.IsProfileId(profileId)) return list;
         await foreach (var row in RangeAsync(tenantId, $"{profileId}~c~", $"{profileId}~d", null, ct))
             list.Add(ToConsentRecord(row));
         return list.OrderBy(r => r.OccurredAt).ThenBy(r => r.Id, StringComparer.Ordinal).ToList();
@@ -71,7 +72,7 @@ public sealed class ProfileStore(StorageTables tables)
 
     /// <summary>Every row of one profile (the profile, its events and its consent ledger), optionally only some columns.</summary>
     public IAsyncEnumerable<TableEntity> ReadAllRowsAsync(string tenantId, string profileId, IEnumerable<string>? select = null, CancellationToken ct = default) =>
-        RangeAsync(tenantId, profileId, profileId + "~~", select, ct);
+        Ids.IsProfileId(profileId) ? RangeAsync(tenantId, profileId, profileId + "~~", select, ct) : AsyncEnumerable.Empty<TableEntity>();
 
     private IAsyncEnumerable<TableEntity> RangeAsync(string tenantId, string from, string to, IEnumerable<string>? select, CancellationToken ct)
     {
@@ -124,6 +125,7 @@ public sealed class ProfileStore(StorageTables tables)
             ["Kind"] = "profile",
             ["CreatedAt"] = state.CreatedAt,
             ["LastSeen"] = state.LastSeen,
+            ["LastReceived"] = state.LastReceived ?? state.CreatedAt,
             ["EventCount"] = state.EventCount,
         };
         EntityJson.Write(entity, "Doc", state);

@@ -292,4 +292,13 @@ public class ConsentFactsTests
         Assert.NotEmpty(ConsentFacts.From(WeChat(name, items.DeepClone().AsObject())));
         Assert.Empty(ConsentFacts.From(WeChat(name, items) with { Source = "api" }));
     }
+
+    [Fact]
+    public void A_push_with_more_templates_than_a_pop_up_can_hold_yields_at_most_the_limit()
+    {
+        var items = Enumerable.Range(0, 150).Select(i => ((string?)$"T{i}", (string?)"accept")).ToArray();
+        var decisions = ConsentFacts.From(WeChat("wechat.subscribe_msg_popup", Items("miniProgram", items)));
+        Assert.Equal(ConsentFacts.MaxTemplatesPerEvent, decisions.Count);
+        Assert.Equal(Enumerable.Range(0, ConsentFacts.MaxTemplatesPerEvent).Select(i => $"T{i}"), decisions.Select(d => d.Scope));
+    }
 }

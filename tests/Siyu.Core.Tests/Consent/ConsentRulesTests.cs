@@ -276,4 +276,14 @@ public class ConsentRulesTests
         item.Remove("type");
         Assert.Contains("consent", Validate(item).Error!.Message);
     }
+
+    [Theory]
+    [InlineData("wechat_subscribe_popup")]
+    [InlineData("wechat_unsubscribe")]
+    [InlineData("wechat_anything")]
+    public void Sources_reserved_for_WeChat_pushes_cannot_be_claimed_by_an_api_caller(string source)
+    {
+        Refused(With(Valid(), "source", source), "reserved_source");
+        Read(With(Valid(), "source", "wechat-campaign-form")); // only the reserved prefix is refused
+    }
 }
