@@ -14,7 +14,7 @@ namespace Siyu.Bench;
 /// <item>consent writes: decisions posted to <c>POST /api/consents</c> in batches of 100, timed from the first post until
 /// every decision is in its profile's ledger and projection; then every profile's projection is checked against the
 /// decision that occurred last (they are posted newest-first, so arrival order and time order disagree);</item>
-/// <item><c>GET /api/profiles/{id}/contact-check</c> over HTTP: one profile read and one decision per call;</item>
+/// <item><c>GET /api/profiles/{id}/contact-check</c> over HTTP: one profile read, one decision and one audit entry per call;</item>
 /// <item><c>CanContact</c> alone: decisions per second on one core and on all, over the profiles just written.</item>
 /// </list>
 /// </summary>
@@ -136,7 +136,7 @@ public static class ConsentBench
             "|---|---|---|---|",
             $"| Consent writes, `POST /api/consents` × 100 → in ledger and projection | {writesPerSecond:N0} decisions/s | {raw.SingleUpsertsPerSecond:N0} single upserts/s | {writesPerSecond / raw.SingleUpsertsPerSecond:F2}× |",
             $"| Projections right after out-of-order arrival | {options.Profiles - wrong:N0} of {options.Profiles:N0} | | |",
-            $"| `GET …/contact-check` over HTTP (one profile read + decision), 32 clients | {checksPerSecond:N0}/s | {raw.PointReadsPerSecond:N0} point reads/s | {checksPerSecond / raw.PointReadsPerSecond:F2}× |",
+            $"| `GET …/contact-check` over HTTP (profile read, decision, audit entry), 32 clients | {checksPerSecond:N0}/s | {raw.PointReadsPerSecond:N0} point reads/s, {raw.SingleUpsertsPerSecond:N0} single upserts/s | {checksPerSecond / raw.PointReadsPerSecond:F2}× / {checksPerSecond / raw.SingleUpsertsPerSecond:F2}× |",
             $"| `CanContact` decisions, in process | {oneCore:N0}/s on one core, {allCores:N0}/s on {Environment.ProcessorCount} | — | — |",
         };
         var text = string.Join(Environment.NewLine, report);

@@ -20,6 +20,9 @@ public sealed class ConsentState
 
     public const int MaxEntitlementGrantsKept = 200;
 
+    [System.Text.Json.Serialization.JsonIgnore]
+    public bool IsEmpty => Current.Count == 0 && Entitlements.Count == 0 && EntitlementGrants.Count == 0;
+
     public static string KeyOf(string purpose, string channel, string? scope) =>
         scope is null ? $"{purpose}/{channel}" : $"{purpose}/{channel}/{scope}";
 

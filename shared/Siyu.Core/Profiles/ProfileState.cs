@@ -1,4 +1,5 @@
 using System.Text.Json.Nodes;
+using System.Text.Json.Serialization;
 using Siyu.Core.Consent;
 
 namespace Siyu.Core.Profiles;
@@ -65,9 +66,18 @@ public sealed class ProfileState
     /// <summary>The newest events first, at most <see cref="RecentLimit"/>.</summary>
     public List<RecentEvent> Recent { get; set; } = new();
     /// <summary>Current consent per purpose and channel: the projection of the consent ledger.</summary>
-    public ConsentState Consent { get; set; } = new();
+    [JsonIgnore]
+    public ConsentState Consent { get => _consent ??= new(); set => _consent = value; }
+    private ConsentState? _consent;
+
+    /// <summary>Stored only when there is some: most profiles have none, and every byte of a profile row is rewritten on each event.</summary>
+    [JsonInclude, JsonPropertyName("consent"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    private ConsentState? StoredConsent { get => _consent is { IsEmpty: false } ? _consent : null; set => _consent = value; }
+
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
     public Preferences? Preferences { get; set; }
     /// <summary>Set when erasure of this person began: from then on nothing more is folded in.</summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
     public DateTimeOffset? ErasureRequestedAt { get; set; }
 
     public static ProfileState New(string profileId, DateTimeOffset now) => new() { ProfileId = profileId, CreatedAt = now };
