@@ -40,6 +40,27 @@ public static class RequestBody
         }
     }
 
+    /// <summary>
+    /// The items of a batch body: a bare array, or an object holding the array under <paramref name="field"/>
+    /// (<c>{"batch": [...]}</c>). A problem when it is neither, empty, or longer than <paramref name="maxItems"/>.
+    /// </summary>
+    public static (JsonElement Items, IResult? Problem) BatchItems(JsonDocument doc, string field, string what, int maxItems)
+    {
+        var items = doc.RootElement.ValueKind switch
+        {
+            JsonValueKind.Array => doc.RootElement,
+            JsonValueKind.Object when doc.RootElement.TryGetProperty(field, out var b) && b.ValueKind == JsonValueKind.Array => b,
+            _ => default,
+        };
+        if (items.ValueKind != JsonValueKind.Array)
+            return (default, Problems.BadRequest("invalid_batch", $"the body must be {{\"{field}\": [{what}]}} or an array of {what}"));
+        var count = items.GetArrayLength();
+        if (count == 0) return (default, Problems.BadRequest("empty_batch", $"the batch has no {what}"));
+        if (count > maxItems)
+            return (default, Problems.BadRequest("batch_too_large", $"at most {maxItems} {what} per request; this one has {count}"));
+        return (items, null);
+    }
+
     private static IResult TooLarge(int maxBytes) =>
         Problems.Create(StatusCodes.Status413PayloadTooLarge, "body_too_large", "The body is too large", $"the limit is {maxBytes} bytes");
 }

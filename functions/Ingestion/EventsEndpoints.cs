@@ -38,18 +38,9 @@ public static class EventsEndpoints
         if (problem is not null) return problem;
         using var doc = json!;
 
-        var batch = doc.RootElement.ValueKind switch
-        {
-            JsonValueKind.Array => doc.RootElement,
-            JsonValueKind.Object when doc.RootElement.TryGetProperty("batch", out var b) && b.ValueKind == JsonValueKind.Array => b,
-            _ => default,
-        };
-        if (batch.ValueKind != JsonValueKind.Array)
-            return Problems.BadRequest("invalid_batch", "the body must be {\"batch\": [events]} or an array of events");
+        var (batch, batchProblem) = RequestBody.BatchItems(doc, "batch", "events", limits.MaxEventsPerRequest);
+        if (batchProblem is not null) return batchProblem;
         var count = batch.GetArrayLength();
-        if (count == 0) return Problems.BadRequest("empty_batch", "the batch has no events");
-        if (count > limits.MaxEventsPerRequest)
-            return Problems.BadRequest("batch_too_large", $"at most {limits.MaxEventsPerRequest} events per request; this one has {count}");
 
         var validator = new EventValidator(limits.MaxFutureSkew);
         var now = clock.GetUtcNow();

@@ -78,18 +78,8 @@ public static class ConsentEndpoints
         var (json, problem) = await RequestBody.ReadJsonAsync(http.Request, settings.Value.MaxBodyBytes, ct);
         if (problem is not null) return problem;
         using var doc = json!;
-        var items = doc.RootElement.ValueKind switch
-        {
-            JsonValueKind.Array => doc.RootElement,
-            JsonValueKind.Object when doc.RootElement.TryGetProperty("consents", out var c) && c.ValueKind == JsonValueKind.Array => c,
-            _ => default,
-        };
-        if (items.ValueKind != JsonValueKind.Array)
-            return Problems.BadRequest("invalid_batch", "the body must be {\"consents\": [decisions]} or an array of decisions");
-        var count = items.GetArrayLength();
-        if (count == 0) return Problems.BadRequest("empty_batch", "the batch has no consents");
-        if (count > MaxConsentsPerRequest)
-            return Problems.BadRequest("batch_too_large", $"at most {MaxConsentsPerRequest} consents per request; this one has {count}");
+        var (items, batchProblem) = RequestBody.BatchItems(doc, "consents", "consents", MaxConsentsPerRequest);
+        if (batchProblem is not null) return batchProblem;
 
         var tenant = http.Caller().TenantId;
         var now = clock.GetUtcNow();
