@@ -20,6 +20,7 @@ public sealed class AuditLog(AuditStore store, TimeProvider clock)
         public const string PreferencesRead = "preferences.read";
         public const string PreferencesChanged = "preferences.write";
         public const string DefinitionsChanged = "definitions.write";
+        public const string TagsChanged = "profile.tags.write";
     }
 
     public Task RecordAsync(HttpContext http, string action, string? profileId, string? detail = null) =>

@@ -3,6 +3,7 @@ using Siyu.Functions.Api;
 using Siyu.Functions.Audit;
 using Siyu.Functions.Ingestion;
 using Siyu.Functions.Privacy;
+using Siyu.Functions.Tags;
 using Siyu.Functions.Profiles;
 using Siyu.Functions.Tenants;
 using Siyu.Functions.WeChat;
@@ -132,6 +133,7 @@ public static class Composition
         app.MapPreferences();
         app.MapDataRights();
         app.MapDefinitions();
+        app.MapTags();
         app.MapAudit();
         app.MapWeChatApps();
         app.MapWeChatPush();

@@ -59,9 +59,9 @@ public static class DataRightsEndpoints
             ["preferences"] = state.Preferences is null ? null : JsonSerializer.SerializeToNode(state.Preferences, EntityJson.Options),
         };
         foreach (var holder in holders) doc[holder.Section] = await holder.ExportAsync(subject, ct);
-        var hidden = state.Attributes.Keys.Where(defs.IsSensitive).ToList();
-        if (!maySeeSensitive && hidden.Count > 0)
-            doc["omitted"] = new JsonArray(JsonValue.Create($"{hidden.Count} sensitive attribute(s): only an admin key may export them"));
+        var hidden = state.Attributes.Keys.Count(defs.IsSensitive) + state.Tags.Keys.Count(defs.IsSensitiveTag);
+        if (!maySeeSensitive && hidden > 0)
+            doc["omitted"] = new JsonArray(JsonValue.Create($"{hidden} sensitive attribute(s) or tag(s): only an admin key may export them"));
 
         await audit.RecordAsync(http, AuditLog.Actions.Export, id, maySeeSensitive ? "with sensitive attributes" : "without sensitive attributes");
         return Results.Json(doc, EntityJson.Options);

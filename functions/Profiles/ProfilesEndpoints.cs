@@ -17,13 +17,14 @@ public sealed record IdentityView(string Type, string Value, string? AppId);
 
 public sealed record ProfileView(
     string Id, DateTimeOffset CreatedAt, DateTimeOffset? FirstSeen, DateTimeOffset? LastSeen, long EventCount,
-    IReadOnlyList<IdentityView> Identities, IReadOnlyDictionary<string, JsonNode?> Attributes,
+    IReadOnlyList<IdentityView> Identities, IReadOnlyDictionary<string, JsonNode?> Attributes, IReadOnlyDictionary<string, TagMark> Tags,
     IReadOnlyDictionary<string, EventCounter> Counters, OrderTotals Orders, IReadOnlyList<RecentEvent> RecentEvents)
 {
     /// <summary>The profile as a caller sees it: sensitive attributes only for those who may see them.</summary>
     public static ProfileView From(ProfileState p, DataDefinitions definitions, bool maySeeSensitive) => new(
         p.ProfileId, p.CreatedAt, p.FirstSeen, p.LastSeen, p.EventCount,
-        p.Identities.Select(ToView).ToList(), definitions.Visible(p.Attributes, maySeeSensitive), p.Counters, p.Orders, p.Recent);
+        p.Identities.Select(ToView).ToList(), definitions.Visible(p.Attributes, maySeeSensitive), definitions.VisibleTags(p.Tags, maySeeSensitive),
+        p.Counters, p.Orders, p.Recent);
 
     private static IdentityView ToView(string key) =>
         IdentityRules.TryParseKey(key, out var i) ? new(IdentityRules.Name(i.Type), i.Value, i.AppId) : new("unknown", key, null);

@@ -31,6 +31,9 @@ public sealed record AttributeVersion(DateTimeOffset At, string MessageId) : ICo
         other is null ? 1 : At != other.At ? At.CompareTo(other.At) : string.CompareOrdinal(MessageId, other.MessageId);
 }
 
+/// <summary>Who put a tag on a person, and when: an API key id, or a rule.</summary>
+public sealed record TagMark(DateTimeOffset At, string By);
+
 /// <summary>A short form of an event, kept on the profile so that reading a profile needs one row.</summary>
 public sealed class RecentEvent
 {
@@ -73,6 +76,14 @@ public sealed class ProfileState
     /// <summary>Stored only when there is some: most profiles have none, and every byte of a profile row is rewritten on each event.</summary>
     [JsonInclude, JsonPropertyName("consent"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
     private ConsentState? StoredConsent { get => _consent is { IsEmpty: false } ? _consent : null; set => _consent = value; }
+
+    /// <summary>The person's tags (names from the tenant's taxonomy).</summary>
+    [JsonIgnore]
+    public Dictionary<string, TagMark> Tags { get => _tags ??= new(StringComparer.Ordinal); set => _tags = value; }
+    private Dictionary<string, TagMark>? _tags;
+
+    [JsonInclude, JsonPropertyName("tags"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    private Dictionary<string, TagMark>? StoredTags { get => _tags is { Count: > 0 } ? _tags : null; set => _tags = value is null ? null : new(value, StringComparer.Ordinal); }
 
     [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
     public Preferences? Preferences { get; set; }

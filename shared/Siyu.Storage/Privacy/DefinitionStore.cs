@@ -15,16 +15,22 @@ public sealed class DefinitionStore(StorageTables tables, TimeProvider clock)
 {
     public static readonly TimeSpan CacheFor = TimeSpan.FromSeconds(30);
     private const string AttributePrefix = "attribute~";
+    private const string TagPrefix = "tag~";
     private readonly BoundedCache<string, DataDefinitions> _cache = new(10_000, clock, CacheFor);
 
     public Task<DataDefinitions> GetAsync(string tenantId, CancellationToken ct = default) =>
         _cache.GetOrAddAsync(tenantId, async _ =>
         {
             var sensitive = new List<SensitiveAttribute>();
+            var tags = new List<TagDefinition>();
             await foreach (var row in tables.Definitions.QueryAsync<TableEntity>(e => e.PartitionKey == tenantId, cancellationToken: ct))
+            {
                 if (row.RowKey.StartsWith(AttributePrefix, StringComparison.Ordinal) && row.GetString("Purpose") is { } purpose)
                     sensitive.Add(new SensitiveAttribute(KeyEncoding.Unescape(row.RowKey[AttributePrefix.Length..]), purpose));
-            return new DataDefinitions(sensitive);
+                else if (row.RowKey.StartsWith(TagPrefix, StringComparison.Ordinal))
+                    tags.Add(new TagDefinition(KeyEncoding.Unescape(row.RowKey[TagPrefix.Length..]), row.GetString("Group"), row.GetString("Description"), row.GetString("Purpose")));
+            }
+            return new DataDefinitions(sensitive, tags);
         });
 
     public async Task SetSensitiveAsync(string tenantId, SensitiveAttribute attribute, CancellationToken ct = default)
@@ -32,6 +38,18 @@ public sealed class DefinitionStore(StorageTables tables, TimeProvider clock)
         await tables.Definitions.UpsertEntityAsync(new TableEntity(tenantId, AttributePrefix + KeyEncoding.Escape(attribute.Name))
         {
             ["Purpose"] = attribute.Purpose,
+            ["UpdatedAt"] = clock.GetUtcNow(),
+        }, TableUpdateMode.Replace, ct);
+        _cache.Remove(tenantId);
+    }
+
+    public async Task PutTagAsync(string tenantId, TagDefinition tag, CancellationToken ct = default)
+    {
+        await tables.Definitions.UpsertEntityAsync(new TableEntity(tenantId, TagPrefix + KeyEncoding.Escape(tag.Name))
+        {
+            ["Group"] = tag.Group,
+            ["Description"] = tag.Description,
+            ["Purpose"] = tag.SensitivePurpose,
             ["UpdatedAt"] = clock.GetUtcNow(),
         }, TableUpdateMode.Replace, ct);
         _cache.Remove(tenantId);
