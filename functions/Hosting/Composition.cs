@@ -68,7 +68,8 @@ public static class Composition
         services.AddSingleton<IngestQueue>();
         services.AddSingleton(sp => new IngestProcessor(
             sp.GetRequiredService<ProfileStore>(), sp.GetRequiredService<IdentityStore>(), sp.GetRequiredService<PrivacyStores>(),
-            sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<ILogger<IngestProcessor>>()));
+            sp.GetRequiredService<IngestQueue>(), sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<ILogger<IngestProcessor>>(),
+            erasureWait: sp.GetRequiredService<IOptions<IngestionSettings>>().Value.ErasureWait));
 
         services.AddHostedService<StorageStartup>();
         services.AddSingleton<IEnumerable<QueueListener>>(sp =>

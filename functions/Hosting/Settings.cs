@@ -19,6 +19,8 @@ public sealed class IngestionSettings
     public int MaxEventsPerRequest { get; set; } = 500;
     public int MaxBodyBytes { get; set; } = 1024 * 1024;
     public TimeSpan MaxFutureSkew { get; set; } = TimeSpan.FromMinutes(10);
+    /// <summary>A fresh consent for a person whose erasure is still running is queued again after this long.</summary>
+    public TimeSpan ErasureWait { get; set; } = TimeSpan.FromSeconds(30);
 }
 
 /// <summary>Configuration section "WeChat".</summary>

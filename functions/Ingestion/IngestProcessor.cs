@@ -29,10 +29,13 @@ namespace Siyu.Functions.Ingestion;
 /// Replaying any message changes nothing. A bad event fails only its own message.
 /// </summary>
 public sealed class IngestProcessor(
-    ProfileStore profiles, IdentityStore identities, PrivacyStores privacy, TimeProvider clock, ILogger<IngestProcessor> log,
-    int profileCacheCapacity = 100_000)
+    ProfileStore profiles, IdentityStore identities, PrivacyStores privacy, IngestQueue queue, TimeProvider clock, ILogger<IngestProcessor> log,
+    int profileCacheCapacity = 100_000, TimeSpan? erasureWait = null)
     : IQueueHandler
 {
+    /// <summary>A fresh consent for someone whose erasure is still running waits this long, as often as it takes.</summary>
+    private readonly TimeSpan _erasureWait = erasureWait ?? TimeSpan.FromSeconds(30);
+
     private const int MaxActionsPerTransaction = 100;
     /// <summary>Table transactions carry at most 4 MiB; stay well inside it.</summary>
     private const int MaxTransactionChars = 1_500_000;
@@ -57,6 +60,8 @@ public sealed class IngestProcessor(
         public bool Permanent { get; set; }
         /// <summary>About an erased person: dropped and counted, its message done.</summary>
         public bool Suppressed { get; set; }
+        /// <summary>A fresh consent that must wait for an erasure to finish: queued again, its message done.</summary>
+        public bool Deferred { get; set; }
         public bool GrantsConsent => Decisions.Any(d => d.Status == ConsentStatus.Granted);
         /// <summary>
         /// A consent event is kept as its ledger row alone (the ledger id is the event's dedupe key, so the row dedupes
@@ -107,6 +112,7 @@ public sealed class IngestProcessor(
             finally { gate.Release(); }
         });
         IngestMetrics.EventsSuppressed.Add(work.Count(w => w.Suppressed));
+        await DeferAsync(work.Where(w => w.Deferred).ToList(), ct);
 
         if (log.IsEnabled(LogLevel.Debug))
             log.LogDebug("Ingest round: {Events} events, {Profiles} profiles, {Partitions} partitions; resolved in {Resolve:F0} ms, committed in {Commit:F0} ms",
@@ -311,9 +317,10 @@ public sealed class IngestProcessor(
     {
         foreach (var g in groups.Where(g => g.Pending.Count > 0 && (g.Missing || g.State?.ErasureRequestedAt is not null)))
         {
-            var erased = g.State?.ErasureRequestedAt is not null || await privacy.Erasures.GetAsync(tenantId, g.ProfileId, ct) is not null;
+            // When the erasure was asked for: a consent given after it is fresh.
+            var erasedAt = g.State?.ErasureRequestedAt ?? (await privacy.Erasures.GetAsync(tenantId, g.ProfileId, ct))?.RequestedAt;
             g.Missing = false;
-            if (!erased)
+            if (erasedAt is null)
             {
                 // A known identity whose profile row was never committed: the profile is created now. But an id given by a
                 // caller must name a profile that exists.
@@ -328,17 +335,32 @@ public sealed class IngestProcessor(
             var brought = g.Pending.SelectMany(w => w.Event.Identities).Select(i => i.Key).Distinct().ToList();
             if (brought.Count > 0)
             {
-                await privacy.Suppressions.AddAsync(tenantId, brought, "erased", clock.GetUtcNow(), ct);
+                await privacy.Suppressions.AddAsync(tenantId, brought, "erased", erasedAt.Value, ct);
                 foreach (var key in brought) await identities.ReleaseAsync(tenantId, key, g.ProfileId, ct);
             }
             foreach (var w in g.Pending)
             {
-                if (w.GrantsConsent && w.Event.ProfileId is null)
-                    w.Error = "the person is being erased; a fresh consent is retried once that is done";
+                if (w.GrantsConsent && w.Event.ProfileId is null) w.Deferred = true;
                 else w.Suppressed = true;
             }
             g.Pending.Clear();
             Reload(tenantId, g);
+        }
+    }
+
+    /// <summary>
+    /// Fresh consents for people still being erased go back on the queue as new messages, delayed: they wait for the
+    /// erasure however long it takes, without using up their message's retries. If that put fails, their message is retried.
+    /// </summary>
+    private async Task DeferAsync(List<Work> deferred, CancellationToken ct)
+    {
+        foreach (var tenant in deferred.GroupBy(w => w.TenantId))
+        {
+            try { await queue.DeferAsync(tenant.Key, tenant.Select(w => w.Event).ToList(), _erasureWait, ct); }
+            catch (RequestFailedException e)
+            {
+                foreach (var w in tenant) w.Error = $"a consent waiting for an erasure could not be queued again: {e.Status}";
+            }
         }
     }
 

@@ -36,6 +36,11 @@ public sealed class IngestQueue(IQueueService queues, QueueNames names, QueueWak
         IngestMetrics.EventsAccepted.Add(events.Count);
     }
 
+    /// <summary>Queues events again, to be processed no sooner than <paramref name="delay"/> from now (as new messages).</summary>
+    public Task DeferAsync(string tenantId, IReadOnlyList<IncomingEvent> events, TimeSpan delay, CancellationToken ct) =>
+        Task.WhenAll(IngestEnvelope.PackMessages(tenantId, events)
+            .Select(m => queues.Queue(names.Ingest[PartitionOf(m.First)]).SendAsync(m.Text, visibilityDelay: delay, ct: ct)));
+
     private int PartitionOf(IncomingEvent e) => Ids.Bucket(e.ProfileId ?? e.PrimaryIdentity.Key, names.Ingest.Count);
 
     private Task EnqueueSmallAsync(string tenantId, IReadOnlyList<IncomingEvent> events)

@@ -99,7 +99,8 @@ public sealed class Erasure(
         if (await profiles.ReadAsync(tenantId, profileId, ct) is { } stored)
         {
             var state = stored.State;
-            await privacy.Suppressions.AddAsync(tenantId, state.Identities, "erased", clock.GetUtcNow(), ct);
+            // Dated by the request: a consent given after the person asked to be erased counts as fresh.
+            await privacy.Suppressions.AddAsync(tenantId, state.Identities, "erased", state.ErasureRequestedAt ?? clock.GetUtcNow(), ct);
             var subject = new PersonalDataSubject(tenantId, profileId, state, Core.Privacy.DataDefinitions.None, MaySeeSensitive: true);
             foreach (var holder in holders) await holder.EraseAsync(subject, ct);
             // Last, after everything it lists is gone: the row a resumed run starts from. Any row written meanwhile

@@ -66,4 +66,45 @@ public sealed class ErasureRaceTests(QuietApp app) : IClassFixture<QuietApp>
         Assert.Equal(1, fresh.EventCount);
         Assert.Equal(Siyu.Core.Consent.ConsentStatus.Granted, fresh.Consent.Governing("marketing", "sms")!.Status);
     }
+
+    [Fact]
+    public async Task A_fresh_consent_while_the_erasure_runs_waits_for_it_then_brings_the_person_back()
+    {
+        var tenant = "w" + Guid.NewGuid().ToString("N")[..12];
+        var phone = Phone(ConsentApi.NewPhone());
+        Assert.All(await Process(tenant, Event("e1", DateTimeOffset.UtcNow.AddHours(-1), phone)), o => Assert.Equal(WorkOutcome.Done, o));
+        var id = (await app.Service<IdentityStore>().LookupAsync(tenant, phone.Key))!;
+        Assert.Equal(ErasureRequest.Started, await app.Service<Erasure>().RequestAsync(tenant, id, "request", "test", CancellationToken.None));
+
+        // The person consents again while their erasure is still queued: the consent waits (here: no delay), it is not lost.
+        var processor = new IngestProcessor(app.Service<ProfileStore>(), app.Service<IdentityStore>(), app.Service<PrivacyStores>(),
+            app.Service<IngestQueue>(), TimeProvider.System, Microsoft.Extensions.Logging.Abstractions.NullLogger<IngestProcessor>.Instance,
+            erasureWait: TimeSpan.Zero);
+        var grant = Grant("g-fresh", DateTimeOffset.UtcNow, phone);
+        var outcomes = await processor.HandleAsync([new QueueWorkItem(new IngestEnvelope(tenant, [grant]).Serialize(), 1)], CancellationToken.None);
+        Assert.Equal(WorkOutcome.Done, outcomes.Single());
+        Assert.Equal(1, (await app.Service<ProfileStore>().ReadAsync(tenant, id))!.Value.State.EventCount);
+
+        await app.Service<Erasure>().RunAsync(tenant, id, CancellationToken.None);
+
+        // The waiting consent is on an ingest queue again; processed now, it starts the person afresh.
+        var queues = app.Service<Siyu.Storage.Queues.IQueueService>();
+        var found = false;
+        foreach (var name in app.Service<QueueNames>().Ingest)
+        {
+            foreach (var m in await queues.Queue(name).ReceiveAsync(32))
+            {
+                if (!m.Text.Contains("g-fresh")) continue;
+                found = true;
+                Assert.All(await processor.HandleAsync([new QueueWorkItem(m.Text, 1)], CancellationToken.None), o => Assert.Equal(WorkOutcome.Done, o));
+                await queues.Queue(name).DeleteAsync(m.MessageId, m.PopReceipt);
+            }
+        }
+        Assert.True(found, "the fresh consent was queued again");
+        var newId = await app.Service<IdentityStore>().LookupAsync(tenant, phone.Key);
+        Assert.NotNull(newId);
+        Assert.NotEqual(id, newId);
+        Assert.Equal(Siyu.Core.Consent.ConsentStatus.Granted,
+            (await app.Service<ProfileStore>().ReadAsync(tenant, newId!))!.Value.State.Consent.Governing("marketing", "sms")!.Status);
+    }
 }
