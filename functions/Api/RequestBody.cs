@@ -41,6 +41,29 @@ public static class RequestBody
     }
 
     /// <summary>
+    /// A JSON object body read as <typeparamref name="T"/>. Anything else (not JSON, not an object, fields of the wrong
+    /// type) is a 400 with <paramref name="invalidCode"/>: <paramref name="expected"/> says what was expected. Exactly one
+    /// of the two is set.
+    /// </summary>
+    public static async Task<(T? Value, IResult? Problem)> ReadObjectAsync<T>(HttpRequest request, int maxBytes, JsonSerializerOptions options,
+        string invalidCode, string expected, CancellationToken ct) where T : class
+    {
+        var (json, problem) = await ReadJsonAsync(request, maxBytes, ct);
+        if (problem is not null) return (null, problem);
+        using (json)
+        {
+            if (json!.RootElement.ValueKind != JsonValueKind.Object) return (null, Problems.BadRequest(invalidCode, $"the body must be {expected}"));
+            try
+            {
+                return json.RootElement.Deserialize<T>(options) is { } value
+                    ? (value, null)
+                    : (null, Problems.BadRequest(invalidCode, $"the body must be {expected}"));
+            }
+            catch (JsonException e) { return (null, Problems.BadRequest(invalidCode, $"the body must be {expected}: {e.Message}")); }
+        }
+    }
+
+    /// <summary>
     /// The items of a batch body: a bare array, or an object holding the array under <paramref name="field"/>
     /// (<c>{"batch": [...]}</c>). A problem when it is neither, empty, or longer than <paramref name="maxItems"/>.
     /// </summary>

@@ -1,4 +1,3 @@
-using System.Globalization;
 using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
@@ -172,12 +171,10 @@ public static class ConsentEndpoints
 
         if (fields["occurredAt"] is not JsonValue occurredNode)
         { error = Fail("missing_occurred_at", "occurredAt is required: when the person decided (ISO 8601)"); return false; }
-        if (!occurredNode.TryGetValue<string>(out var occurredText) ||
-            !DateTimeOffset.TryParse(occurredText, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal, out var occurredAt) ||
-            !occurredText.Contains('T'))
+        if (!occurredNode.TryGetValue<string>(out var occurredText) || !EventValidator.TryParseTime(occurredText, out var occurredAt))
         { error = Fail("invalid_occurred_at", "occurredAt must be an ISO 8601 date-time"); return false; }
         if (occurredAt > now + maxFutureSkew) { error = Fail("occurred_at_in_future", "occurredAt is in the future"); return false; }
-        if (occurredAt.Year < 2000) { error = Fail("invalid_occurred_at", "occurredAt is before the year 2000"); return false; }
+        if (occurredAt < EventValidator.Earliest) { error = Fail("invalid_occurred_at", "occurredAt is before the year 2000"); return false; }
 
         var properties = new JsonObject();
         foreach (var name in new[] { "purpose", "channel", "status", "source", "evidence", "scope" })

@@ -43,15 +43,9 @@ public static class DefinitionsEndpoints
     {
         if (name.Length is 0 or > 100 || name.Any(char.IsControl))
             return Problems.BadRequest("invalid_attribute", "an attribute name is 1-100 characters without control characters");
-        var (json, problem) = await RequestBody.ReadJsonAsync(http.Request, 4096, ct);
-        if (problem is not null) return problem;
-        AttributeDefinitionRequest? request;
-        using (json)
-        {
-            try { request = json!.RootElement.ValueKind == JsonValueKind.Object ? json.RootElement.Deserialize<AttributeDefinitionRequest>(JsonSerializerOptions.Web) : null; }
-            catch (JsonException) { request = null; }
-        }
-        if (request is null) return Problems.BadRequest("invalid_definition", "the body must be {\"sensitive\": true, \"purpose\": \"sensitive-health\"}");
+        var (request, problem) = await RequestBody.ReadObjectAsync<AttributeDefinitionRequest>(http.Request, 4096, JsonSerializerOptions.Web,
+            "invalid_definition", "{\"sensitive\": true, \"purpose\": \"sensitive-health\"}", ct);
+        if (request is null) return problem!;
 
         var tenant = http.Caller().TenantId;
         if (!request.Sensitive)

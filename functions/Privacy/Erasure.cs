@@ -1,5 +1,4 @@
 using System.Text.Json;
-using Azure;
 using Siyu.Core.Profiles;
 using Siyu.Functions.Hosting;
 using Siyu.Storage.Audit;
@@ -51,18 +50,18 @@ public sealed class Erasure(
     /// <summary>Sets the profile's erasure mark. False when there is no profile row.</summary>
     private async Task<bool> MarkAsync(string tenantId, string profileId, CancellationToken ct)
     {
-        for (var attempt = 0; ; attempt++)
+        var (result, _) = await profiles.UpdateAsync(tenantId, profileId, state =>
         {
-            if (await profiles.ReadAsync(tenantId, profileId, ct) is not { } stored) return false;
-            if (stored.State.ErasureRequestedAt is not null) return true;
-            stored.State.ErasureRequestedAt = clock.GetUtcNow();
-            try
-            {
-                await profiles.Table.UpdateEntityAsync(ProfileStore.ToEntity(tenantId, stored.State), stored.ETag, Azure.Data.Tables.TableUpdateMode.Replace, ct);
-                return true;
-            }
-            catch (RequestFailedException e) when (e.Status is 412 or 404 && attempt < 20) { }
-        }
+            if (state.ErasureRequestedAt is not null) return false;
+            state.ErasureRequestedAt = clock.GetUtcNow();
+            return true;
+        }, maxAttempts: 20, ct: ct);
+        return result switch
+        {
+            ProfileUpdate.Missing => false,
+            ProfileUpdate.Busy => throw new InvalidOperationException($"profile {profileId} kept changing while it was being marked for erasure"),
+            _ => true,
+        };
     }
 
     public async Task<IReadOnlyList<WorkOutcome>> HandleAsync(IReadOnlyList<QueueWorkItem> batch, CancellationToken ct)

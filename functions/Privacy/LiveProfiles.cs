@@ -10,5 +10,18 @@ public static class LiveProfiles
     public static async Task<ProfileState?> ReadAsync(ProfileStore profiles, string tenantId, string profileId, CancellationToken ct) =>
         await profiles.ReadAsync(tenantId, profileId, ct) is { } p && p.State.ErasureRequestedAt is null ? p.State : null;
 
+    /// <summary><see cref="ProfileStore.UpdateAsync"/> for an API caller: a profile being erased is <see cref="ProfileUpdate.Missing"/>.</summary>
+    public static async Task<(ProfileUpdate Result, ProfileState? State)> UpdateAsync(ProfileStore profiles, string tenantId, string profileId,
+        Func<ProfileState, bool> change, Func<Task>? beforeWrite, CancellationToken ct)
+    {
+        var erasing = false;
+        var (result, state) = await profiles.UpdateAsync(tenantId, profileId, s =>
+        {
+            erasing = s.ErasureRequestedAt is not null;
+            return !erasing && change(s);
+        }, beforeWrite, ct: ct);
+        return erasing ? (ProfileUpdate.Missing, null) : (result, state);
+    }
+
     public static IResult NotFound(string profileId) => Problems.NotFound("profile_not_found", $"no profile '{profileId}' in this tenant");
 }

@@ -1,5 +1,4 @@
 using System.Text.Json;
-using Azure;
 using Siyu.Core.Consent;
 using Siyu.Core.Tenants;
 using Siyu.Functions.Api;
@@ -47,16 +46,9 @@ public static class PreferencesEndpoints
 
     private static async Task<IResult> WriteAsync(string id, HttpContext http, ProfileStore profiles, AuditLog audit, TimeProvider clock, CancellationToken ct)
     {
-        var (json, problem) = await RequestBody.ReadJsonAsync(http.Request, MaxBodyBytes, ct);
-        if (problem is not null) return problem;
-        Preferences? preferences;
-        using (json)
-        {
-            if (json!.RootElement.ValueKind != JsonValueKind.Object) return Problems.BadRequest("invalid_preferences", "the body must be a JSON object");
-            try { preferences = json.RootElement.Deserialize<Preferences>(EntityJson.Options); }
-            catch (JsonException e) { return Problems.BadRequest("invalid_preferences", $"the preferences do not read: {e.Message}"); }
-        }
-        if (preferences is null) return Problems.BadRequest("invalid_preferences", "the body must be a JSON object");
+        var (preferences, problem) = await RequestBody.ReadObjectAsync<Preferences>(http.Request, MaxBodyBytes, EntityJson.Options,
+            "invalid_preferences", "a JSON object of preferences", ct);
+        if (preferences is null) return problem!;
         preferences = preferences with
         {
             PreferredChannels = preferences.PreferredChannels ?? [],
@@ -70,22 +62,16 @@ public static class PreferencesEndpoints
             return Problems.BadRequest("invalid_preferences", string.Join("; ", problems.Select(p => $"{p.Field}: {p.Message}")),
                 new Dictionary<string, object?> { ["errors"] = problems.Select(p => new { field = p.Field, message = p.Message }).ToList() });
 
-        var tenant = http.Caller().TenantId;
-        for (var attempt = 0; attempt < 10; attempt++)
+        var (result, _) = await LiveProfiles.UpdateAsync(profiles, http.Caller().TenantId, id, state =>
         {
-            var stored = await profiles.ReadAsync(tenant, id, ct);
-            if (stored is not { } s || s.State.ErasureRequestedAt is not null) return LiveProfiles.NotFound(id);
-            s.State.Preferences = preferences;
-            // Audited before the change: a change that could not be audited is not made.
-            if (attempt == 0) await audit.RecordAsync(http, AuditLog.Actions.PreferencesChanged, id);
-            try
-            {
-                // Under the ETag: an event folded in meanwhile is never overwritten; we read again and reapply.
-                await profiles.Table.UpdateEntityAsync(ProfileStore.ToEntity(tenant, s.State), s.ETag, Azure.Data.Tables.TableUpdateMode.Replace, ct);
-                return Results.Ok(preferences);
-            }
-            catch (RequestFailedException e) when (e.Status is 412 or 404) { }
-        }
-        return Problems.Conflict("busy_profile", "the profile kept changing while the preferences were written; retry");
+            state.Preferences = preferences;
+            return true;
+        }, () => audit.RecordAsync(http, AuditLog.Actions.PreferencesChanged, id), ct);
+        return result switch
+        {
+            ProfileUpdate.Written => Results.Ok(preferences),
+            ProfileUpdate.Missing => LiveProfiles.NotFound(id),
+            _ => Problems.Conflict("busy_profile", "the profile kept changing while the preferences were written; retry"),
+        };
     }
 }

@@ -1,4 +1,3 @@
-using Azure;
 using Azure.Data.Tables;
 using Microsoft.Extensions.Options;
 using Siyu.Core.Storage;
@@ -84,20 +83,8 @@ public sealed class RetentionPurge(
     }
 
     /// <summary>The profile keeps short copies of its newest events; old ones go too.</summary>
-    private async Task TrimRecentAsync(string tenantId, string profileId, DateTimeOffset before, CancellationToken ct)
-    {
-        for (var attempt = 0; attempt < 10; attempt++)
-        {
-            if (await profiles.ReadAsync(tenantId, profileId, ct) is not { } stored) return;
-            if (stored.State.Recent.RemoveAll(r => r.Timestamp < before) == 0) return;
-            try
-            {
-                await profiles.Table.UpdateEntityAsync(ProfileStore.ToEntity(tenantId, stored.State), stored.ETag, TableUpdateMode.Replace, ct);
-                return;
-            }
-            catch (RequestFailedException e) when (e.Status is 412 or 404) { }
-        }
-    }
+    private Task TrimRecentAsync(string tenantId, string profileId, DateTimeOffset before, CancellationToken ct) =>
+        profiles.UpdateAsync(tenantId, profileId, state => state.Recent.RemoveAll(r => r.Timestamp < before) > 0, ct: ct);
 }
 
 /// <summary>Runs the retention purge on an interval in standalone mode.</summary>

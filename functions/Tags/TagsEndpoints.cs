@@ -73,15 +73,9 @@ public static class TagsEndpoints
     {
         if (!TagDefinition.IsValidName(name))
             return Problems.BadRequest("invalid_tag", $"a tag name is 1-{TagDefinition.MaxNameLength} characters, without control characters, '/', '\\', '#', '?' or outer spaces");
-        var (json, problem) = await RequestBody.ReadJsonAsync(http.Request, 4096, ct);
-        if (problem is not null) return problem;
-        TagDefinitionRequest? request;
-        using (json)
-        {
-            try { request = json!.RootElement.ValueKind == JsonValueKind.Object ? json.RootElement.Deserialize<TagDefinitionRequest>(JsonSerializerOptions.Web) : null; }
-            catch (JsonException) { request = null; }
-        }
-        if (request is null) return Problems.BadRequest("invalid_tag_definition", "the body must be {\"group\": …, \"description\": …, \"sensitive\": false}");
+        var (request, problem) = await RequestBody.ReadObjectAsync<TagDefinitionRequest>(http.Request, 4096, JsonSerializerOptions.Web,
+            "invalid_tag_definition", "{\"group\": …, \"description\": …, \"sensitive\": false}", ct);
+        if (request is null) return problem!;
         var errors = new List<string>();
         if (request.Group is { } g && (g.Length > TagDefinition.MaxNameLength || g.Any(char.IsControl))) errors.Add($"group: at most {TagDefinition.MaxNameLength} characters without control characters");
         if (request.Description is { Length: > TagDefinition.MaxTextLength }) errors.Add($"description: at most {TagDefinition.MaxTextLength} characters");
@@ -103,15 +97,10 @@ public static class TagsEndpoints
     private static async Task<IResult> AddAsync(string id, HttpContext http, ProfileStore profiles, DefinitionStore definitions, AuditLog audit,
         TimeProvider clock, CancellationToken ct)
     {
-        var (json, problem) = await RequestBody.ReadJsonAsync(http.Request, 16 * 1024, ct);
-        if (problem is not null) return problem;
-        TagRequest? request;
-        using (json)
-        {
-            try { request = json!.RootElement.ValueKind == JsonValueKind.Object ? json.RootElement.Deserialize<TagRequest>(JsonSerializerOptions.Web) : null; }
-            catch (JsonException) { request = null; }
-        }
-        if (request?.Tags is not { Count: > 0 } names) return Problems.BadRequest("invalid_tags", "the body must be {\"tags\": [\"tag-name\", …]}");
+        var (request, problem) = await RequestBody.ReadObjectAsync<TagRequest>(http.Request, 16 * 1024, JsonSerializerOptions.Web,
+            "invalid_tags", "{\"tags\": [\"tag-name\", …]}", ct);
+        if (request is null) return problem!;
+        if (request.Tags is not { Count: > 0 } names) return Problems.BadRequest("invalid_tags", "the body must be {\"tags\": [\"tag-name\", …]}");
         if (names.Count > MaxTagsPerRequest) return Problems.BadRequest("too_many_tags", $"at most {MaxTagsPerRequest} tags per request");
 
         var caller = http.Caller();
@@ -141,24 +130,19 @@ public static class TagsEndpoints
             _ => Results.NoContent(), ct);
     }
 
-    /// <summary>Changes a profile under its ETag (an event folded in meanwhile is never lost), audited first.</summary>
+    /// <summary>Changes a profile's tags under its ETag (an event folded in meanwhile is never lost), audited first.</summary>
     private static async Task<IResult> ChangeAsync(HttpContext http, ProfileStore profiles, AuditLog audit, string id, string detail,
         Func<ProfileState, IResult?> change, Func<ProfileState, IResult> done, CancellationToken ct)
     {
-        var tenant = http.Caller().TenantId;
-        for (var attempt = 0; attempt < 10; attempt++)
+        IResult? refused = null;
+        var (result, state) = await LiveProfiles.UpdateAsync(profiles, http.Caller().TenantId, id, s => (refused = change(s)) is null,
+            () => audit.RecordAsync(http, AuditLog.Actions.TagsChanged, id, detail), ct);
+        return result switch
         {
-            var stored = await profiles.ReadAsync(tenant, id, ct);
-            if (stored is not { } s || s.State.ErasureRequestedAt is not null) return LiveProfiles.NotFound(id);
-            if (change(s.State) is { } refused) return refused;
-            if (attempt == 0) await audit.RecordAsync(http, AuditLog.Actions.TagsChanged, id, detail);
-            try
-            {
-                await profiles.Table.UpdateEntityAsync(ProfileStore.ToEntity(tenant, s.State), s.ETag, Azure.Data.Tables.TableUpdateMode.Replace, ct);
-                return done(s.State);
-            }
-            catch (RequestFailedException e) when (e.Status is 412 or 404) { }
-        }
-        return Problems.Conflict("busy_profile", "the profile kept changing while it was being tagged; retry");
+            ProfileUpdate.Written => done(state!),
+            ProfileUpdate.Missing => LiveProfiles.NotFound(id),
+            ProfileUpdate.Unchanged => refused!,
+            _ => Problems.Conflict("busy_profile", "the profile kept changing while it was being tagged; retry"),
+        };
     }
 }

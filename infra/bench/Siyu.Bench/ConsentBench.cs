@@ -146,7 +146,8 @@ public static class ConsentBench
         return wrong == 0 ? 0 : 1;
     }
 
-    private static async Task PostAll(HttpClient client, string path, string field, IEnumerable<object> items, int concurrency)
+    /// <summary>Posts items in batches of 100 (<c>{field: [...]}</c>) from <paramref name="concurrency"/> clients; any answer but 202 stops the run.</summary>
+    public static async Task PostAll(HttpClient client, string path, string field, IEnumerable<object> items, int concurrency)
     {
         var batches = items.Chunk(100).ToList();
         var next = -1;

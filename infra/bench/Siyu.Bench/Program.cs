@@ -145,20 +145,8 @@ if (options.Out is not null) await File.WriteAllTextAsync(options.Out, text + En
 return lost == 0 && doubled == 0 ? 0 : 1;
 
 // ---- helpers ------------------------------------------------------------------------------------------------------
-static async Task Post(HttpClient client, IEnumerable<object> events, int concurrency)
-{
-    var batches = events.Chunk(100).ToList();
-    var next = -1;
-    await Task.WhenAll(Enumerable.Range(0, concurrency).Select(_ => Task.Run(async () =>
-    {
-        int i;
-        while ((i = Interlocked.Increment(ref next)) < batches.Count)
-        {
-            using var response = await client.PostAsJsonAsync("/api/events", new { batch = batches[i] });
-            if ((int)response.StatusCode != 202) throw new InvalidOperationException($"ingest: {(int)response.StatusCode} {await response.Content.ReadAsStringAsync()}");
-        }
-    })));
-}
+static Task Post(HttpClient client, IEnumerable<object> events, int concurrency) =>
+    ConsentBench.PostAll(client, "/api/events", "batch", events, concurrency);
 
 static async Task<(int Pushes, double Rate, Stats Ack, Stats Put)> PushAsync(Tenant tenant, Args options, CommitCounter committed, bool waitForProcessing)
 {

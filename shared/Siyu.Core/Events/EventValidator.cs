@@ -22,7 +22,8 @@ public sealed partial class EventValidator(TimeSpan maxFutureSkew)
     /// </summary>
     public const int MaxPayloadBytes = 16 * 1024;
     public const int MaxTraits = 100;
-    private static readonly DateTimeOffset Earliest = new(2000, 1, 1, 0, 0, 0, TimeSpan.Zero);
+    /// <summary>No event or decision of ours happened before this.</summary>
+    public static readonly DateTimeOffset Earliest = new(2000, 1, 1, 0, 0, 0, TimeSpan.Zero);
 
     public bool TryValidate(JsonElement item, int index, DateTimeOffset now, out IncomingEvent? evt, out ItemError? error)
     {
@@ -70,8 +71,7 @@ public sealed partial class EventValidator(TimeSpan maxFutureSkew)
         { error = Fail("missing_timestamp", "a consent event needs its timestamp: when the person decided"); return false; }
         if (hasTimestamp)
         {
-            if (ts.ValueKind != JsonValueKind.String || !IsoDateTime().IsMatch(ts.GetString()!) ||
-                !DateTimeOffset.TryParse(ts.GetString(), CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal, out timestamp))
+            if (ts.ValueKind != JsonValueKind.String || !TryParseTime(ts.GetString(), out timestamp))
             { error = Fail("invalid_timestamp", "timestamp must be an ISO 8601 date-time"); return false; }
             if (timestamp > now + maxFutureSkew)
             { error = Fail("timestamp_in_future", $"timestamp is more than {maxFutureSkew.TotalMinutes:0} minutes in the future"); return false; }
@@ -139,6 +139,14 @@ public sealed partial class EventValidator(TimeSpan maxFutureSkew)
         value = JsonNode.Parse(el.GetRawText())!.AsObject();
         if (EventJson.Utf8Bytes(value) > MaxPayloadBytes) { error = $"{name} is larger than {MaxPayloadBytes / 1024} KiB"; value = null; return false; }
         return true;
+    }
+
+    /// <summary>An ISO 8601 date-time (UTC when it has no offset), and nothing looser.</summary>
+    public static bool TryParseTime(string? text, out DateTimeOffset at)
+    {
+        at = default;
+        return text is not null && IsoDateTime().IsMatch(text) &&
+               DateTimeOffset.TryParse(text, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal, out at);
     }
 
     private static string? GetString(JsonElement obj, string name) =>

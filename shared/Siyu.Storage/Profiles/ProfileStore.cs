@@ -20,6 +20,9 @@ public sealed record ConsentRecord(
     string Id, string Purpose, string Channel, string? Scope, string Status, string Source, string? Evidence,
     DateTimeOffset OccurredAt, DateTimeOffset RecordedAt);
 
+/// <summary>What became of <see cref="ProfileStore.UpdateAsync"/>.</summary>
+public enum ProfileUpdate { Written, Unchanged, Missing, Busy }
+
 /// <summary>
 /// Profiles and their event history, one partition per (tenant, bucket). A profile's own row and all its event rows
 /// share a partition, so a profile and the events folded into it are committed in one transaction; and many
@@ -58,6 +61,30 @@ public sealed class ProfileStore(StorageTables tables)
         await foreach (var page in pages)
             return (page.Values.Select(ToStoredEvent).ToList(), page.ContinuationToken);
         return ([], null);
+    }
+
+    /// <summary>
+    /// Reads, changes and writes one profile row under its ETag; when someone else wrote it meanwhile (an event folded
+    /// in), reads again and reapplies the change, so no concurrent change is lost. <paramref name="change"/> returns
+    /// false when there is nothing to write. <paramref name="beforeWrite"/> runs once, before the first write (an audit
+    /// entry, say: a change that cannot be audited is not made).
+    /// </summary>
+    public async Task<(ProfileUpdate Result, ProfileState? State)> UpdateAsync(string tenantId, string profileId, Func<ProfileState, bool> change,
+        Func<Task>? beforeWrite = null, int maxAttempts = 10, CancellationToken ct = default)
+    {
+        for (var attempt = 0; attempt < maxAttempts; attempt++)
+        {
+            if (await ReadAsync(tenantId, profileId, ct) is not { } stored) return (ProfileUpdate.Missing, null);
+            if (!change(stored.State)) return (ProfileUpdate.Unchanged, stored.State);
+            if (attempt == 0 && beforeWrite is not null) await beforeWrite();
+            try
+            {
+                await tables.Profiles.UpdateEntityAsync(ToEntity(tenantId, stored.State), stored.ETag, TableUpdateMode.Replace, ct);
+                return (ProfileUpdate.Written, stored.State);
+            }
+            catch (RequestFailedException e) when (e.Status is 412 or 404) { }
+        }
+        return (ProfileUpdate.Busy, null);
     }
 
     /// <summary>The consent ledger of a profile, oldest decision first.</summary>
