@@ -31,6 +31,7 @@ public static class ProfileFold
         counter.Count++;
         if (e.Timestamp < counter.First) counter.First = e.Timestamp;
         if (e.Timestamp > counter.Last) counter.Last = e.Timestamp;
+        ActivityWindow.Record(profile, e.Name, e.Timestamp, e.ReceivedAt);
 
         var consentChanged = false;
         foreach (var decision in ConsentFacts.From(e)) consentChanged |= profile.Consent.Apply(decision);

@@ -85,6 +85,34 @@ public sealed class ProfileState
     [JsonInclude, JsonPropertyName("tags"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
     private Dictionary<string, TagMark>? StoredTags { get => _tags is { Count: > 0 } ? _tags : null; set => _tags = value is null ? null : new(value, StringComparer.Ordinal); }
 
+    /// <summary>Events per day over the last <see cref="ActivityWindow.MaxDays"/> days: what "did E N times in D days" reads.</summary>
+    [JsonIgnore]
+    public Dictionary<string, SortedDictionary<int, int>> Activity { get => _activity ??= new(StringComparer.Ordinal); set => _activity = value; }
+    private Dictionary<string, SortedDictionary<int, int>>? _activity;
+
+    [JsonInclude, JsonPropertyName("activity"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    private Dictionary<string, SortedDictionary<int, int>>? StoredActivity { get => _activity is { Count: > 0 } ? _activity : null; set => _activity = value is null ? null : new(value, StringComparer.Ordinal); }
+
+    /// <summary>Computed traits (lifecycle stage, RFM): recomputed on every change and by the scheduled sweep.</summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public Traits.ProfileTraits? Traits { get; set; }
+
+    /// <summary>The segments this person is in, and since when.</summary>
+    [JsonIgnore]
+    public Dictionary<string, DateTimeOffset> Segments { get => _segments ??= new(StringComparer.Ordinal); set => _segments = value; }
+    private Dictionary<string, DateTimeOffset>? _segments;
+
+    [JsonInclude, JsonPropertyName("segments"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    private Dictionary<string, DateTimeOffset>? StoredSegments { get => _segments is { Count: > 0 } ? _segments : null; set => _segments = value is null ? null : new(value, StringComparer.Ordinal); }
+
+    /// <summary>Profiles merged into this one (OneID), oldest merge first: their ids still resolve here.</summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public List<string>? MergedFrom { get; set; }
+
+    /// <summary>Set when this profile was merged into another: it is an alias of that one from then on.</summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public string? MergedInto { get; set; }
+
     [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
     public Preferences? Preferences { get; set; }
     /// <summary>Set when erasure of this person began: from then on nothing more is folded in.</summary>
