@@ -25,3 +25,37 @@ public interface IQueueHandler
 {
     Task<IReadOnlyList<WorkOutcome>> HandleAsync(IReadOnlyList<QueueWorkItem> batch, CancellationToken ct);
 }
+
+/// <summary>
+/// A handler whose messages are small JSON commands, each done on its own: unreadable ones go to the poison queue
+/// with the reason, failures are retried (the work must be idempotent).
+/// </summary>
+public abstract class JsonCommandHandler<TCommand>(ILogger log) : IQueueHandler where TCommand : class
+{
+    public async Task<IReadOnlyList<WorkOutcome>> HandleAsync(IReadOnlyList<QueueWorkItem> batch, CancellationToken ct)
+    {
+        var outcomes = new WorkOutcome[batch.Count];
+        await Parallel.ForEachAsync(Enumerable.Range(0, batch.Count), new ParallelOptions { MaxDegreeOfParallelism = 8, CancellationToken = ct }, async (i, token) =>
+        {
+            TCommand? command;
+            try { command = System.Text.Json.JsonSerializer.Deserialize<TCommand>(batch[i].Text, System.Text.Json.JsonSerializerOptions.Web); }
+            catch (System.Text.Json.JsonException e) { outcomes[i] = WorkOutcome.Poison($"unreadable {Kind} message: {e.Message}"); return; }
+            if (command is null || Invalid(command) is { } why) { outcomes[i] = WorkOutcome.Poison($"{Kind} message: {why ?? "empty"}"); return; }
+            try { outcomes[i] = await RunAsync(command, token); }
+            catch (Exception e) when (e is not OperationCanceledException)
+            {
+                log.LogWarning(e, "{Kind} {Command} stopped; it resumes on retry", Kind, command);
+                outcomes[i] = WorkOutcome.Retry($"{Kind} stopped: {e.Message}");
+            }
+        });
+        return outcomes;
+    }
+
+    /// <summary>What the messages are, for logs and poison reasons.</summary>
+    protected abstract string Kind { get; }
+
+    /// <summary>Why a readable command cannot be run, or null.</summary>
+    protected abstract string? Invalid(TCommand command);
+
+    protected abstract Task<WorkOutcome> RunAsync(TCommand command, CancellationToken ct);
+}

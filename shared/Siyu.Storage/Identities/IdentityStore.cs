@@ -82,6 +82,29 @@ public sealed class IdentityStore(StorageTables tables, TimeProvider clock, int 
         return owners;
     }
 
+    /// <summary>
+    /// Moves an identity from one profile to another (a merge), if it still belongs to <paramref name="fromProfileId"/>.
+    /// Conditional on the row's ETag, so a concurrent change is never overwritten. Idempotent.
+    /// </summary>
+    public async Task RepointAsync(string tenantId, string identityKey, string fromProfileId, string toProfileId, CancellationToken ct = default)
+    {
+        var partition = Partition(tenantId, identityKey);
+        var rowKey = KeyEncoding.Escape(identityKey);
+        for (var attempt = 0; attempt < 5; attempt++)
+        {
+            var row = await tables.Identities.GetEntityIfExistsAsync<TableEntity>(partition, rowKey, cancellationToken: ct);
+            if (!row.HasValue || row.Value!.GetString("ProfileId") != fromProfileId) break;
+            row.Value["ProfileId"] = toProfileId;
+            try
+            {
+                await tables.Identities.UpdateEntityAsync(row.Value, row.Value.ETag, TableUpdateMode.Replace, ct);
+                break;
+            }
+            catch (RequestFailedException e) when (e.Status is 412 or 404) { }
+        }
+        Forget(tenantId, identityKey);
+    }
+
     public void Forget(string tenantId, string identityKey) => _cache.Remove(tenantId + "|" + identityKey);
 
     /// <summary>Deletes the identity's row if it still belongs to <paramref name="profileId"/> (erasure). Idempotent.</summary>

@@ -63,28 +63,85 @@ public sealed class ProfileStore(StorageTables tables)
         return ([], null);
     }
 
+    /// <summary>Aliases are followed at most this far; a longer chain is a fault, not a person.</summary>
+    public const int MaxAliasHops = 8;
+
+    /// <summary>
+    /// The live profile an id names: the profile itself, or, when it was merged into another, the profile it was
+    /// merged into (following aliases). Null when there is none.
+    /// </summary>
+    public async Task<(ProfileState State, ETag ETag)?> ResolveAsync(string tenantId, string profileId, CancellationToken ct = default)
+    {
+        for (var hop = 0; hop <= MaxAliasHops; hop++)
+        {
+            if (await ReadAsync(tenantId, profileId, ct) is not { } stored) return null;
+            if (stored.State.MergedInto is not { } next) return stored;
+            profileId = next;
+        }
+        throw new InvalidDataException($"profile {profileId}: alias chain longer than {MaxAliasHops}");
+    }
+
     /// <summary>
     /// Reads, changes and writes one profile row under its ETag; when someone else wrote it meanwhile (an event folded
     /// in), reads again and reapplies the change, so no concurrent change is lost. <paramref name="change"/> returns
     /// false when there is nothing to write. <paramref name="beforeWrite"/> runs once, before the first write (an audit
-    /// entry, say: a change that cannot be audited is not made).
+    /// entry, say: a change that cannot be audited is not made). <paramref name="rowsWith"/> gives rows of the same
+    /// profile to add in the same transaction (history of the change). An id that was merged into another profile is
+    /// followed to that profile unless <paramref name="followAliases"/> is false.
     /// </summary>
     public async Task<(ProfileUpdate Result, ProfileState? State)> UpdateAsync(string tenantId, string profileId, Func<ProfileState, bool> change,
-        Func<Task>? beforeWrite = null, int maxAttempts = 10, CancellationToken ct = default)
+        Func<Task>? beforeWrite = null, int maxAttempts = 10, CancellationToken ct = default,
+        Func<ProfileState, IReadOnlyList<TableEntity>>? rowsWith = null, bool followAliases = true)
     {
+        var audited = false;
         for (var attempt = 0; attempt < maxAttempts; attempt++)
         {
-            if (await ReadAsync(tenantId, profileId, ct) is not { } stored) return (ProfileUpdate.Missing, null);
-            if (!change(stored.State)) return (ProfileUpdate.Unchanged, stored.State);
-            if (attempt == 0 && beforeWrite is not null) await beforeWrite();
+            var stored = followAliases ? await ResolveAsync(tenantId, profileId, ct) : await ReadAsync(tenantId, profileId, ct);
+            if (stored is null) return (ProfileUpdate.Missing, null);
+            if (!change(stored.Value.State)) return (ProfileUpdate.Unchanged, stored.Value.State);
+            if (!audited && beforeWrite is not null) await beforeWrite();
+            audited = true;
+            var entity = ToEntity(tenantId, stored.Value.State);
+            var rows = rowsWith?.Invoke(stored.Value.State) ?? [];
             try
             {
-                await tables.Profiles.UpdateEntityAsync(ToEntity(tenantId, stored.State), stored.ETag, TableUpdateMode.Replace, ct);
-                return (ProfileUpdate.Written, stored.State);
+                if (rows.Count == 0) await tables.Profiles.UpdateEntityAsync(entity, stored.Value.ETag, TableUpdateMode.Replace, ct);
+                else
+                    await tables.Profiles.SubmitTransactionAsync(
+                        rows.Select(r => new TableTransactionAction(TableTransactionActionType.UpsertReplace, r))
+                            .Prepend(new TableTransactionAction(TableTransactionActionType.UpdateReplace, entity, stored.Value.ETag)), ct);
+                return (ProfileUpdate.Written, stored.Value.State);
             }
             catch (RequestFailedException e) when (e.Status is 412 or 404) { }
         }
         return (ProfileUpdate.Busy, null);
+    }
+
+    /// <summary>
+    /// Copies every row of one profile but its own (events, consent ledger, tag history) to another profile, rewriting
+    /// the profile id in the row key: a merge moving a person's history. Idempotent (upserts); returns the source keys.
+    /// </summary>
+    public async Task<IReadOnlyList<string>> CopyHistoryAsync(string tenantId, string fromProfileId, string toProfileId, CancellationToken ct = default)
+    {
+        var copied = new List<string>();
+        var batch = new List<TableTransactionAction>();
+        var to = Partition(tenantId, toProfileId);
+        await foreach (var row in ReadAllRowsAsync(tenantId, fromProfileId, ct: ct))
+        {
+            if (row.RowKey == fromProfileId) continue;
+            var copy = new TableEntity(to, toProfileId + row.RowKey[fromProfileId.Length..]);
+            foreach (var (key, value) in row)
+                if (key is not ("PartitionKey" or "RowKey" or "Timestamp" or "odata.etag")) copy[key] = value;
+            batch.Add(new TableTransactionAction(TableTransactionActionType.UpsertReplace, copy));
+            copied.Add(row.RowKey);
+            if (batch.Count == 100)
+            {
+                await tables.Profiles.SubmitTransactionAsync(batch, ct);
+                batch.Clear();
+            }
+        }
+        if (batch.Count > 0) await tables.Profiles.SubmitTransactionAsync(batch, ct);
+        return copied;
     }
 
     /// <summary>The consent ledger of a profile, oldest decision first.</summary>
@@ -149,7 +206,8 @@ public sealed class ProfileStore(StorageTables tables)
     {
         var entity = new TableEntity(Partition(tenantId, state.ProfileId), state.ProfileId)
         {
-            ["Kind"] = "profile",
+            // An alias (a profile merged into another) is not a person: scans for people skip it.
+            ["Kind"] = state.MergedInto is null ? "profile" : "alias",
             ["CreatedAt"] = state.CreatedAt,
             ["LastSeen"] = state.LastSeen,
             ["LastReceived"] = state.LastReceived ?? state.CreatedAt,

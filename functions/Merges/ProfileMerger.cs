@@ -1,0 +1,185 @@
+using System.Text.Json;
+using Siyu.Core.Profiles;
+using Siyu.Core.Storage;
+using Siyu.Functions.Hosting;
+using Siyu.Storage.Identities;
+using Siyu.Storage.Privacy;
+using Siyu.Storage.Profiles;
+using Siyu.Storage.Queues;
+
+namespace Siyu.Functions.Merges;
+
+/// <summary>What became of a merge request.</summary>
+public enum MergeResult { Merged, AlreadyOne, NotFound, Erasing }
+
+/// <summary>
+/// Someone who holds per-person data keyed by profile id outside the profile's own rows (segment membership,
+/// journey participation): told when one profile is merged into another, so it can move what it holds.
+/// Must be idempotent; it may be told twice.
+/// </summary>
+public interface IMergeParticipant
+{
+    Task MoveAsync(string tenantId, ProfileState merged, ProfileState survivor, CancellationToken ct);
+}
+
+/// <summary>
+/// Merges two profiles that turn out to be one person (OneID). The survivor is chosen by <see cref="ProfileMerge"/>'s
+/// rule; then, each step idempotent and safe to repeat from anywhere:
+/// <list type="number">
+/// <item>the merged profile is marked as an alias of the survivor, under its ETag. From then on it is frozen: ingestion
+/// and updates follow the alias to the survivor, and a writer that read it before the mark loses its ETag race;</item>
+/// <item>its frozen state is folded into the survivor under the survivor's ETag (once: the survivor records its lineage);</item>
+/// <item>its events, consent ledger and tag history are copied under the survivor;</item>
+/// <item>its identities are re-pointed to the survivor, and participants (segments, journeys) move what they hold;</item>
+/// <item>its copied rows are deleted and its row shrinks to the alias, which keeps resolving.</item>
+/// </list>
+/// A merge is announced on the merge queue before it starts, so one interrupted anywhere is finished from there.
+/// </summary>
+public sealed class ProfileMerger(
+    ProfileStore profiles, IdentityStore identities, DefinitionStore definitions, IEnumerable<IMergeParticipant> participants,
+    IQueueService queues, QueueNames names, QueueWakeups wakeups, TimeProvider clock, ILogger<ProfileMerger> log)
+    : JsonCommandHandler<ProfileMerger.Command>(log)
+{
+    public sealed record Command(string TenantId, string ProfileId, string OtherProfileId);
+
+    /// <summary>How many merges one request may chain (A into B while B goes into C…) before giving up.</summary>
+    private const int MaxRounds = 8;
+
+    /// <summary>Merges two profiles of one tenant, whichever way round they are named. Returns the survivor's id.</summary>
+    public async Task<(MergeResult Result, string? SurvivorId)> MergeAsync(string tenantId, string profileId, string otherProfileId, CancellationToken ct)
+    {
+        if (!Ids.IsProfileId(profileId) || !Ids.IsProfileId(otherProfileId)) return (MergeResult.NotFound, null);
+        await queues.Queue(names.Merge).SendAsync(JsonSerializer.Serialize(new Command(tenantId, profileId, otherProfileId), JsonSerializerOptions.Web),
+            visibilityTimeout: TimeSpan.FromMinutes(2), ct: ct);
+        wakeups.Wake(names.Merge);
+        return await RunAsync(tenantId, profileId, otherProfileId, ct);
+    }
+
+    protected override string Kind => "merge";
+
+    protected override string? Invalid(Command c) =>
+        string.IsNullOrEmpty(c.TenantId) || !Ids.IsProfileId(c.ProfileId) || !Ids.IsProfileId(c.OtherProfileId) ? "needs tenantId and two profile ids" : null;
+
+    protected override async Task<WorkOutcome> RunAsync(Command c, CancellationToken ct)
+    {
+        await RunAsync(c.TenantId, c.ProfileId, c.OtherProfileId, ct);
+        return WorkOutcome.Done;
+    }
+
+    private async Task<(MergeResult, string?)> RunAsync(string tenantId, string a, string b, CancellationToken ct)
+    {
+        for (var round = 0; round < MaxRounds; round++)
+        {
+            // Both sides as they are now: either may have been merged elsewhere meanwhile.
+            var first = await profiles.ResolveAsync(tenantId, a, ct);
+            var second = await profiles.ResolveAsync(tenantId, b, ct);
+            if (first is null || second is null) return (MergeResult.NotFound, null);
+            if (first.Value.State.ErasureRequestedAt is not null || second.Value.State.ErasureRequestedAt is not null) return (MergeResult.Erasing, null);
+            var survivor = ProfileMerge.Survivor(first.Value.State, second.Value.State);
+            var merged = ReferenceEquals(survivor, first.Value.State) ? second.Value.State : first.Value.State;
+
+            if (survivor.ProfileId == merged.ProfileId)
+            {
+                // Already one. The named ids may still be aliases whose move was interrupted: finish those.
+                foreach (var id in new[] { a, b }.Distinct())
+                    if (id != survivor.ProfileId) await FinishAsync(tenantId, id, survivor.ProfileId, ct);
+                return (MergeResult.AlreadyOne, survivor.ProfileId);
+            }
+            if (await MergeIntoAsync(tenantId, merged.ProfileId, survivor.ProfileId, ct))
+            {
+                log.LogInformation("Merged profile {Merged} into {Survivor} in tenant {Tenant}", merged.ProfileId, survivor.ProfileId, tenantId);
+                return (MergeResult.Merged, survivor.ProfileId);
+            }
+            // The survivor was merged into yet another profile while we worked: go round again with the new picture.
+        }
+        throw new InvalidOperationException($"profiles {a} and {b} kept being merged elsewhere");
+    }
+
+    /// <summary>One merge; false when the survivor turned out to be an alias itself (the caller looks again).</summary>
+    private async Task<bool> MergeIntoAsync(string tenantId, string mergedId, string survivorId, CancellationToken ct)
+    {
+        // 1. Freeze the merged profile as an alias.
+        var (marked, _) = await profiles.UpdateAsync(tenantId, mergedId, s =>
+        {
+            if (s.MergedInto is not null) return false;
+            s.MergedInto = survivorId;
+            return true;
+        }, maxAttempts: 20, ct: ct, followAliases: false);
+        if (marked == ProfileUpdate.Busy) throw new InvalidOperationException($"profile {mergedId} kept changing while it was being merged");
+        return await FinishAsync(tenantId, mergedId, survivorId, ct);
+    }
+
+    /// <summary>Steps 2-5 for a profile already marked as an alias. Idempotent.</summary>
+    private async Task<bool> FinishAsync(string tenantId, string mergedId, string survivorId, CancellationToken ct)
+    {
+        if (await profiles.ReadAsync(tenantId, mergedId, ct) is not { } stored || stored.State.MergedInto is not { } target) return true;
+        var frozen = stored.State;
+        if (target != survivorId)
+        {
+            // Marked towards another profile by a concurrent merge: finish that one instead.
+            survivorId = target;
+        }
+
+        // 2. Fold it into the survivor, once.
+        var defs = await definitions.GetAsync(tenantId, ct);
+        var aliasOfSurvivor = false;
+        var (folded, survivor) = await profiles.UpdateAsync(tenantId, survivorId, s =>
+        {
+            if (s.MergedInto is not null) { aliasOfSurvivor = true; return false; }
+            return ProfileMerge.Absorb(s, frozen, defs, clock.GetUtcNow());
+        }, maxAttempts: 20, ct: ct, followAliases: false);
+        if (aliasOfSurvivor)
+        {
+            // The survivor was merged away meanwhile: re-aim this alias at where it went, and finish there.
+            var next = (await profiles.ResolveAsync(tenantId, survivorId, ct))?.State.ProfileId;
+            if (next is null) return true;
+            await profiles.UpdateAsync(tenantId, mergedId, s =>
+            {
+                if (s.MergedInto == next) return false;
+                s.MergedInto = next;
+                return true;
+            }, ct: ct, followAliases: false);
+            return await FinishAsync(tenantId, mergedId, next, ct);
+        }
+        if (folded is ProfileUpdate.Missing) return true;
+        if (folded is ProfileUpdate.Busy) throw new InvalidOperationException($"profile {survivorId} kept changing while {mergedId} was merged into it");
+
+        // 3. Its history, under the survivor.
+        var copied = await profiles.CopyHistoryAsync(tenantId, mergedId, survivorId, ct);
+
+        // 4. Its identities and everything else that names it.
+        foreach (var key in frozen.Identities) await identities.RepointAsync(tenantId, key, mergedId, survivorId, ct);
+        foreach (var participant in participants) await participant.MoveAsync(tenantId, frozen, survivor!, ct);
+
+        // 5. Only the alias remains.
+        await profiles.DeleteRowsAsync(ProfileStore.Partition(tenantId, mergedId), copied, ct);
+        await profiles.UpdateAsync(tenantId, mergedId, s =>
+        {
+            if (s.Identities.Count == 0 && s.EventCount == 0) return false;
+            var alias = ProfileMerge.Alias(s);
+            s.Identities.Clear();
+            ShrinkTo(s, alias);
+            return true;
+        }, ct: ct, followAliases: false);
+        return true;
+    }
+
+    private static void ShrinkTo(ProfileState s, ProfileState alias)
+    {
+        s.Attributes.Clear();
+        s.AttributeVersions.Clear();
+        s.Counters.Clear();
+        s.Orders = new OrderTotals();
+        s.Recent.Clear();
+        s.Consent = new Core.Consent.ConsentState();
+        s.Tags.Clear();
+        s.Activity.Clear();
+        s.Segments.Clear();
+        s.Traits = null;
+        s.Preferences = null;
+        s.MergedFrom = null;
+        s.EventCount = 0;
+        s.FirstSeen = s.LastSeen = null;
+        s.MergedInto = alias.MergedInto;
+    }
+}
