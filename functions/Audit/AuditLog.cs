@@ -21,6 +21,9 @@ public sealed class AuditLog(AuditStore store, TimeProvider clock)
         public const string PreferencesChanged = "preferences.write";
         public const string DefinitionsChanged = "definitions.write";
         public const string TagsChanged = "profile.tags.write";
+        public const string Merge = "profile.merge";
+        public const string SegmentsChanged = "segments.write";
+        public const string BulkTag = "tags.bulk";
     }
 
     public Task RecordAsync(HttpContext http, string action, string? profileId, string? detail = null) =>

@@ -2,6 +2,7 @@ using Microsoft.Extensions.Options;
 using Siyu.Functions.Api;
 using Siyu.Functions.Audit;
 using Siyu.Functions.Ingestion;
+using Siyu.Functions.Merges;
 using Siyu.Functions.Privacy;
 using Siyu.Functions.Tags;
 using Siyu.Functions.Profiles;
@@ -63,12 +64,15 @@ public static class Composition
         services.AddSingleton<Erasure>();
         services.AddSingleton<RetentionPurge>();
 
+        // OneID merges, and everyone who must move what they hold when profiles merge.
+        services.AddSingleton<ProfileMerger>();
+
         services.AddSingleton<QueueWakeups>();
         services.AddSingleton<PoisonQueue>();
         services.AddSingleton<IngestQueue>();
         services.AddSingleton(sp => new IngestProcessor(
             sp.GetRequiredService<ProfileStore>(), sp.GetRequiredService<IdentityStore>(), sp.GetRequiredService<PrivacyStores>(),
-            sp.GetRequiredService<IngestQueue>(), sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<ILogger<IngestProcessor>>(),
+            sp.GetRequiredService<IngestQueue>(), sp.GetRequiredService<ProfileMerger>(), sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<ILogger<IngestProcessor>>(),
             erasureWait: sp.GetRequiredService<IOptions<IngestionSettings>>().Value.ErasureWait));
 
         services.AddHostedService<StorageStartup>();
@@ -80,6 +84,7 @@ public static class Composition
                 sp.GetRequiredService<QueueWakeups>(), sp.GetRequiredService<ILogger<QueueListener>>());
             return names.Ingest.Select(q => Listen(q, sp.GetRequiredService<IngestProcessor>()))
                 .Append(Listen(names.Erase, sp.GetRequiredService<Erasure>()))
+                .Append(Listen(names.Merge, sp.GetRequiredService<ProfileMerger>()))
                 .ToList();
         });
         if (config.GetValue("Queues:ListenersEnabled", true))
@@ -135,6 +140,7 @@ public static class Composition
         app.MapDataRights();
         app.MapDefinitions();
         app.MapTags();
+        app.MapMerges();
         app.MapAudit();
         app.MapWeChatApps();
         app.MapWeChatPush();

@@ -27,6 +27,10 @@ public static class CustomHandlerEndpoints
                 InvokeAsync(http, names.Erase, handler, poison, options.Value))
             .ExcludeFromDescription()
             .WithMetadata(Tenants.Access.Anonymous);
+        app.MapPost("/ProcessMerges", (HttpContext http, Merges.ProfileMerger handler, PoisonQueue poison, IOptions<QueueOptions> options) =>
+                InvokeAsync(http, names.Merge, handler, poison, options.Value))
+            .ExcludeFromDescription()
+            .WithMetadata(Tenants.Access.Anonymous);
         // Timer trigger: the host posts the timer's state; the purge does not need it.
         app.MapPost("/RetentionPurge", async (HttpContext http, Privacy.RetentionPurge purge) =>
             {

@@ -40,8 +40,9 @@ public abstract class JsonCommandHandler<TCommand>(ILogger log) : IQueueHandler 
             TCommand? command;
             try { command = System.Text.Json.JsonSerializer.Deserialize<TCommand>(batch[i].Text, System.Text.Json.JsonSerializerOptions.Web); }
             catch (System.Text.Json.JsonException e) { outcomes[i] = WorkOutcome.Poison($"unreadable {Kind} message: {e.Message}"); return; }
-            if (command is null || Invalid(command) is { } why) { outcomes[i] = WorkOutcome.Poison($"{Kind} message: {why ?? "empty"}"); return; }
-            try { outcomes[i] = await RunAsync(command, token); }
+            var invalid = command is null ? "empty" : Invalid(command);
+            if (invalid is not null) { outcomes[i] = WorkOutcome.Poison($"{Kind} message: {invalid}"); return; }
+            try { outcomes[i] = await RunAsync(command!, token); }
             catch (Exception e) when (e is not OperationCanceledException)
             {
                 log.LogWarning(e, "{Kind} {Command} stopped; it resumes on retry", Kind, command);

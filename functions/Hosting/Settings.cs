@@ -46,7 +46,16 @@ public sealed class QueueNames(StorageSettings storage, IngestionSettings ingest
     /// <summary>Erasure work: one message per person to erase.</summary>
     public string Erase { get; } = Name(storage.Prefix, "erase");
 
-    public IEnumerable<string> All => Ingest.Append(Erase).SelectMany(q => new[] { q, PoisonQueue.NameFor(q) });
+    /// <summary>Profile merges (OneID): one message per merge, announced before it starts so it always finishes.</summary>
+    public string Merge { get; } = Name(storage.Prefix, "merge");
+
+    /// <summary>The segment and trait sweep: one message per tenant and profile partition.</summary>
+    public string Sweep { get; } = Name(storage.Prefix, "sweep");
+
+    /// <summary>Bulk tagging: one message per chunk of a job.</summary>
+    public string BulkTag { get; } = Name(storage.Prefix, "bulk-tag");
+
+    public IEnumerable<string> All => Ingest.Append(Erase).Append(Merge).SelectMany(q => new[] { q, PoisonQueue.NameFor(q) });
 
     private static string Name(string prefix, string name) => prefix.Length == 0 ? name : $"{prefix}-{name}";
 }

@@ -7,6 +7,7 @@ using Siyu.Core.Privacy;
 using Siyu.Core.Profiles;
 using Siyu.Core.Storage;
 using Siyu.Functions.Hosting;
+using Siyu.Functions.Merges;
 using Siyu.Storage.Caching;
 using Siyu.Storage.Identities;
 using Siyu.Storage.Privacy;
@@ -29,7 +30,7 @@ namespace Siyu.Functions.Ingestion;
 /// Replaying any message changes nothing. A bad event fails only its own message.
 /// </summary>
 public sealed class IngestProcessor(
-    ProfileStore profiles, IdentityStore identities, PrivacyStores privacy, IngestQueue queue, TimeProvider clock, ILogger<IngestProcessor> log,
+    ProfileStore profiles, IdentityStore identities, PrivacyStores privacy, IngestQueue queue, ProfileMerger merger, TimeProvider clock, ILogger<IngestProcessor> log,
     int profileCacheCapacity = 100_000, TimeSpan? erasureWait = null)
     : IQueueHandler
 {
@@ -97,6 +98,11 @@ public sealed class IngestProcessor(
             {
                 foreach (var w in tenant) w.Error = $"identity resolution failed: {e.Status} {e.ErrorCode}";
             }
+            catch (InvalidOperationException e)
+            {
+                // A merge that could not finish now: it resumes from the merge queue, and these events are retried.
+                foreach (var w in tenant) w.Error = $"identity resolution failed: {e.Message}";
+            }
         }
 
         var resolved = work.Where(w => w.Error is null && !w.Suppressed).ToList();
@@ -104,13 +110,28 @@ public sealed class IngestProcessor(
         IngestMetrics.EventsDuplicate.Add(resolved.Count - toCommit.Count);
         var partitions = toCommit.GroupBy(w => (w.TenantId, Partition: ProfileStore.Partition(w.TenantId, w.ProfileId))).ToList();
         var resolvedIn = System.Diagnostics.Stopwatch.GetElapsedTime(started);
-        await Parallel.ForEachAsync(partitions, new ParallelOptions { MaxDegreeOfParallelism = 16, CancellationToken = ct }, async (p, token) =>
+        for (var round = 0; partitions.Count > 0; round++)
         {
-            var gate = _partitionLocks[Ids.Bucket(p.Key.Partition, _partitionLocks.Length)];
-            await gate.WaitAsync(token);
-            try { await CommitPartitionAsync(p.Key.TenantId, p.Key.Partition, p.ToList(), newProfiles, token); }
-            finally { gate.Release(); }
-        });
+            // Events for a profile that was merged into another follow it there, in a further round.
+            var redirected = new List<Work>();
+            await Parallel.ForEachAsync(partitions, new ParallelOptions { MaxDegreeOfParallelism = 16, CancellationToken = ct }, async (p, token) =>
+            {
+                var gate = _partitionLocks[Ids.Bucket(p.Key.Partition, _partitionLocks.Length)];
+                await gate.WaitAsync(token);
+                try
+                {
+                    var moved = await CommitPartitionAsync(p.Key.TenantId, p.Key.Partition, p.ToList(), newProfiles, token);
+                    lock (redirected) redirected.AddRange(moved);
+                }
+                finally { gate.Release(); }
+            });
+            if (round == ProfileStore.MaxAliasHops)
+            {
+                foreach (var w in redirected) w.Error = "the profile kept being merged elsewhere";
+                break;
+            }
+            partitions = DropRepeats(redirected).GroupBy(w => (w.TenantId, Partition: ProfileStore.Partition(w.TenantId, w.ProfileId))).ToList();
+        }
         IngestMetrics.EventsSuppressed.Add(work.Count(w => w.Suppressed));
         await DeferAsync(work.Where(w => w.Deferred).ToList(), ct);
 
@@ -147,6 +168,8 @@ public sealed class IngestProcessor(
             if (owner is not null) lock (owners) owners[key] = owner;
         });
 
+        await MergeConflictsAsync(tenantId, work, owners, ct);
+
         var created = new Dictionary<string, string>(StringComparer.Ordinal); // new profile id -> its primary identity
         var claims = new Dictionary<string, string>(StringComparer.Ordinal);  // identity -> profile id, not yet stored
         foreach (var w in work)
@@ -157,11 +180,6 @@ public sealed class IngestProcessor(
             {
                 profileId = Ids.NewProfileId();
                 created[profileId] = ordered[0].Key;
-            }
-            else if (ordered.Select(i => owners.GetValueOrDefault(i.Key)).Where(p => p is not null).Distinct().Skip(1).Any())
-            {
-                log.LogInformation("Event {MessageId} of tenant {Tenant} names identities of more than one profile; kept on {ProfileId}",
-                    w.Event.MessageId, tenantId, profileId);
             }
             foreach (var i in ordered)
             {
@@ -195,6 +213,29 @@ public sealed class IngestProcessor(
             .Select(c => (IdentityKey: c.Key, ProfileId: redirect.GetValueOrDefault(c.Value, c.Value)))
             .ToList();
         if (rest.Count > 0) await identities.ClaimAsync(tenantId, rest, ct);
+    }
+
+    /// <summary>
+    /// An event that names identities of more than one profile says they are one person: merge them (OneID) before
+    /// anything is folded, and point those identities at the survivor. A profile being erased is never merged: the
+    /// event then stays with the profile of its strongest identity.
+    /// </summary>
+    private async Task MergeConflictsAsync(string tenantId, List<Work> work, Dictionary<string, string> owners, CancellationToken ct)
+    {
+        foreach (var w in work)
+        {
+            var named = w.Event.Identities.OrderBy(i => IdentityRules.Precedence(i.Type))
+                .Select(i => owners.GetValueOrDefault(i.Key)).OfType<string>().Distinct().ToList();
+            for (var i = 1; i < named.Count; i++)
+            {
+                if (named[0] == named[i]) continue;
+                var (result, survivor) = await merger.MergeAsync(tenantId, named[0], named[i], ct);
+                if (result is not (MergeResult.Merged or MergeResult.AlreadyOne)) continue;
+                foreach (var key in owners.Where(o => o.Value == named[0] || o.Value == named[i]).Select(o => o.Key).ToList())
+                    owners[key] = survivor!;
+                named[0] = survivor!;
+            }
+        }
     }
 
     private async Task SuppressErasedAsync(string tenantId, List<Work> work, Dictionary<string, string> created, Dictionary<string, string> claims, CancellationToken ct)
@@ -241,8 +282,9 @@ public sealed class IngestProcessor(
         public bool Missing { get; set; }
     }
 
-    private async Task CommitPartitionAsync(string tenantId, string partition, List<Work> work, HashSet<string> newProfiles, CancellationToken ct)
+    private async Task<List<Work>> CommitPartitionAsync(string tenantId, string partition, List<Work> work, HashSet<string> newProfiles, CancellationToken ct)
     {
+        var redirected = new List<Work>();
         var groups = work.GroupBy(w => w.ProfileId).Select(g =>
         {
             var group = new ProfileGroup(g.Key);
@@ -257,7 +299,7 @@ public sealed class IngestProcessor(
             if (attempt > MaxAttempts)
             {
                 foreach (var w in groups.SelectMany(g => g.Pending)) w.Error = "gave up after repeated write conflicts";
-                return;
+                return redirected;
             }
             // Another process won the last round for some profile here: let it finish before trying again.
             if (attempt > 1) await Task.Delay(TimeSpan.FromMilliseconds(Random.Shared.Next(5, 20) * Math.Min(attempt, 6)), ct);
@@ -265,6 +307,7 @@ public sealed class IngestProcessor(
             {
                 var definitions = await privacy.Definitions.GetAsync(tenantId, ct);
                 await LoadAsync(tenantId, groups.Where(g => g.Pending.Count > 0 && !g.Loaded), ct);
+                Redirect(groups, redirected);
                 await SetAsideErasedAsync(tenantId, groups, ct);
                 foreach (var tx in Pack(tenantId, groups.Where(g => g.Pending.Count > 0), isolate, definitions, clock.GetUtcNow()))
                     isolate |= await SubmitAsync(tenantId, partition, tx, ct);
@@ -274,8 +317,20 @@ public sealed class IngestProcessor(
                 // Storage is unwell: nothing here is the events' fault. Their messages will be retried.
                 var status = e is RequestFailedException r ? $"{r.Status} {r.ErrorCode}" : e.GetType().Name;
                 foreach (var w in groups.SelectMany(g => g.Pending)) w.Error = $"storage error {status}";
-                return;
+                return redirected;
             }
+        }
+        return redirected;
+    }
+
+    /// <summary>A profile that turned out to be an alias (merged into another) hands its events on to the survivor.</summary>
+    private static void Redirect(List<ProfileGroup> groups, List<Work> redirected)
+    {
+        foreach (var g in groups.Where(g => g.Pending.Count > 0 && g.State?.MergedInto is not null))
+        {
+            foreach (var w in g.Pending) w.ProfileId = g.State!.MergedInto!;
+            redirected.AddRange(g.Pending);
+            g.Pending.Clear();
         }
     }
 

@@ -50,7 +50,7 @@ public sealed class ProfileMerger(
     {
         if (!Ids.IsProfileId(profileId) || !Ids.IsProfileId(otherProfileId)) return (MergeResult.NotFound, null);
         await queues.Queue(names.Merge).SendAsync(JsonSerializer.Serialize(new Command(tenantId, profileId, otherProfileId), JsonSerializerOptions.Web),
-            visibilityTimeout: TimeSpan.FromMinutes(2), ct: ct);
+            visibilityDelay: TimeSpan.FromMinutes(2), ct: ct);
         wakeups.Wake(names.Merge);
         return await RunAsync(tenantId, profileId, otherProfileId, ct);
     }

@@ -207,6 +207,7 @@ public static class ConsentEndpoints
     {
         var tenant = http.Caller().TenantId;
         if (!Ids.IsProfileId(id)) return LiveProfiles.NotFound(id);
+        if (await profiles.ResolveAsync(tenant, id, ct) is { } resolved) id = resolved.State.ProfileId;
         // The ledger first: ledger rows commit with the profile row, so the profile read afterwards reflects at least
         // every decision listed (reading the other way round could list a decision the current state does not show yet).
         var history = await profiles.ReadConsentHistoryAsync(tenant, id, ct);

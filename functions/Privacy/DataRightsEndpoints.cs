@@ -46,6 +46,7 @@ public static class DataRightsEndpoints
     {
         var caller = http.Caller();
         if (await LiveProfiles.ReadAsync(profiles, caller.TenantId, id, ct) is not { } state) return LiveProfiles.NotFound(id);
+        id = state.ProfileId;
         var defs = await definitions.GetAsync(caller.TenantId, ct);
         var maySeeSensitive = caller.Role == Role.Admin;
         var subject = new PersonalDataSubject(caller.TenantId, id, state, defs, maySeeSensitive);
@@ -67,10 +68,12 @@ public static class DataRightsEndpoints
         return Results.Json(doc, EntityJson.Options);
     }
 
-    private static async Task<IResult> EraseAsync(string id, HttpContext http, Erasure erasure, AuditLog audit, CancellationToken ct)
+    private static async Task<IResult> EraseAsync(string id, HttpContext http, Erasure erasure, ProfileStore profiles, AuditLog audit, CancellationToken ct)
     {
         var caller = http.Caller();
         if (!Core.Storage.Ids.IsProfileId(id)) return LiveProfiles.NotFound(id);
+        // A merged profile's id names the person it was merged into: erasing it erases them.
+        if (await profiles.ResolveAsync(caller.TenantId, id, ct) is { } resolved) id = resolved.State.ProfileId;
         try
         {
             var result = await erasure.RequestAsync(caller.TenantId, id, "request", caller.KeyId, ct);

@@ -4,11 +4,18 @@ using Siyu.Storage.Profiles;
 
 namespace Siyu.Functions.Privacy;
 
-/// <summary>Reading a profile for an API caller: one being erased is already gone as far as callers can tell.</summary>
+/// <summary>
+/// Reading a profile for an API caller: one being erased is already gone as far as callers can tell, and the id of a
+/// profile merged into another still works, naming the survivor.
+/// </summary>
 public static class LiveProfiles
 {
+    /// <summary>
+    /// The profile an id names, following a merged profile's alias to the survivor (whose id is then
+    /// <see cref="ProfileState.ProfileId"/>), or null.
+    /// </summary>
     public static async Task<ProfileState?> ReadAsync(ProfileStore profiles, string tenantId, string profileId, CancellationToken ct) =>
-        await profiles.ReadAsync(tenantId, profileId, ct) is { } p && p.State.ErasureRequestedAt is null ? p.State : null;
+        await profiles.ResolveAsync(tenantId, profileId, ct) is { } p && p.State.ErasureRequestedAt is null ? p.State : null;
 
     /// <summary><see cref="ProfileStore.UpdateAsync"/> for an API caller: a profile being erased is <see cref="ProfileUpdate.Missing"/>.</summary>
     public static async Task<(ProfileUpdate Result, ProfileState? State)> UpdateAsync(ProfileStore profiles, string tenantId, string profileId,

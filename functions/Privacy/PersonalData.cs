@@ -57,7 +57,8 @@ public sealed class IdentityIndexHolder(StorageTables tables, IdentityStore iden
 }
 
 /// <summary>
-/// The profile's event history and consent ledger: every row in its partition but the profile row. Exports the events;
+/// The profile's event history, consent ledger and tag history: every row in its partition but the profile row, and the
+/// alias rows of profiles merged into it. Exports the events;
 /// the ledger is exported with the consents.
 /// </summary>
 public sealed class ProfileHistoryHolder(ProfileStore profiles) : IPersonalDataHolder
@@ -83,5 +84,12 @@ public sealed class ProfileHistoryHolder(ProfileStore profiles) : IPersonalDataH
         await foreach (var row in profiles.ReadAllRowsAsync(s.TenantId, s.ProfileId, ["RowKey"], ct))
             if (row.RowKey != s.ProfileId) keys.Add(row.RowKey);
         await profiles.DeleteRowsAsync(ProfileStore.Partition(s.TenantId, s.ProfileId), keys, ct);
+        // The aliases of profiles merged into this one, and anything a merge left under them.
+        foreach (var merged in s.State.MergedFrom ?? [])
+        {
+            var rows = new List<string>();
+            await foreach (var row in profiles.ReadAllRowsAsync(s.TenantId, merged, ["RowKey"], ct)) rows.Add(row.RowKey);
+            await profiles.DeleteRowsAsync(ProfileStore.Partition(s.TenantId, merged), rows, ct);
+        }
     }
 }

@@ -3,6 +3,7 @@ using Siyu.Core.Identities;
 using Siyu.Core.Privacy;
 using Siyu.Core.Profiles;
 using Siyu.Core.Tenants;
+using Siyu.Core.Traits;
 using Siyu.Functions.Api;
 using Siyu.Functions.Audit;
 using Siyu.Functions.Privacy;
@@ -18,13 +19,14 @@ public sealed record IdentityView(string Type, string Value, string? AppId);
 public sealed record ProfileView(
     string Id, DateTimeOffset CreatedAt, DateTimeOffset? FirstSeen, DateTimeOffset? LastSeen, long EventCount,
     IReadOnlyList<IdentityView> Identities, IReadOnlyDictionary<string, JsonNode?> Attributes, IReadOnlyDictionary<string, TagMark> Tags,
-    IReadOnlyDictionary<string, EventCounter> Counters, OrderTotals Orders, IReadOnlyList<RecentEvent> RecentEvents)
+    IReadOnlyDictionary<string, EventCounter> Counters, OrderTotals Orders, IReadOnlyList<RecentEvent> RecentEvents,
+    ProfileTraits? Traits, IReadOnlyDictionary<string, DateTimeOffset> Segments, IReadOnlyList<string> MergedFrom)
 {
     /// <summary>The profile as a caller sees it: sensitive attributes only for those who may see them.</summary>
     public static ProfileView From(ProfileState p, DataDefinitions definitions, bool maySeeSensitive) => new(
         p.ProfileId, p.CreatedAt, p.FirstSeen, p.LastSeen, p.EventCount,
         p.Identities.Select(ToView).ToList(), definitions.Visible(p.Attributes, maySeeSensitive), definitions.VisibleTags(p.Tags, maySeeSensitive),
-        p.Counters, p.Orders, p.Recent);
+        p.Counters, p.Orders, p.Recent, p.Traits, p.Segments, p.MergedFrom ?? []);
 
     private static IdentityView ToView(string key) =>
         IdentityRules.TryParseKey(key, out var i) ? new(IdentityRules.Name(i.Type), i.Value, i.AppId) : new("unknown", key, null);
@@ -42,12 +44,13 @@ public static class ProfilesEndpoints
         group.MapGet("/{id}", async (string id, HttpContext http, ProfileStore profiles, DefinitionStore definitions, AuditLog audit, CancellationToken ct) =>
             {
                 if (await LiveProfiles.ReadAsync(profiles, http.Caller().TenantId, id, ct) is not { } state) return LiveProfiles.NotFound(id);
-                await audit.RecordAsync(http, AuditLog.Actions.ProfileRead, id);
+                await audit.RecordAsync(http, AuditLog.Actions.ProfileRead, state.ProfileId, state.ProfileId == id ? null : $"named by merged id {id}");
                 return Results.Ok(await ViewAsync(http, state, definitions, ct));
             })
             .Allow(Role.Marketer, Role.Admin)
             .WithName("GetProfile")
-            .WithSummary("A profile: identities, attributes, counters, order totals and recent events")
+            .WithSummary("A profile: identities, attributes, traits, tags, segments, counters, order totals, recent events and the ids merged into it")
+            .WithDescription("The id of a profile that was merged into another (OneID) still works: it answers with the surviving profile, whose 'mergedFrom' lists it.")
             .Produces<ProfileView>()
             .ProducesProblem(StatusCodes.Status404NotFound);
 
@@ -63,7 +66,8 @@ public static class ProfilesEndpoints
             {
                 var size = Math.Clamp(limit ?? 50, 1, 500);
                 var tenant = http.Caller().TenantId;
-                if (await LiveProfiles.ReadAsync(profiles, tenant, id, ct) is null) return LiveProfiles.NotFound(id);
+                if (await LiveProfiles.ReadAsync(profiles, tenant, id, ct) is not { } state) return LiveProfiles.NotFound(id);
+                id = state.ProfileId;
                 var (events, next) = await profiles.ReadEventsAsync(tenant, id, size, continuation, ct);
                 await audit.RecordAsync(http, AuditLog.Actions.EventsRead, id);
                 return Results.Ok(new EventPage(events, next));
