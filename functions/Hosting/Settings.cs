@@ -55,7 +55,10 @@ public sealed class QueueNames(StorageSettings storage, IngestionSettings ingest
     /// <summary>Bulk tagging: one message per chunk of a job.</summary>
     public string BulkTag { get; } = Name(storage.Prefix, "bulk-tag");
 
-    public IEnumerable<string> All => Ingest.Append(Erase).Append(Merge).SelectMany(q => new[] { q, PoisonQueue.NameFor(q) });
+    /// <summary>Every queue a handler works from: each has a listener here and a queue function in Azure.</summary>
+    public IEnumerable<string> Work => Ingest.Append(Erase).Append(Merge);
+
+    public IEnumerable<string> All => Work.SelectMany(q => new[] { q, PoisonQueue.NameFor(q) });
 
     private static string Name(string prefix, string name) => prefix.Length == 0 ? name : $"{prefix}-{name}";
 }

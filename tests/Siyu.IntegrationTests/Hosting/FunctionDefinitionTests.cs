@@ -46,7 +46,7 @@ public sealed class FunctionDefinitionTests(CustomHandlerApp app) : IClassFixtur
         var queueFunctions = Functions().Where(f => f.Trigger.GetProperty("type").GetString() == "queueTrigger")
             .ToDictionary(f => f.Trigger.GetProperty("queueName").GetString()!, f => f.Name);
         var deployed = new QueueNames(new StorageSettings(), new IngestionSettings()); // production: no prefix
-        Assert.Equal(deployed.Ingest.Append(deployed.Erase).OrderBy(q => q), queueFunctions.Keys.OrderBy(q => q));
+        Assert.Equal(deployed.Work.OrderBy(q => q), queueFunctions.Keys.OrderBy(q => q));
 
         var routes = Endpoints().Select(e => "/" + e.RoutePattern.RawText!.TrimStart('/')).ToHashSet();
         foreach (var name in queueFunctions.Values) Assert.Contains("/" + name, routes);
