@@ -24,8 +24,12 @@ public sealed class StorageTables
     public TableClient Suppressions { get; }
     /// <summary>Who read or changed personal data. PK tenant, RK newest first.</summary>
     public TableClient Audit { get; }
-    /// <summary>A tenant's declarations about its data (sensitive attributes). PK tenant.</summary>
+    /// <summary>A tenant's declarations: sensitive attributes, tags, tag rules, segments, trait settings. PK tenant.</summary>
     public TableClient Definitions { get; }
+    /// <summary>Segment membership index: PK <c>{tenant}~{bucket}</c> (the member's profile bucket), RK <c>{segmentId}~{profileId}</c>.</summary>
+    public TableClient Members { get; }
+    /// <summary>Bulk tagging jobs: PK tenant, RK <c>{jobId}</c> for the job and <c>{jobId}~{chunk}</c> for its chunks.</summary>
+    public TableClient Jobs { get; }
 
     public TableServiceClient Service { get; }
     public IReadOnlyList<TableClient> All { get; }
@@ -60,7 +64,9 @@ public sealed class StorageTables
         Suppressions = Service.GetTableClient(prefix + "suppressions");
         Audit = Service.GetTableClient(prefix + "audit");
         Definitions = Service.GetTableClient(prefix + "definitions");
-        All = [Tenants, ApiKeys, WeChatApps, Identities, Profiles, Erasures, Suppressions, Audit, Definitions];
+        Members = Service.GetTableClient(prefix + "members");
+        Jobs = Service.GetTableClient(prefix + "jobs");
+        All = [Tenants, ApiKeys, WeChatApps, Identities, Profiles, Erasures, Suppressions, Audit, Definitions, Members, Jobs];
     }
 
     public async Task EnsureCreatedAsync(CancellationToken ct = default)
