@@ -1,17 +1,21 @@
 using Microsoft.Extensions.Options;
 using Siyu.Functions.Api;
 using Siyu.Functions.Audit;
+using Siyu.Functions.Audience;
 using Siyu.Functions.Ingestion;
 using Siyu.Functions.Merges;
 using Siyu.Functions.Privacy;
 using Siyu.Functions.Tags;
 using Siyu.Functions.Profiles;
+using Siyu.Functions.Segments;
 using Siyu.Functions.Tenants;
 using Siyu.Functions.WeChat;
 using Siyu.Storage.Secrets;
 using Siyu.Storage.WeChat;
 using Siyu.Storage.Account;
+using Siyu.Storage.Audience;
 using Siyu.Storage.Audit;
+using Siyu.Storage.Segments;
 using Siyu.Storage.Privacy;
 using Siyu.Storage.Identities;
 using Siyu.Storage.Profiles;
@@ -64,15 +68,22 @@ public static class Composition
         services.AddSingleton<Erasure>();
         services.AddSingleton<RetentionPurge>();
 
-        // OneID merges, and everyone who must move what they hold when profiles merge.
+        // Audience: segments, tag rules, traits, the membership index; OneID merges and who must move what they hold.
+        services.AddSingleton<AudienceStore>();
+        services.AddSingleton<MembershipStore>();
+        services.AddSingleton<ProfileRefresher>();
         services.AddSingleton<ProfileMerger>();
+        services.AddSingleton<SegmentMembershipHolder>();
+        services.AddSingleton<IPersonalDataHolder>(sp => sp.GetRequiredService<SegmentMembershipHolder>());
+        services.AddSingleton<IMergeParticipant>(sp => sp.GetRequiredService<SegmentMembershipHolder>());
+        services.AddSingleton<IPersonalDataHolder, TagHistoryHolder>();
 
         services.AddSingleton<QueueWakeups>();
         services.AddSingleton<PoisonQueue>();
         services.AddSingleton<IngestQueue>();
         services.AddSingleton(sp => new IngestProcessor(
             sp.GetRequiredService<ProfileStore>(), sp.GetRequiredService<IdentityStore>(), sp.GetRequiredService<PrivacyStores>(),
-            sp.GetRequiredService<IngestQueue>(), sp.GetRequiredService<ProfileMerger>(), sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<ILogger<IngestProcessor>>(),
+            sp.GetRequiredService<AudienceStore>(), sp.GetRequiredService<ProfileRefresher>(), sp.GetRequiredService<IngestQueue>(), sp.GetRequiredService<ProfileMerger>(), sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<ILogger<IngestProcessor>>(),
             erasureWait: sp.GetRequiredService<IOptions<IngestionSettings>>().Value.ErasureWait));
 
         services.AddHostedService<StorageStartup>();

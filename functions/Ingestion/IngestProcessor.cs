@@ -6,8 +6,11 @@ using Siyu.Core.Identities;
 using Siyu.Core.Privacy;
 using Siyu.Core.Profiles;
 using Siyu.Core.Storage;
+using Siyu.Core.Audience;
+using Siyu.Functions.Audience;
 using Siyu.Functions.Hosting;
 using Siyu.Functions.Merges;
+using Siyu.Storage.Audience;
 using Siyu.Storage.Caching;
 using Siyu.Storage.Identities;
 using Siyu.Storage.Privacy;
@@ -30,7 +33,8 @@ namespace Siyu.Functions.Ingestion;
 /// Replaying any message changes nothing. A bad event fails only its own message.
 /// </summary>
 public sealed class IngestProcessor(
-    ProfileStore profiles, IdentityStore identities, PrivacyStores privacy, IngestQueue queue, ProfileMerger merger, TimeProvider clock, ILogger<IngestProcessor> log,
+    ProfileStore profiles, IdentityStore identities, PrivacyStores privacy, AudienceStore audience, ProfileRefresher refresher,
+    IngestQueue queue, ProfileMerger merger, TimeProvider clock, ILogger<IngestProcessor> log,
     int profileCacheCapacity = 100_000, TimeSpan? erasureWait = null)
     : IQueueHandler
 {
@@ -285,6 +289,14 @@ public sealed class IngestProcessor(
     private async Task<List<Work>> CommitPartitionAsync(string tenantId, string partition, List<Work> work, HashSet<string> newProfiles, CancellationToken ct)
     {
         var redirected = new List<Work>();
+        var committed = new List<(ProfileState, ProfileChanges)>();
+        try { return await CommitAsync(tenantId, partition, work, newProfiles, redirected, committed, ct); }
+        finally { await refresher.IndexAsync(tenantId, committed, ct); }
+    }
+
+    private async Task<List<Work>> CommitAsync(string tenantId, string partition, List<Work> work, HashSet<string> newProfiles,
+        List<Work> redirected, List<(ProfileState, ProfileChanges)> committed, CancellationToken ct)
+    {
         var groups = work.GroupBy(w => w.ProfileId).Select(g =>
         {
             var group = new ProfileGroup(g.Key);
@@ -309,8 +321,9 @@ public sealed class IngestProcessor(
                 await LoadAsync(tenantId, groups.Where(g => g.Pending.Count > 0 && !g.Loaded), ct);
                 Redirect(groups, redirected);
                 await SetAsideErasedAsync(tenantId, groups, ct);
-                foreach (var tx in Pack(tenantId, groups.Where(g => g.Pending.Count > 0), isolate, definitions, clock.GetUtcNow()))
-                    isolate |= await SubmitAsync(tenantId, partition, tx, ct);
+                var audienceDefinitions = await audience.GetAsync(tenantId, ct);
+                foreach (var tx in Pack(tenantId, groups.Where(g => g.Pending.Count > 0), isolate, definitions, audienceDefinitions, clock.GetUtcNow()))
+                    isolate |= await SubmitAsync(tenantId, partition, tx, committed, ct);
             }
             catch (Exception e) when (e is RequestFailedException or IOException or HttpRequestException)
             {
@@ -419,16 +432,33 @@ public sealed class IngestProcessor(
         }
     }
 
-    private sealed record Slot(ProfileGroup Group, Work? Event, ProfileState? NewState, bool Ledger = false);
+    private sealed record Slot(ProfileGroup Group, Work? Event, ProfileState? NewState, bool Ledger = false, ProfileChanges? Changes = null);
 
     private sealed record Transaction(List<TableTransactionAction> Actions, List<Slot> Slots);
 
+    /// <summary>A profile with some of its pending events folded in and its derived state brought up to date.</summary>
+    private sealed record Folded(ProfileState State, List<Work> Take, ProfileChanges Changes, List<TableEntity> Extra)
+    {
+        public int Actions => 1 + Take.Sum(w => w.Rows) + Extra.Count;
+    }
+
+    private static Folded Fold(string tenantId, ProfileGroup g, int take, DataDefinitions definitions, AudienceDefinitions audience, DateTimeOffset now)
+    {
+        var events = g.Pending.Take(take).ToList();
+        var state = ProfileStore.Clone(g.State!);
+        foreach (var w in events) ProfileFold.Apply(state, w.Event, definitions);
+        var changes = audience.Refresh(state, events.Select(w => w.Event).ToList(), definitions, now);
+        return new Folded(state, events, changes, ProfileRefresher.Rows(tenantId, g.ProfileId, changes, now).ToList());
+    }
+
     /// <summary>
     /// Packs profiles and their events into transactions of at most 100 actions. Each profile's row goes with
-    /// the events folded into it (and their consent ledger rows), so they are atomic together; a profile with more
-    /// events than fit waits for a later transaction.
+    /// the events folded into it, their consent ledger rows, and the rows recording what that changed (tags given by
+    /// rules, segment entries and exits), so they are atomic together; a profile with more events than fit waits for
+    /// a later transaction.
     /// </summary>
-    private static IEnumerable<Transaction> Pack(string tenantId, IEnumerable<ProfileGroup> groups, bool isolate, DataDefinitions definitions, DateTimeOffset now)
+    private static IEnumerable<Transaction> Pack(string tenantId, IEnumerable<ProfileGroup> groups, bool isolate, DataDefinitions definitions,
+        AudienceDefinitions audience, DateTimeOffset now)
     {
         var tx = new Transaction(new(), new());
         var chars = 0;
@@ -441,24 +471,33 @@ public sealed class IngestProcessor(
                 tx = new Transaction(new(), new());
                 chars = 0;
             }
-            var room = MaxActionsPerTransaction - tx.Actions.Count - 1;
-            var take = new List<Work>();
-            foreach (var w in g.Pending)
+            Folded folded;
+            while (true)
             {
-                var need = w.Rows;
-                if (take.Count > 0 && (need > room || isolate)) break;
-                take.Add(w);
-                room -= need;
+                var room = MaxActionsPerTransaction - tx.Actions.Count - 1;
+                var take = 0;
+                foreach (var w in g.Pending)
+                {
+                    if (take > 0 && (w.Rows > room || isolate)) break;
+                    take++;
+                    room -= w.Rows;
+                }
+                folded = Fold(tenantId, g, take, definitions, audience, now);
+                // What the events changed needs room too: fewer events, or a transaction of its own.
+                while (tx.Actions.Count + folded.Actions > MaxActionsPerTransaction && folded.Take.Count > 1)
+                    folded = Fold(tenantId, g, folded.Take.Count - 1, definitions, audience, now);
+                if (tx.Actions.Count + folded.Actions <= MaxActionsPerTransaction || tx.Actions.Count == 0) break;
+                yield return tx;
+                tx = new Transaction(new(), new());
+                chars = 0;
             }
-            var state = ProfileStore.Clone(g.State!);
-            foreach (var w in take) ProfileFold.Apply(state, w.Event, definitions);
 
-            var entity = ProfileStore.ToEntity(tenantId, state);
+            var entity = ProfileStore.ToEntity(tenantId, folded.State);
             tx.Actions.Add(g.Exists
                 ? new TableTransactionAction(TableTransactionActionType.UpdateReplace, entity, g.ETag)
                 : new TableTransactionAction(TableTransactionActionType.Add, entity));
-            tx.Slots.Add(new Slot(g, null, state));
-            foreach (var w in take)
+            tx.Slots.Add(new Slot(g, null, folded.State, Changes: folded.Changes));
+            foreach (var w in folded.Take)
             {
                 if (!w.LedgerOnly)
                 {
@@ -476,6 +515,12 @@ public sealed class IngestProcessor(
                     chars += 512 + (d.Evidence?.Length ?? 0);
                 }
             }
+            foreach (var row in folded.Extra)
+            {
+                tx.Actions.Add(new TableTransactionAction(TableTransactionActionType.UpsertReplace, row));
+                tx.Slots.Add(new Slot(g, null, null, Ledger: true));
+                chars += 512;
+            }
             chars += EstimateChars(entity);
         }
         if (tx.Actions.Count > 0) yield return tx;
@@ -485,7 +530,7 @@ public sealed class IngestProcessor(
         ((IDictionary<string, object>)entity).Values.Sum(v => v is string s ? s.Length : 16) + 256;
 
     /// <summary>Commits one transaction; on a refusal, fixes the plan. True when the culprit must be isolated.</summary>
-    private async Task<bool> SubmitAsync(string tenantId, string partition, Transaction tx, CancellationToken ct)
+    private async Task<bool> SubmitAsync(string tenantId, string partition, Transaction tx, List<(ProfileState, ProfileChanges)> committed, CancellationToken ct)
     {
         try
         {
@@ -501,6 +546,7 @@ public sealed class IngestProcessor(
                     continue;
                 }
                 var etag = response.Value[i].Headers.ETag;
+                if (slot.Changes is { Segments.Changed: true }) committed.Add((slot.NewState!, slot.Changes));
                 slot.Group.State = slot.NewState;
                 slot.Group.Exists = true;
                 if (etag is { } e)

@@ -1,6 +1,7 @@
 using System.Text.Json;
 using Siyu.Core.Profiles;
 using Siyu.Core.Storage;
+using Siyu.Functions.Audience;
 using Siyu.Functions.Hosting;
 using Siyu.Storage.Identities;
 using Siyu.Storage.Privacy;
@@ -36,7 +37,7 @@ public interface IMergeParticipant
 /// A merge is announced on the merge queue before it starts, so one interrupted anywhere is finished from there.
 /// </summary>
 public sealed class ProfileMerger(
-    ProfileStore profiles, IdentityStore identities, DefinitionStore definitions, IEnumerable<IMergeParticipant> participants,
+    ProfileStore profiles, ProfileRefresher refresher, IdentityStore identities, DefinitionStore definitions, IEnumerable<IMergeParticipant> participants,
     IQueueService queues, QueueNames names, QueueWakeups wakeups, TimeProvider clock, ILogger<ProfileMerger> log)
     : JsonCommandHandler<ProfileMerger.Command>(log)
 {
@@ -120,10 +121,10 @@ public sealed class ProfileMerger(
             survivorId = target;
         }
 
-        // 2. Fold it into the survivor, once.
+        // 2. Fold it into the survivor, once; the survivor's traits and segments follow.
         var defs = await definitions.GetAsync(tenantId, ct);
         var aliasOfSurvivor = false;
-        var (folded, survivor) = await profiles.UpdateAsync(tenantId, survivorId, s =>
+        var (folded, survivor) = await refresher.UpdateAsync(tenantId, survivorId, s =>
         {
             if (s.MergedInto is not null) { aliasOfSurvivor = true; return false; }
             return ProfileMerge.Absorb(s, frozen, defs, clock.GetUtcNow());

@@ -11,11 +11,8 @@ namespace Siyu.Core.Audience;
 public sealed record ProfileChanges(bool TraitsChanged, SegmentChanges Segments, IReadOnlyList<TagAdded> TagsAdded, bool ActivityPruned = false)
 {
     public static readonly ProfileChanges None = new(false, SegmentChanges.None, []);
-    public bool Any => TraitsChanged || ActivityPruned || Segments.Any || TagsAdded.Count > 0;
+    public bool Any => TraitsChanged || ActivityPruned || Segments.Changed || TagsAdded.Count > 0;
 }
-
-/// <summary>A tag a rule gave.</summary>
-public sealed record TagAdded(string Tag, string RuleId, DateTimeOffset At);
 
 /// <summary>
 /// A tenant's audience definitions: segments, tag rules and trait thresholds, and the one way they are applied to a
@@ -47,12 +44,12 @@ public sealed class AudienceDefinitions(IReadOnlyList<SegmentDefinition> segment
         List<TagAdded>? added = null;
         if (TagRules.Count > 0)
             foreach (var e in events)
-                foreach (var (tag, ruleId) in Tags.TagRules.Apply(profile, e, TagRules, definitions, now))
-                    (added ??= []).Add(new TagAdded(tag, ruleId, now));
+                foreach (var tag in Tags.TagRules.Apply(profile, e, TagRules, definitions, now))
+                    (added ??= []).Add(tag);
         var pruned = ActivityWindow.Prune(profile, now);
         var traitsChanged = TraitRules.Refresh(profile, Traits, now);
         var segmentChanges = SegmentMembership.Refresh(profile, Segments, now);
-        return added is null && !traitsChanged && !pruned && !segmentChanges.Any
+        return added is null && !traitsChanged && !pruned && !segmentChanges.Changed
             ? ProfileChanges.None
             : new ProfileChanges(traitsChanged, segmentChanges, added ?? [], pruned);
     }

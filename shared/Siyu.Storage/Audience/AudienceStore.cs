@@ -47,7 +47,7 @@ public sealed class AudienceStore(StorageTables tables, TimeProvider clock, ILog
             foreach (var r in rules)
             {
                 var errors = new List<string>();
-                if (TagRuleParser.Parse(r.Id, r.Rule, _ => true, errors) is { } rule) tagRules.Add(rule);
+                if (TagRules.Parse(r.Id, r.Rule, _ => true, errors) is { } rule) tagRules.Add(rule);
                 else log.LogWarning("Tag rule {Rule} of tenant {Tenant} no longer validates: {Errors}", r.Id, tenantId, string.Join("; ", errors));
             }
             return new AudienceDefinitions(compiled, tagRules, traits);

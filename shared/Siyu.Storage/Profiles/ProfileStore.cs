@@ -5,6 +5,7 @@ using Azure.Data.Tables;
 using Siyu.Core.Consent;
 using Siyu.Core.Events;
 using Siyu.Core.Profiles;
+using Siyu.Core.Segments;
 using Siyu.Core.Storage;
 using Siyu.Storage.Tables;
 
@@ -20,6 +21,9 @@ public sealed record ConsentRecord(
     string Id, string Purpose, string Channel, string? Scope, string Status, string Source, string? Evidence,
     DateTimeOffset OccurredAt, DateTimeOffset RecordedAt);
 
+/// <summary>One change of a person's tags.</summary>
+public sealed record TagHistoryEntry(string Tag, string Action, string By, DateTimeOffset At, string? Reason);
+
 /// <summary>What became of <see cref="ProfileStore.UpdateAsync"/>.</summary>
 public enum ProfileUpdate { Written, Unchanged, Missing, Busy }
 
@@ -27,8 +31,9 @@ public enum ProfileUpdate { Written, Unchanged, Missing, Busy }
 /// Profiles and their event history, one partition per (tenant, bucket). A profile's own row and all its event rows
 /// share a partition, so a profile and the events folded into it are committed in one transaction; and many
 /// profiles of the same bucket share a transaction too, which is what makes ingestion fast.
-/// Row keys: <c>{profileId}</c> for the profile, <c>{profileId}~e~{dedupeKey}</c> for each event, and
-/// <c>{profileId}~c~{decisionId}</c> for each consent decision (the append-only consent ledger).
+/// Row keys: <c>{profileId}</c> for the profile, <c>{profileId}~e~{dedupeKey}</c> for each event (segment entries and
+/// exits included), <c>{profileId}~c~{decisionId}</c> for each consent decision (the append-only consent ledger), and
+/// <c>{profileId}~t~…</c> for the tag history.
 /// </summary>
 public sealed class ProfileStore(StorageTables tables)
 {
@@ -237,6 +242,36 @@ public sealed class ProfileStore(StorageTables tables)
         if (e.Properties is not null) entity["Properties"] = EventJson.Text(e.Properties);
         if (e.Traits is not null) entity["Traits"] = EventJson.Text(e.Traits);
         return entity;
+    }
+
+    /// <summary>Tag history: <c>{profileId}~t~{newest first}~{tag}</c>, who or which rule added or removed it, and when.</summary>
+    public static TableEntity ToTagHistoryEntity(string tenantId, string profileId, string tag, bool added, string by, DateTimeOffset at, string? reason = null) =>
+        new(Partition(tenantId, profileId), $"{profileId}~t~{DateTimeOffset.MaxValue.UtcTicks - at.UtcTicks:D19}~{KeyEncoding.Escape(tag)}~{(added ? "a" : "r")}")
+        {
+            ["Kind"] = "tag",
+            ["Tag"] = tag,
+            ["Action"] = added ? "added" : "removed",
+            ["By"] = by,
+            ["At"] = at,
+            ["Reason"] = reason,
+        };
+
+    /// <summary>A segment entry or exit, kept in the person's event history like any event (journeys start from it).</summary>
+    public static TableEntity ToSegmentEventEntity(string tenantId, string profileId, string segmentId, bool entered, DateTimeOffset at) =>
+        ToEventEntity(tenantId, profileId, SegmentEvents.Create(segmentId, entered, at));
+
+    /// <summary>A profile's tag history, newest first.</summary>
+    public async Task<IReadOnlyList<TagHistoryEntry>> ReadTagHistoryAsync(string tenantId, string profileId, int limit, CancellationToken ct = default)
+    {
+        var list = new List<TagHistoryEntry>();
+        if (!Ids.IsProfileId(profileId)) return list;
+        await foreach (var row in RangeAsync(tenantId, $"{profileId}~t~", $"{profileId}~u", null, ct))
+        {
+            list.Add(new TagHistoryEntry(row.GetString("Tag") ?? "", row.GetString("Action") ?? "", row.GetString("By") ?? "",
+                row.GetDateTimeOffset("At") ?? default, row.GetString("Reason")));
+            if (list.Count == limit) break;
+        }
+        return list;
     }
 
     public static TableEntity ToLedgerEntity(string tenantId, string profileId, ConsentDecision d, string messageId, DateTimeOffset recordedAt) =>

@@ -78,7 +78,7 @@ public sealed class ErasureRaceTests(QuietApp app) : IClassFixture<QuietApp>
 
         // The person consents again while their erasure is still queued: the consent waits (here: no delay), it is not lost.
         var processor = new IngestProcessor(app.Service<ProfileStore>(), app.Service<IdentityStore>(), app.Service<PrivacyStores>(),
-            app.Service<IngestQueue>(), app.Service<Siyu.Functions.Merges.ProfileMerger>(), TimeProvider.System, Microsoft.Extensions.Logging.Abstractions.NullLogger<IngestProcessor>.Instance,
+            app.Service<Siyu.Storage.Audience.AudienceStore>(), app.Service<Siyu.Functions.Audience.ProfileRefresher>(), app.Service<IngestQueue>(), app.Service<Siyu.Functions.Merges.ProfileMerger>(), TimeProvider.System, Microsoft.Extensions.Logging.Abstractions.NullLogger<IngestProcessor>.Instance,
             erasureWait: TimeSpan.Zero);
         var grant = Grant("g-fresh", DateTimeOffset.UtcNow, phone);
         var outcomes = await processor.HandleAsync([new QueueWorkItem(new IngestEnvelope(tenant, [grant]).Serialize(), 1)], CancellationToken.None);

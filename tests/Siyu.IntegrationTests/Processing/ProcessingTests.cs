@@ -35,7 +35,8 @@ public sealed class ProcessingTests(QuietApp app) : IClassFixture<QuietApp>
     /// <summary>A processor with its own caches: what another instance of the app would be.</summary>
     private IngestProcessor NewProcessor() => new(app.Service<ProfileStore>(),
         new IdentityStore(app.Service<Siyu.Storage.Tables.StorageTables>(), TimeProvider.System),
-        app.Service<Siyu.Storage.Privacy.PrivacyStores>(), app.Service<IngestQueue>(), app.Service<Siyu.Functions.Merges.ProfileMerger>(),
+        app.Service<Siyu.Storage.Privacy.PrivacyStores>(), app.Service<Siyu.Storage.Audience.AudienceStore>(),
+        app.Service<Siyu.Functions.Audience.ProfileRefresher>(), app.Service<IngestQueue>(), app.Service<Siyu.Functions.Merges.ProfileMerger>(),
         TimeProvider.System, NullLogger<IngestProcessor>.Instance);
 
     private async Task<(string Id, Core.Profiles.ProfileState State)> ProfileOf(string tenant, Identity identity)
