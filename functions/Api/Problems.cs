@@ -14,6 +14,11 @@ public static class Problems
     public static IResult BadRequest(string code, string detail, IDictionary<string, object?>? extensions = null) =>
         Create(StatusCodes.Status400BadRequest, code, "The request is not valid", detail, extensions);
 
+    /// <summary>A definition with mistakes: every one of them, in <c>errors</c>, so they can all be fixed at once.</summary>
+    public static IResult Invalid(string code, string what, IReadOnlyList<string> errors) =>
+        BadRequest(code, $"{what} has {errors.Count} problem{(errors.Count == 1 ? "" : "s")}: {string.Join("; ", errors)}",
+            new Dictionary<string, object?> { ["errors"] = errors });
+
     public static IResult NotFound(string code, string detail) => Create(StatusCodes.Status404NotFound, code, "Not found", detail);
 
     public static IResult Conflict(string code, string detail) => Create(StatusCodes.Status409Conflict, code, "Conflict", detail);

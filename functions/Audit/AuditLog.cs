@@ -24,6 +24,7 @@ public sealed class AuditLog(AuditStore store, TimeProvider clock)
         public const string Merge = "profile.merge";
         public const string SegmentsChanged = "segments.write";
         public const string BulkTag = "tags.bulk";
+        public const string SegmentMembersRead = "segment.members.read";
     }
 
     public Task RecordAsync(HttpContext http, string action, string? profileId, string? detail = null) =>

@@ -36,6 +36,7 @@ public static class Composition
         services.Configure<OperatorSettings>(config.GetSection("Operator"));
         services.Configure<QueueOptions>(config.GetSection("Queues"));
         services.Configure<RetentionSettings>(config.GetSection("Retention"));
+        services.Configure<AudienceSettings>(config.GetSection("Audience"));
 
         services.AddSingleton(TimeProvider.System);
         services.AddSingleton(sp =>
@@ -77,6 +78,7 @@ public static class Composition
         services.AddSingleton<IPersonalDataHolder>(sp => sp.GetRequiredService<SegmentMembershipHolder>());
         services.AddSingleton<IMergeParticipant>(sp => sp.GetRequiredService<SegmentMembershipHolder>());
         services.AddSingleton<IPersonalDataHolder, TagHistoryHolder>();
+        services.AddSingleton<AudienceSweep>();
 
         services.AddSingleton<QueueWakeups>();
         services.AddSingleton<PoisonQueue>();
@@ -96,12 +98,14 @@ public static class Composition
             return names.Ingest.Select(q => Listen(q, sp.GetRequiredService<IngestProcessor>()))
                 .Append(Listen(names.Erase, sp.GetRequiredService<Erasure>()))
                 .Append(Listen(names.Merge, sp.GetRequiredService<ProfileMerger>()))
+                .Append(Listen(names.Sweep, sp.GetRequiredService<AudienceSweep>()))
                 .ToList();
         });
         if (config.GetValue("Queues:ListenersEnabled", true))
         {
             services.AddHostedService<QueueListeners>();
             if (config.GetValue("Retention:Enabled", true)) services.AddHostedService<RetentionTimer>();
+            if (config.GetValue("Audience:SweepEnabled", true)) services.AddHostedService<AudienceSweepTimer>();
         }
         if (config.GetValue("Demo:Seed", false)) services.AddHostedService<DemoSeeder>();
 
@@ -152,6 +156,8 @@ public static class Composition
         app.MapDefinitions();
         app.MapTags();
         app.MapMerges();
+        app.MapSegments();
+        app.MapAudience();
         app.MapAudit();
         app.MapWeChatApps();
         app.MapWeChatPush();

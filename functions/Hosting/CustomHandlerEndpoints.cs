@@ -31,6 +31,14 @@ public static class CustomHandlerEndpoints
                 InvokeAsync(http, names.Merge, handler, poison, options.Value))
             .ExcludeFromDescription()
             .WithMetadata(Tenants.Access.Anonymous);
+        app.MapPost("/ProcessSweep", (HttpContext http, Segments.AudienceSweep handler, PoisonQueue poison, IOptions<QueueOptions> options) =>
+                InvokeAsync(http, names.Sweep, handler, poison, options.Value))
+            .ExcludeFromDescription()
+            .WithMetadata(Tenants.Access.Anonymous);
+        app.MapPost("/AudienceSweep", async (HttpContext http, Segments.AudienceSweep sweep) =>
+                HostResponse([$"audience sweep queued for {await sweep.RequestAllAsync(http.RequestAborted)} tenants"], 200))
+            .ExcludeFromDescription()
+            .WithMetadata(Tenants.Access.Anonymous);
         // Timer trigger: the host posts the timer's state; the purge does not need it.
         app.MapPost("/RetentionPurge", async (HttpContext http, Privacy.RetentionPurge purge) =>
             {

@@ -37,8 +37,11 @@ public sealed class TagHistoryHolder(ProfileStore profiles) : IPersonalDataHolde
 {
     public string Section => "tagHistory";
 
-    public async Task<JsonNode?> ExportAsync(PersonalDataSubject s, CancellationToken ct) =>
-        JsonSerializer.SerializeToNode(await profiles.ReadTagHistoryAsync(s.TenantId, s.ProfileId, int.MaxValue, ct), EntityJson.Options);
+    public async Task<JsonNode?> ExportAsync(PersonalDataSubject s, CancellationToken ct)
+    {
+        var history = await profiles.ReadTagHistoryAsync(s.TenantId, s.ProfileId, int.MaxValue, ct);
+        return JsonSerializer.SerializeToNode(s.MaySeeSensitive ? history : history.Where(h => !s.Definitions.IsSensitiveTag(h.Tag)).ToList(), EntityJson.Options);
+    }
 
     public Task EraseAsync(PersonalDataSubject s, CancellationToken ct) => Task.CompletedTask;
 }

@@ -5,6 +5,7 @@ using Siyu.Core.Privacy;
 using Siyu.Core.Profiles;
 using Siyu.Core.Tenants;
 using Siyu.Functions.Api;
+using Siyu.Functions.Audience;
 using Siyu.Functions.Audit;
 using Siyu.Functions.Privacy;
 using Siyu.Functions.Tenants;
@@ -94,7 +95,7 @@ public static class TagsEndpoints
         return Results.Ok(TagView.From(tag));
     }
 
-    private static async Task<IResult> AddAsync(string id, HttpContext http, ProfileStore profiles, DefinitionStore definitions, AuditLog audit,
+    private static async Task<IResult> AddAsync(string id, HttpContext http, ProfileRefresher profiles, DefinitionStore definitions, AuditLog audit,
         TimeProvider clock, CancellationToken ct)
     {
         var (request, problem) = await RequestBody.ReadObjectAsync<TagRequest>(http.Request, 16 * 1024, JsonSerializerOptions.Web,
@@ -110,35 +111,53 @@ public static class TagsEndpoints
         if (caller.Role != Role.Admin && names.Any(defs.IsSensitiveTag))
             return Problems.Forbidden("wrong_role", "only an admin key may give a sensitive tag");
 
+        var now = clock.GetUtcNow();
+        var added = new List<string>();
         return await ChangeAsync(http, profiles, audit, id, "tag " + string.Join(",", names), state =>
         {
             var refused = names.Where(n => !defs.MayTag(n, state.Consent)).ToList();
             if (refused.Count > 0)
                 return Problems.Conflict("consent_required", $"the person has not granted the consent these sensitive tags need: {string.Join(", ", refused)}");
-            foreach (var name in names) state.Tags.TryAdd(name, new TagMark(clock.GetUtcNow(), caller.KeyId));
+            added.Clear();
+            foreach (var name in names.Distinct())
+                if (state.Tags.TryAdd(name, new TagMark(now, caller.KeyId))) added.Add(name);
             return null;
-        }, state => Results.Ok(defs.VisibleTags(state.Tags, caller.Role == Role.Admin)), ct);
+        }, state => added.Select(t => ProfileStore.ToTagHistoryEntity(caller.TenantId, state.ProfileId, t, true, caller.KeyId, now)),
+        state => Results.Ok(defs.VisibleTags(state.Tags, caller.Role == Role.Admin)), ct);
     }
 
-    private static async Task<IResult> RemoveAsync(string id, string tag, HttpContext http, ProfileStore profiles, DefinitionStore definitions, AuditLog audit, CancellationToken ct)
+    private static async Task<IResult> RemoveAsync(string id, string tag, HttpContext http, ProfileRefresher profiles, DefinitionStore definitions, AuditLog audit,
+        TimeProvider clock, CancellationToken ct)
     {
         var caller = http.Caller();
         var defs = await definitions.GetAsync(caller.TenantId, ct);
         if (caller.Role != Role.Admin && defs.IsSensitiveTag(tag)) return Problems.Forbidden("wrong_role", "only an admin key may remove a sensitive tag");
+        var now = clock.GetUtcNow();
         return await ChangeAsync(http, profiles, audit, id, "untag " + tag, state =>
             state.Tags.Remove(tag) ? null : Problems.NotFound("tag_not_on_profile", $"the person does not carry '{tag}'"),
+            state => [ProfileStore.ToTagHistoryEntity(caller.TenantId, state.ProfileId, tag, false, caller.KeyId, now)],
             _ => Results.NoContent(), ct);
     }
 
-    /// <summary>Changes a profile's tags under its ETag (an event folded in meanwhile is never lost), audited first.</summary>
-    private static async Task<IResult> ChangeAsync(HttpContext http, ProfileStore profiles, AuditLog audit, string id, string detail,
-        Func<ProfileState, IResult?> change, Func<ProfileState, IResult> done, CancellationToken ct)
+    /// <summary>
+    /// Changes a profile's tags under its ETag (an event folded in meanwhile is never lost), audited first, with the tag
+    /// history rows and the segment changes the new tags make, in one write.
+    /// </summary>
+    private static async Task<IResult> ChangeAsync(HttpContext http, ProfileRefresher profiles, AuditLog audit, string id, string detail,
+        Func<ProfileState, IResult?> change, Func<ProfileState, IEnumerable<Azure.Data.Tables.TableEntity>> history, Func<ProfileState, IResult> done,
+        CancellationToken ct)
     {
         IResult? refused = null;
-        var (result, state) = await LiveProfiles.UpdateAsync(profiles, http.Caller().TenantId, id, s => (refused = change(s)) is null,
-            () => audit.RecordAsync(http, AuditLog.Actions.TagsChanged, id, detail), ct);
+        var erasing = false;
+        var (result, state) = await profiles.UpdateAsync(http.Caller().TenantId, id, s =>
+            {
+                erasing = s.ErasureRequestedAt is not null;
+                return !erasing && (refused = change(s)) is null;
+            }, history,
+            () => audit.RecordAsync(http, AuditLog.Actions.TagsChanged, id, detail), ct: ct);
         return result switch
         {
+            _ when erasing => LiveProfiles.NotFound(id),
             ProfileUpdate.Written => done(state!),
             ProfileUpdate.Missing => LiveProfiles.NotFound(id),
             ProfileUpdate.Unchanged => refused!,

@@ -31,8 +31,11 @@ public sealed class AudienceStore(StorageTables tables, TimeProvider clock, ILog
     private const string TraitsRow = "traits";
     private readonly BoundedCache<string, AudienceDefinitions> _cache = new(10_000, clock, CacheFor);
 
-    public Task<AudienceDefinitions> GetAsync(string tenantId, CancellationToken ct = default) =>
-        _cache.GetOrAddAsync(tenantId, async _ =>
+    public Task<AudienceDefinitions> GetAsync(string tenantId, CancellationToken ct = default) => _cache.GetOrAddAsync(tenantId, _ => LoadAsync(tenantId, ct));
+
+    /// <summary>The definitions as stored now, bypassing the cache (the sweep must not work from a stale copy).</summary>
+    public async Task<AudienceDefinitions> LoadAsync(string tenantId, CancellationToken ct = default)
+    {
         {
             var (segments, rules, traits) = await ReadAllAsync(tenantId, ct);
             var catalog = new StoredCatalog(segments, _ => true); // validated when saved; a later taxonomy change must not drop a segment
@@ -50,8 +53,11 @@ public sealed class AudienceStore(StorageTables tables, TimeProvider clock, ILog
                 if (TagRules.Parse(r.Id, r.Rule, _ => true, errors) is { } rule) tagRules.Add(rule);
                 else log.LogWarning("Tag rule {Rule} of tenant {Tenant} no longer validates: {Errors}", r.Id, tenantId, string.Join("; ", errors));
             }
-            return new AudienceDefinitions(compiled, tagRules, traits);
-        });
+            var definitions = new AudienceDefinitions(compiled, tagRules, traits);
+            _cache.Set(tenantId, definitions);
+            return definitions;
+        }
+    }
 
     public async Task<(List<StoredSegment> Segments, List<StoredTagRule> TagRules, TraitSettings Traits)> ReadAllAsync(string tenantId, CancellationToken ct = default)
     {

@@ -1,0 +1,173 @@
+using System.Text.Json;
+using Azure;
+using Azure.Data.Tables;
+using Microsoft.Extensions.Options;
+using Siyu.Core.Audience;
+using Siyu.Core.Profiles;
+using Siyu.Core.Storage;
+using Siyu.Functions.Audience;
+using Siyu.Functions.Hosting;
+using Siyu.Storage.Audience;
+using Siyu.Storage.Privacy;
+using Siyu.Storage.Profiles;
+using Siyu.Storage.Queues;
+using Siyu.Storage.Segments;
+using Siyu.Storage.Tenants;
+
+namespace Siyu.Functions.Segments;
+
+/// <summary>Configuration section "Audience".</summary>
+public sealed class AudienceSettings
+{
+    /// <summary>How often the standalone process sweeps every tenant. Under the Functions host a timer trigger does.</summary>
+    public TimeSpan SweepInterval { get; set; } = TimeSpan.FromHours(1);
+    public bool SweepEnabled { get; set; } = true;
+}
+
+/// <summary>What one partition's sweep found.</summary>
+public sealed record SweepReport(int Evaluated, int Changed, int IndexRepaired);
+
+/// <summary>
+/// The scheduled sweep: conditions that change with the passing of time ("did not buy in 30 days", lifecycle stage,
+/// RFM recency) are re-evaluated for every profile, and the membership index is reconciled with the profiles (which
+/// hold the truth). Work is one queue message per tenant and profile partition, so a sweep spreads over instances and
+/// resumes where it stopped. A segment or trait-threshold change asks for a sweep of its tenant at once.
+/// </summary>
+public sealed class AudienceSweep(
+    TenantStore tenants, ProfileStore profiles, AudienceStore audience, DefinitionStore definitions, MembershipStore members,
+    ProfileRefresher refresher, IQueueService queues, QueueNames names, QueueWakeups wakeups, TimeProvider clock, ILogger<AudienceSweep> log)
+    : JsonCommandHandler<AudienceSweep.Command>(log)
+{
+    public sealed record Command(string TenantId, int Bucket);
+
+    /// <summary>Queues a sweep of every partition of one tenant.</summary>
+    public async Task RequestAsync(string tenantId, CancellationToken ct)
+    {
+        var queue = queues.Queue(names.Sweep);
+        await Parallel.ForEachAsync(Enumerable.Range(0, Ids.ProfileBuckets), new ParallelOptions { MaxDegreeOfParallelism = 8, CancellationToken = ct },
+            async (bucket, token) => await queue.SendAsync(JsonSerializer.Serialize(new Command(tenantId, bucket), JsonSerializerOptions.Web), ct: token));
+        wakeups.Wake(names.Sweep);
+    }
+
+    /// <summary>Queues a sweep of every tenant (the timer).</summary>
+    public async Task<int> RequestAllAsync(CancellationToken ct)
+    {
+        var all = await tenants.ListAsync(ct);
+        foreach (var tenant in all) await RequestAsync(tenant.Id, ct);
+        return all.Count;
+    }
+
+    protected override string Kind => "sweep";
+
+    protected override string? Invalid(Command c) =>
+        string.IsNullOrEmpty(c.TenantId) || c.Bucket is < 0 or >= Ids.ProfileBuckets ? $"needs tenantId and a bucket 0-{Ids.ProfileBuckets - 1}" : null;
+
+    protected override async Task<WorkOutcome> RunAsync(Command c, CancellationToken ct)
+    {
+        await SweepAsync(c.TenantId, c.Bucket, ct);
+        return WorkOutcome.Done;
+    }
+
+    /// <summary>Sweeps one partition of one tenant. Idempotent.</summary>
+    public async Task<SweepReport> SweepAsync(string tenantId, int bucket, CancellationToken ct)
+    {
+        var now = clock.GetUtcNow();
+        var audienceDefinitions = await audience.LoadAsync(tenantId, ct);
+        var dataDefinitions = await definitions.GetAsync(tenantId, ct);
+        // The index before the profiles: a row seen here was written after its profile's commit, which the read below sees.
+        var indexed = await members.ReadPartitionAsync(tenantId, bucket, ct);
+        var partition = Storage.Tables.StorageTables.BucketPartition(tenantId, bucket);
+        var expected = new Dictionary<(string SegmentId, string ProfileId), DateTimeOffset>();
+        int evaluated = 0, changed = 0;
+
+        var filter = TableClient.CreateQueryFilter($"PartitionKey eq {partition} and Kind eq {"profile"}");
+        var pending = new List<(TableEntity Row, ProfileState State, ProfileChanges Changes)>();
+        await foreach (var row in profiles.Table.QueryAsync<TableEntity>(filter, maxPerPage: 1000, cancellationToken: ct))
+        {
+            var state = ProfileStore.FromEntity(row);
+            evaluated++;
+            if (state.ErasureRequestedAt is not null) continue;
+            var changes = audienceDefinitions.Refresh(state, [], dataDefinitions, now);
+            foreach (var (segment, at) in state.Segments) expected[(segment, state.ProfileId)] = at;
+            if (!changes.Any) continue;
+            pending.Add((row, state, changes));
+            if (pending.Count >= 50) changed += await WriteAsync(tenantId, pending, expected, now, ct);
+        }
+        if (pending.Count > 0) changed += await WriteAsync(tenantId, pending, expected, now, ct);
+
+        var repairs = expected.Where(e => !indexed.ContainsKey(e.Key)).Select(e => (e.Key.ProfileId, e.Key.SegmentId, (DateTimeOffset?)e.Value))
+            .Concat(indexed.Keys.Where(k => !expected.ContainsKey(k)).Select(k => (k.ProfileId, k.SegmentId, (DateTimeOffset?)null)))
+            .ToList();
+        if (repairs.Count > 0) await members.ApplyAsync(tenantId, repairs, ct);
+        SweepMetrics.ProfilesEvaluated.Add(evaluated);
+        return new SweepReport(evaluated, changed, repairs.Count);
+    }
+
+    /// <summary>
+    /// Writes changed profiles with their history rows, a transaction of whole profiles at a time, each under the
+    /// ETag it was read with. A profile that changed meanwhile (an event) is refreshed again on its own.
+    /// </summary>
+    private async Task<int> WriteAsync(string tenantId, List<(TableEntity Row, ProfileState State, ProfileChanges Changes)> pending,
+        Dictionary<(string, string), DateTimeOffset> expected, DateTimeOffset now, CancellationToken ct)
+    {
+        var written = 0;
+        var batch = new List<(ProfileState State, List<TableTransactionAction> Actions, ProfileChanges Changes)>();
+        foreach (var (row, state, changes) in pending)
+        {
+            var actions = ProfileRefresher.Rows(tenantId, state.ProfileId, changes, now)
+                .Select(r => new TableTransactionAction(TableTransactionActionType.UpsertReplace, r))
+                .Prepend(new TableTransactionAction(TableTransactionActionType.UpdateReplace, ProfileStore.ToEntity(tenantId, state), row.ETag))
+                .ToList();
+            if (batch.Sum(b => b.Actions.Count) + actions.Count > 100) written += await SubmitAsync(tenantId, batch, expected, ct);
+            batch.Add((state, actions, changes));
+        }
+        if (batch.Count > 0) written += await SubmitAsync(tenantId, batch, expected, ct);
+        pending.Clear();
+        return written;
+    }
+
+    private async Task<int> SubmitAsync(string tenantId, List<(ProfileState State, List<TableTransactionAction> Actions, ProfileChanges Changes)> batch,
+        Dictionary<(string, string), DateTimeOffset> expected, CancellationToken ct)
+    {
+        try
+        {
+            await profiles.Table.SubmitTransactionAsync(batch.SelectMany(b => b.Actions), ct);
+            await refresher.IndexAsync(tenantId, batch.Select(b => (b.State, b.Changes)), ct);
+        }
+        catch (RequestFailedException e) when (e.Status is 412 or 404)
+        {
+            // Someone wrote one of these profiles meanwhile: refresh each again from what is stored now.
+            foreach (var (state, _, _) in batch)
+            {
+                var (result, fresh) = await refresher.UpdateAsync(tenantId, state.ProfileId, s => s.ErasureRequestedAt is null && s.MergedInto is null,
+                    followAliases: false, ct: ct);
+                foreach (var key in expected.Keys.Where(k => k.Item2 == state.ProfileId).ToList()) expected.Remove(key);
+                if (fresh is not null && result is ProfileUpdate.Written or ProfileUpdate.Unchanged)
+                    foreach (var (segment, at) in fresh.Segments) expected[(segment, state.ProfileId)] = at;
+            }
+        }
+        var count = batch.Count;
+        batch.Clear();
+        return count;
+    }
+}
+
+/// <summary>Runs the sweep of every tenant on an interval (standalone mode).</summary>
+public sealed class AudienceSweepTimer(AudienceSweep sweep, IOptions<AudienceSettings> settings, ILogger<AudienceSweepTimer> log) : BackgroundService
+{
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        using var timer = new PeriodicTimer(settings.Value.SweepInterval);
+        while (await timer.WaitForNextTickAsync(stoppingToken))
+        {
+            try { await sweep.RequestAllAsync(stoppingToken); }
+            catch (Exception e) when (e is not OperationCanceledException) { log.LogWarning(e, "Audience sweep could not be queued; it runs again at the next interval"); }
+        }
+    }
+}
+
+public static class SweepMetrics
+{
+    private static readonly System.Diagnostics.Metrics.Meter Meter = new("Siyu.Audience");
+    public static readonly System.Diagnostics.Metrics.Counter<long> ProfilesEvaluated = Meter.CreateCounter<long>("siyu.sweep.profiles_evaluated");
+}
