@@ -15,6 +15,7 @@ using Siyu.Storage.WeChat;
 using Siyu.Storage.Account;
 using Siyu.Storage.Audience;
 using Siyu.Storage.Audit;
+using Siyu.Storage.Jobs;
 using Siyu.Storage.Segments;
 using Siyu.Storage.Privacy;
 using Siyu.Storage.Identities;
@@ -79,6 +80,8 @@ public static class Composition
         services.AddSingleton<IMergeParticipant>(sp => sp.GetRequiredService<SegmentMembershipHolder>());
         services.AddSingleton<IPersonalDataHolder, TagHistoryHolder>();
         services.AddSingleton<AudienceSweep>();
+        services.AddSingleton<TagJobStore>();
+        services.AddSingleton<BulkTagging>();
 
         services.AddSingleton<QueueWakeups>();
         services.AddSingleton<PoisonQueue>();
@@ -99,6 +102,7 @@ public static class Composition
                 .Append(Listen(names.Erase, sp.GetRequiredService<Erasure>()))
                 .Append(Listen(names.Merge, sp.GetRequiredService<ProfileMerger>()))
                 .Append(Listen(names.Sweep, sp.GetRequiredService<AudienceSweep>()))
+                .Append(Listen(names.BulkTag, sp.GetRequiredService<BulkTagging>()))
                 .ToList();
         });
         if (config.GetValue("Queues:ListenersEnabled", true))
@@ -155,6 +159,7 @@ public static class Composition
         app.MapDataRights();
         app.MapDefinitions();
         app.MapTags();
+        BulkTagging.Map(app);
         app.MapMerges();
         app.MapSegments();
         app.MapAudience();

@@ -35,6 +35,10 @@ public static class CustomHandlerEndpoints
                 InvokeAsync(http, names.Sweep, handler, poison, options.Value))
             .ExcludeFromDescription()
             .WithMetadata(Tenants.Access.Anonymous);
+        app.MapPost("/ProcessBulkTags", (HttpContext http, Tags.BulkTagging handler, PoisonQueue poison, IOptions<QueueOptions> options) =>
+                InvokeAsync(http, names.BulkTag, handler, poison, options.Value))
+            .ExcludeFromDescription()
+            .WithMetadata(Tenants.Access.Anonymous);
         app.MapPost("/AudienceSweep", async (HttpContext http, Segments.AudienceSweep sweep) =>
                 HostResponse([$"audience sweep queued for {await sweep.RequestAllAsync(http.RequestAborted)} tenants"], 200))
             .ExcludeFromDescription()

@@ -56,7 +56,7 @@ public sealed class QueueNames(StorageSettings storage, IngestionSettings ingest
     public string BulkTag { get; } = Name(storage.Prefix, "bulk-tag");
 
     /// <summary>Every queue a handler works from: each has a listener here and a queue function in Azure.</summary>
-    public IEnumerable<string> Work => Ingest.Append(Erase).Append(Merge).Append(Sweep);
+    public IEnumerable<string> Work => Ingest.Append(Erase).Append(Merge).Append(Sweep).Append(BulkTag);
 
     public IEnumerable<string> All => Work.SelectMany(q => new[] { q, PoisonQueue.NameFor(q) });
 

@@ -1,0 +1,154 @@
+using System.Text.Json;
+using Siyu.Core.Identities;
+using Siyu.Core.Privacy;
+using Siyu.Core.Profiles;
+using Siyu.Core.Storage;
+using Siyu.Core.Tenants;
+using Siyu.Functions.Api;
+using Siyu.Functions.Audience;
+using Siyu.Functions.Audit;
+using Siyu.Functions.Hosting;
+using Siyu.Functions.Tenants;
+using Siyu.Storage.Identities;
+using Siyu.Storage.Jobs;
+using Siyu.Storage.Privacy;
+using Siyu.Storage.Profiles;
+using Siyu.Storage.Queues;
+
+namespace Siyu.Functions.Tags;
+
+public sealed record BulkTagRequest(IReadOnlyList<string>? ProfileIds, IReadOnlyList<string>? Identities, string? Action);
+
+public sealed record BulkTagAccepted(string JobId, string Status, int Total, string Location);
+
+/// <summary>
+/// Tagging many people at once (up to <see cref="MaxTargets"/> per call): the call answers 202 with a job at once; the
+/// work runs from the bulk-tag queue in chunks, each idempotent, and the job shows its progress. Every person is
+/// tagged as by hand: consent for sensitive tags checked, tag history written, segments refreshed in the same write.
+/// </summary>
+public sealed class BulkTagging(
+    TagJobStore jobs, ProfileRefresher refresher, IdentityStore identities, DefinitionStore definitions, IQueueService queues, QueueNames names,
+    QueueWakeups wakeups, TimeProvider clock, ILogger<BulkTagging> log) : JsonCommandHandler<BulkTagging.Command>(log)
+{
+    public const int MaxTargets = 10_000;
+    public const int ChunkSize = 500;
+
+    public sealed record Command(string TenantId, string JobId, int Chunk);
+
+    public static void Map(IEndpointRouteBuilder app)
+    {
+        app.MapPost("/api/tags/{name}/bulk", StartAsync)
+            .WithTags("Tags")
+            .Allow(Role.Marketer, Role.Admin)
+            .WithName("BulkTag")
+            .WithSummary($"Tag (or with \"action\": \"remove\", untag) up to {MaxTargets} people: {{\"profileIds\": […]}} or {{\"identities\": [\"phone:138…\"]}}")
+            .WithDescription("Answers 202 with a job; GET /api/tags/jobs/{jobId} shows its progress. People not found, being erased, or without the " +
+                             "consent a sensitive tag needs are counted as skipped.")
+            .Accepts<BulkTagRequest>("application/json")
+            .Produces<BulkTagAccepted>(StatusCodes.Status202Accepted)
+            .ProducesProblem(StatusCodes.Status400BadRequest)
+            .ProducesProblem(StatusCodes.Status403Forbidden);
+
+        app.MapGet("/api/tags/jobs/{jobId}", async (string jobId, HttpContext http, TagJobStore jobs, CancellationToken ct) =>
+                Ids.IsIdText(jobId) && jobId.Length == JobIdLength && await jobs.GetAsync(http.Caller().TenantId, jobId, ct) is { } job
+                    ? Results.Ok(job)
+                    : Problems.NotFound("job_not_found", $"no tagging job '{jobId}' in this tenant"))
+            .WithTags("Tags")
+            .Allow(Role.Marketer, Role.Admin)
+            .WithName("GetTagJob")
+            .WithSummary("Progress of a bulk tagging job: status (queued, running, done), processed, tagged, unchanged, skipped, failed")
+            .Produces<TagJob>()
+            .ProducesProblem(StatusCodes.Status404NotFound);
+    }
+
+    private const int JobIdLength = 16;
+
+    private static async Task<IResult> StartAsync(string name, HttpContext http, BulkTagging bulk, DefinitionStore definitions, AuditLog audit, CancellationToken ct)
+    {
+        if (!TagDefinition.IsValidName(name))
+            return Problems.BadRequest("invalid_tag", $"a tag name is 1-{TagDefinition.MaxNameLength} characters, without control characters, '/', '\\', '#', '?' or outer spaces");
+        var (request, problem) = await RequestBody.ReadObjectAsync<BulkTagRequest>(http.Request, 1024 * 1024, JsonSerializerOptions.Web,
+            "invalid_bulk_tag", "{\"profileIds\": [\"…\"]} or {\"identities\": [\"phone:13800138000\", \"openid:wx123:oAbc\"]}", ct);
+        if (request is null) return problem!;
+        var action = request.Action ?? "add";
+        if (action is not ("add" or "remove")) return Problems.BadRequest("invalid_bulk_tag", "action must be \"add\" or \"remove\"");
+        if ((request.ProfileIds is null) == (request.Identities is null))
+            return Problems.BadRequest("invalid_bulk_tag", "name the people by \"profileIds\" or by \"identities\" (one of the two)");
+        var targets = (request.ProfileIds ?? request.Identities)!;
+        if (targets.Count == 0) return Problems.BadRequest("invalid_bulk_tag", "the list of people is empty");
+        if (targets.Count > MaxTargets)
+            return Problems.BadRequest("too_many_profiles", $"at most {MaxTargets} people per call; this one names {targets.Count}. Split it into several calls.");
+        // Identities as a client writes them ("phone:138 0013 8000"), normalised to the keys the index holds.
+        if (request.Identities is not null) targets = targets.Select(t => Normalise(t) ?? "!" + t).ToList();
+        var bad = request.ProfileIds is not null
+            ? targets.Where(t => !Ids.IsProfileId(t)).ToList()
+            : targets.Where(t => t.StartsWith('!')).Select(t => t[1..]).ToList();
+        if (bad.Count > 0)
+            return Problems.BadRequest("invalid_bulk_tag", $"{bad.Count} entr{(bad.Count == 1 ? "y is" : "ies are")} not {(request.ProfileIds is not null ? "profile ids" : "identities such as phone:13800138000")}, e.g. '{bad[0]}'");
+
+        var caller = http.Caller();
+        var defs = await definitions.GetAsync(caller.TenantId, ct);
+        if (defs.Tag(name) is null) return Problems.BadRequest("unknown_tag", $"'{name}' is not in the tag taxonomy (define it with PUT /api/tags/{{name}})");
+        if (defs.IsSensitiveTag(name) && caller.Role != Role.Admin) return Problems.Forbidden("wrong_role", "only an admin key may give or remove a sensitive tag");
+
+        var jobId = Ids.Random(JobIdLength);
+        var kind = request.ProfileIds is not null ? "p:" : "i:";
+        var chunks = targets.Distinct().Chunk(ChunkSize).Select(c => (IReadOnlyList<string>)c.Select(t => kind + t).ToList()).ToList();
+        await audit.RecordAsync(http, AuditLog.Actions.BulkTag, null, $"{action} {name} for {targets.Count} people (job {jobId})");
+        await bulk.EnqueueAsync(caller.TenantId, jobId, name, action, caller.KeyId, chunks, ct);
+        var location = $"/api/tags/jobs/{jobId}";
+        return Results.Json(new BulkTagAccepted(jobId, "queued", chunks.Sum(c => c.Count), location), statusCode: StatusCodes.Status202Accepted);
+    }
+
+    private static string? Normalise(string? text) =>
+        text is not null && IdentityRules.TryParseKey(text, out var parsed) && IdentityRules.TryCreate(parsed.Type, parsed.Value, parsed.AppId, out var identity, out _)
+            ? identity.Key
+            : null;
+
+    private async Task EnqueueAsync(string tenantId, string jobId, string tag, string action, string by, IReadOnlyList<IReadOnlyList<string>> chunks, CancellationToken ct)
+    {
+        await jobs.CreateAsync(tenantId, jobId, tag, action, by, chunks, ct);
+        var queue = queues.Queue(names.BulkTag);
+        await Parallel.ForEachAsync(Enumerable.Range(0, chunks.Count), new ParallelOptions { MaxDegreeOfParallelism = 8, CancellationToken = ct },
+            async (i, token) => await queue.SendAsync(JsonSerializer.Serialize(new Command(tenantId, jobId, i), JsonSerializerOptions.Web), ct: token));
+        wakeups.Wake(names.BulkTag);
+    }
+
+    protected override string Kind => "bulk tag";
+
+    protected override string? Invalid(Command c) => string.IsNullOrEmpty(c.TenantId) || string.IsNullOrEmpty(c.JobId) || c.Chunk < 0 ? "needs tenantId, jobId and chunk" : null;
+
+    protected override async Task<WorkOutcome> RunAsync(Command c, CancellationToken ct)
+    {
+        var chunk = await jobs.GetChunkAsync(c.TenantId, c.JobId, c.Chunk, ct);
+        if (chunk is null) return WorkOutcome.Poison($"no chunk {c.Chunk} of job {c.JobId}");
+        if (chunk.Done) return WorkOutcome.Done; // a redelivered message
+        var defs = await definitions.GetAsync(c.TenantId, ct);
+        var add = chunk.Action == "add";
+        var now = clock.GetUtcNow();
+        int tagged = 0, unchanged = 0, skipped = 0, failed = 0;
+        await Parallel.ForEachAsync(chunk.Targets, new ParallelOptions { MaxDegreeOfParallelism = 16, CancellationToken = ct }, async (target, token) =>
+        {
+            var profileId = target.StartsWith("p:", StringComparison.Ordinal) ? target[2..] : await identities.LookupAsync(c.TenantId, target[2..], token);
+            if (profileId is null) { Interlocked.Increment(ref skipped); return; }
+            var refused = false;
+            var (result, _) = await refresher.UpdateAsync(c.TenantId, profileId, s =>
+                {
+                    refused = s.ErasureRequestedAt is not null || (add && !defs.MayTag(chunk.Tag, s.Consent));
+                    if (refused) return false;
+                    return add ? s.Tags.TryAdd(chunk.Tag, new TagMark(now, chunk.By)) : s.Tags.Remove(chunk.Tag);
+                },
+                s => [ProfileStore.ToTagHistoryEntity(c.TenantId, s.ProfileId, chunk.Tag, add, chunk.By, now, $"bulk job {c.JobId}")],
+                ct: token);
+            switch (result)
+            {
+                case ProfileUpdate.Written: Interlocked.Increment(ref tagged); break;
+                case ProfileUpdate.Unchanged when !refused: Interlocked.Increment(ref unchanged); break;
+                case ProfileUpdate.Busy: Interlocked.Increment(ref failed); break;
+                default: Interlocked.Increment(ref skipped); break;
+            }
+        });
+        await jobs.CompleteChunkAsync(c.TenantId, c.JobId, c.Chunk, new ChunkResult(tagged, unchanged, skipped, failed), ct);
+        return WorkOutcome.Done;
+    }
+}
