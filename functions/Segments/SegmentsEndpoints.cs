@@ -44,7 +44,7 @@ public static class SegmentsEndpoints
             .WithSummary("Create or change a segment: {\"name\", \"description\", \"rule\"}; a 400 lists every problem of the rule")
             .WithDescription("Rule nodes: {\"and\": […]}, {\"or\": […]}, {\"not\": {…}}, {\"attribute\", \"type\", \"op\", \"value\"}, {\"trait\", \"op\", \"value\"}, " +
                              "{\"tag\"}, {\"consent\": {\"purpose\", \"channel\"}, \"status\"}, {\"event\", \"atLeast\", \"atMost\", \"withinDays\"}, {\"segment\"}. " +
-                             "See docs/segments.md. Membership is computed for everyone at once (a sweep), then kept up to date.")
+                             "See the README, People and groups. Membership is computed for everyone at once (a sweep), then kept up to date.")
             .Accepts<SegmentRequest>("application/json")
             .Produces<SegmentView>()
             .ProducesProblem(StatusCodes.Status400BadRequest)
