@@ -212,5 +212,13 @@ public sealed class SegmentTests(ClockedApp app) : IClassFixture<ClockedApp>
         Assert.Equal(HttpStatusCode.NoContent, (await marketer.DeleteAsync($"/api/profiles/{id}/tags/core-fan")).StatusCode);
         Assert.Empty(SegmentsOf(await Profile(tenant, id)));
         await Eventually.Get(() => Segment(tenant, "reachable-fans"), s => s.GetProperty("size").GetInt64() == 0, what: "size 0");
+
+        // Back in, then erased: no membership row names them afterwards.
+        Assert.Equal(HttpStatusCode.OK, (await marketer.PostAsJsonAsync($"/api/profiles/{id}/tags", new { tags = new[] { "core-fan" } })).StatusCode);
+        Assert.Equal(1, (await Segment(tenant, "reachable-fans")).GetProperty("size").GetInt64());
+        Assert.Equal(HttpStatusCode.Accepted, (await tenant.Admin().DeleteAsync($"/api/profiles/{id}")).StatusCode);
+        await Eventually.Get(() => tenant.Admin().DeleteAsync($"/api/profiles/{id}"), r => r.StatusCode == HttpStatusCode.NoContent, what: "erasure done");
+        Assert.Equal(0, (await Segment(tenant, "reachable-fans")).GetProperty("size").GetInt64());
+        Assert.Empty(await app.Service<MembershipStore>().ReadPartitionAsync(tenant.Id, Ids.ProfileBucket(id)));
     }
 }
