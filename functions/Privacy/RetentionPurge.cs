@@ -88,15 +88,8 @@ public sealed class RetentionPurge(
 }
 
 /// <summary>Runs the retention purge on an interval in standalone mode.</summary>
-public sealed class RetentionTimer(RetentionPurge purge, IOptions<RetentionSettings> settings, ILogger<RetentionTimer> log) : BackgroundService
+public sealed class RetentionTimer(RetentionPurge purge, IOptions<RetentionSettings> settings, ILogger<RetentionTimer> log)
+    : IntervalService(settings.Value.Interval, "Retention purge", log)
 {
-    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
-    {
-        using var timer = new PeriodicTimer(settings.Value.Interval);
-        while (await timer.WaitForNextTickAsync(stoppingToken))
-        {
-            try { await purge.RunAsync(stoppingToken); }
-            catch (Exception e) when (e is not OperationCanceledException) { log.LogWarning(e, "Retention purge failed; it runs again at the next interval"); }
-        }
-    }
+    protected override Task RunOnceAsync(CancellationToken ct) => purge.RunAsync(ct);
 }

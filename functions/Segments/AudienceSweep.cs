@@ -152,18 +152,11 @@ public sealed class AudienceSweep(
     }
 }
 
-/// <summary>Runs the sweep of every tenant on an interval (standalone mode).</summary>
-public sealed class AudienceSweepTimer(AudienceSweep sweep, IOptions<AudienceSettings> settings, ILogger<AudienceSweepTimer> log) : BackgroundService
+/// <summary>Queues the sweep of every tenant on an interval (standalone mode).</summary>
+public sealed class AudienceSweepTimer(AudienceSweep sweep, IOptions<AudienceSettings> settings, ILogger<AudienceSweepTimer> log)
+    : IntervalService(settings.Value.SweepInterval, "Audience sweep", log)
 {
-    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
-    {
-        using var timer = new PeriodicTimer(settings.Value.SweepInterval);
-        while (await timer.WaitForNextTickAsync(stoppingToken))
-        {
-            try { await sweep.RequestAllAsync(stoppingToken); }
-            catch (Exception e) when (e is not OperationCanceledException) { log.LogWarning(e, "Audience sweep could not be queued; it runs again at the next interval"); }
-        }
-    }
+    protected override Task RunOnceAsync(CancellationToken ct) => sweep.RequestAllAsync(ct);
 }
 
 public static class SweepMetrics
