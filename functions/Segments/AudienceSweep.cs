@@ -24,8 +24,8 @@ public sealed class AudienceSettings
     public bool SweepEnabled { get; set; } = true;
 }
 
-/// <summary>What one partition's sweep found.</summary>
-public sealed record SweepReport(int Evaluated, int Changed, int IndexRepaired);
+/// <summary>What one partition's sweep found. <see cref="IndexRowsFixed"/>: index rows written or removed to match the profiles (entries and exits of this sweep, and repairs).</summary>
+public sealed record SweepReport(int Evaluated, int Changed, int IndexRowsFixed);
 
 /// <summary>
 /// The scheduled sweep: conditions that change with the passing of time ("did not buy in 30 days", lifecycle stage,
@@ -129,11 +129,8 @@ public sealed class AudienceSweep(
     private async Task<int> SubmitAsync(string tenantId, List<(ProfileState State, List<TableTransactionAction> Actions, ProfileChanges Changes)> batch,
         Dictionary<(string, string), DateTimeOffset> expected, CancellationToken ct)
     {
-        try
-        {
-            await profiles.Table.SubmitTransactionAsync(batch.SelectMany(b => b.Actions), ct);
-            await refresher.IndexAsync(tenantId, batch.Select(b => (b.State, b.Changes)), ct);
-        }
+        // The index follows at the end of the partition, from what the profiles now say, in one reconciliation.
+        try { await profiles.Table.SubmitTransactionAsync(batch.SelectMany(b => b.Actions), ct); }
         catch (RequestFailedException e) when (e.Status is 412 or 404)
         {
             // Someone wrote one of these profiles meanwhile: refresh each again from what is stored now.

@@ -28,7 +28,7 @@ public sealed class SegmentTests(ClockedApp app) : IClassFixture<ClockedApp>
     {
         var reports = new List<SweepReport>();
         for (var bucket = 0; bucket < Ids.ProfileBuckets; bucket++) reports.Add(await app.Service<AudienceSweep>().SweepAsync(tenant.Id, bucket, CancellationToken.None));
-        return new SweepReport(reports.Sum(r => r.Evaluated), reports.Sum(r => r.Changed), reports.Sum(r => r.IndexRepaired));
+        return new SweepReport(reports.Sum(r => r.Evaluated), reports.Sum(r => r.Changed), reports.Sum(r => r.IndexRowsFixed));
     }
 
     [Fact]
@@ -178,7 +178,7 @@ public sealed class SegmentTests(ClockedApp app) : IClassFixture<ClockedApp>
         await app.Service<MembershipStore>().RemoveAsync(tenant.Id, ids[3], ["lapsed"]);
         Assert.Equal(23, (await Segment(tenant, "lapsed")).GetProperty("size").GetInt64());
         var repaired = await SweepAsync(tenant);
-        Assert.Equal(1, repaired.IndexRepaired);
+        Assert.Equal(1, repaired.IndexRowsFixed);
         Assert.Equal(24, (await Segment(tenant, "lapsed")).GetProperty("size").GetInt64());
     }
 
