@@ -15,35 +15,23 @@ public static class CustomHandlerEndpoints
 {
     public static void MapQueueFunctions(this IEndpointRouteBuilder app, QueueNames names)
     {
-        for (var i = 0; i < names.Ingest.Count; i++)
-        {
-            var queue = names.Ingest[i];
-            app.MapPost($"/ProcessIngest{i}", (HttpContext http, Ingestion.IngestProcessor handler, PoisonQueue poison, IOptions<QueueOptions> options) =>
+        // Queue triggers: one function per queue, each posting to its handler.
+        void Queue<THandler>(string function, string queue) where THandler : IQueueHandler =>
+            app.MapPost("/" + function, (HttpContext http, THandler handler, PoisonQueue poison, IOptions<QueueOptions> options) =>
                     InvokeAsync(http, queue, handler, poison, options.Value))
                 .ExcludeFromDescription()
                 .WithMetadata(Tenants.Access.Anonymous);
-        }
-        app.MapPost("/ProcessErasures", (HttpContext http, Privacy.Erasure handler, PoisonQueue poison, IOptions<QueueOptions> options) =>
-                InvokeAsync(http, names.Erase, handler, poison, options.Value))
-            .ExcludeFromDescription()
-            .WithMetadata(Tenants.Access.Anonymous);
-        app.MapPost("/ProcessMerges", (HttpContext http, Merges.ProfileMerger handler, PoisonQueue poison, IOptions<QueueOptions> options) =>
-                InvokeAsync(http, names.Merge, handler, poison, options.Value))
-            .ExcludeFromDescription()
-            .WithMetadata(Tenants.Access.Anonymous);
-        app.MapPost("/ProcessSweep", (HttpContext http, Segments.AudienceSweep handler, PoisonQueue poison, IOptions<QueueOptions> options) =>
-                InvokeAsync(http, names.Sweep, handler, poison, options.Value))
-            .ExcludeFromDescription()
-            .WithMetadata(Tenants.Access.Anonymous);
-        app.MapPost("/ProcessBulkTags", (HttpContext http, Tags.BulkTagging handler, PoisonQueue poison, IOptions<QueueOptions> options) =>
-                InvokeAsync(http, names.BulkTag, handler, poison, options.Value))
-            .ExcludeFromDescription()
-            .WithMetadata(Tenants.Access.Anonymous);
+        for (var i = 0; i < names.Ingest.Count; i++) Queue<Ingestion.IngestProcessor>($"ProcessIngest{i}", names.Ingest[i]);
+        Queue<Privacy.Erasure>("ProcessErasures", names.Erase);
+        Queue<Merges.ProfileMerger>("ProcessMerges", names.Merge);
+        Queue<Segments.AudienceSweep>("ProcessSweep", names.Sweep);
+        Queue<Tags.BulkTagging>("ProcessBulkTags", names.BulkTag);
+
+        // Timer triggers: the host posts the timer's state; the work does not need it.
         app.MapPost("/AudienceSweep", async (HttpContext http, Segments.AudienceSweep sweep) =>
                 HostResponse([$"audience sweep queued for {await sweep.RequestAllAsync(http.RequestAborted)} tenants"], 200))
             .ExcludeFromDescription()
             .WithMetadata(Tenants.Access.Anonymous);
-        // Timer trigger: the host posts the timer's state; the purge does not need it.
         app.MapPost("/RetentionPurge", async (HttpContext http, Privacy.RetentionPurge purge) =>
             {
                 var report = await purge.RunAsync(http.RequestAborted);
