@@ -8,6 +8,9 @@
 // Usage: dotnet run -c Release --project infra/bench/Siyu.Bench -- [--profiles 10000] [--events 100000]
 //        [--push-rate 200] [--push-seconds 20] [--accept-seconds 10] [--raw-seconds 5] [--out file.md]
 // The consent benchmark (see ConsentBench): -- --suite consent [--profiles 10000] [--consents 50000] [--out file.md]
+// The audience benchmark (see AudienceBench): -- --suite audience [--profiles 100000] [--latency-profiles 2000] [--latency-rate 100]
+//        [--latency-seconds 20] [--tag-profiles 10000] [--sweep-parallelism 8] [--seed ingest|direct] [--phases 1,2,3]
+//        [--out file.md]
 using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Diagnostics.Metrics;
@@ -28,6 +31,7 @@ Directory.SetCurrentDirectory(FindRoot());
 
 var report = new List<string>();
 if (options.Suite == "consent") return await ConsentBench.RunAsync(options, "bench-" + Guid.NewGuid().ToString("N"), new CommitCounter());
+if (options.Suite == "audience") return await AudienceBench.RunAsync(options, "bench-" + Guid.NewGuid().ToString("N"), new CommitCounter());
 
 // Every phase gets a fresh emulator (same binary, same machine, same run): Azurite slows down as it holds more data,
 // even after it is deleted, so a phase must not inherit another's leftovers.
@@ -211,15 +215,21 @@ static string FindRoot()
 namespace Siyu.Bench
 {
     public sealed record Args(int Profiles, int Events, int PushRate, int PushSeconds, int AcceptSeconds, int RawSeconds, string? Out,
-        string Suite, int Consents)
+        string Suite, int Consents, int LatencyProfiles, int LatencyRate, int LatencySeconds, int TagProfiles, int SweepParallelism, string Phases, string Seed)
     {
         public static Args Parse(string[] args)
         {
             string? Get(string name) { var i = Array.IndexOf(args, name); return i >= 0 && i + 1 < args.Length ? args[i + 1] : null; }
             int Int(string name, int fallback) => Get(name) is { } v ? int.Parse(v) : fallback;
-            return new Args(Int("--profiles", 10_000), Int("--events", 100_000), Int("--push-rate", 200), Int("--push-seconds", 20),
-                Int("--accept-seconds", 5), Int("--raw-seconds", 5), Get("--out"), Get("--suite") ?? "ingestion", Int("--consents", 50_000));
+            var suite = Get("--suite") ?? "ingestion";
+            // The audience suite sweeps a realistic tenant: 100,000 profiles unless told otherwise.
+            return new Args(Int("--profiles", suite == "audience" ? 100_000 : 10_000), Int("--events", 100_000), Int("--push-rate", 200), Int("--push-seconds", 20),
+                Int("--accept-seconds", 5), Int("--raw-seconds", 5), Get("--out"), suite, Int("--consents", 50_000),
+                Int("--latency-profiles", 2_000), Int("--latency-rate", 100), Int("--latency-seconds", 20), Int("--tag-profiles", 10_000),
+                Int("--sweep-parallelism", 8), Get("--phases") ?? "1,2,3", Get("--seed") ?? "ingest");
         }
+
+        public bool Runs(int phase) => Phases.Split(',').Contains(phase.ToString());
     }
 
     public sealed record Stats(double P50, double P99, double Max, int Count)
