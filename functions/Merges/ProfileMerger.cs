@@ -115,11 +115,7 @@ public sealed class ProfileMerger(
     {
         if (await profiles.ReadAsync(tenantId, mergedId, ct) is not { } stored || stored.State.MergedInto is not { } target) return true;
         var frozen = stored.State;
-        if (target != survivorId)
-        {
-            // Marked towards another profile by a concurrent merge: finish that one instead.
-            survivorId = target;
-        }
+        survivorId = target; // a concurrent merge may have aimed it elsewhere: finish that one
 
         // 2. Fold it into the survivor, once; the survivor's traits and segments follow.
         var defs = await definitions.GetAsync(tenantId, ct);

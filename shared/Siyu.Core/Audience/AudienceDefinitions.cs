@@ -30,6 +30,8 @@ public sealed class AudienceDefinitions(IReadOnlyList<SegmentDefinition> segment
     public static readonly AudienceDefinitions None = new([], [], TraitSettings.Default);
 
     public IReadOnlyList<SegmentDefinition> Segments { get; } = segments;
+    /// <summary>Built once: every profile change evaluates against it.</summary>
+    private readonly IReadOnlyDictionary<string, SegmentCondition> _rules = SegmentMembership.ById(segments);
     public IReadOnlyList<TagRule> TagRules { get; } = tagRules;
     public TraitSettings Traits { get; } = traits;
 
@@ -48,7 +50,7 @@ public sealed class AudienceDefinitions(IReadOnlyList<SegmentDefinition> segment
                     (added ??= []).Add(tag);
         var pruned = ActivityWindow.Prune(profile, now);
         var traitsChanged = TraitRules.Refresh(profile, Traits, now);
-        var segmentChanges = SegmentMembership.Refresh(profile, Segments, now);
+        var segmentChanges = SegmentMembership.Refresh(profile, Segments, _rules, now);
         return added is null && !traitsChanged && !pruned && !segmentChanges.Changed
             ? ProfileChanges.None
             : new ProfileChanges(traitsChanged, segmentChanges, added ?? [], pruned);

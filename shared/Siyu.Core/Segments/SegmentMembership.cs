@@ -26,10 +26,21 @@ public static class SegmentMembership
     /// recorded as entered at <paramref name="now"/>, a member who no longer matches is taken out. Segments that are
     /// no longer defined are removed without counting as exits. A segment referred to by others is evaluated once.
     /// </summary>
-    public static SegmentChanges Refresh(ProfileState p, IReadOnlyCollection<SegmentDefinition> segments, DateTimeOffset now)
+    public static SegmentChanges Refresh(ProfileState p, IReadOnlyCollection<SegmentDefinition> segments, DateTimeOffset now) =>
+        Refresh(p, segments, ById(segments), now);
+
+    /// <summary>The rules by segment id, for callers that refresh many profiles against the same segments.</summary>
+    public static IReadOnlyDictionary<string, SegmentCondition> ById(IEnumerable<SegmentDefinition> segments)
     {
-        var rules = new Dictionary<string, SegmentCondition>(segments.Count, StringComparer.Ordinal);
+        var rules = new Dictionary<string, SegmentCondition>(StringComparer.Ordinal);
         foreach (var s in segments) rules[s.Id] = s.Rule;
+        return rules;
+    }
+
+    /// <inheritdoc cref="Refresh(ProfileState, IReadOnlyCollection{SegmentDefinition}, DateTimeOffset)"/>
+    public static SegmentChanges Refresh(ProfileState p, IReadOnlyCollection<SegmentDefinition> segments,
+        IReadOnlyDictionary<string, SegmentCondition> rules, DateTimeOffset now)
+    {
         var ctx = new SegmentContext(now, id => rules.GetValueOrDefault(id));
 
         List<string>? entered = null, exited = null, removed = null;
