@@ -80,6 +80,28 @@ public static class SegmentRules
         return errors.Count > before ? null : condition;
     }
 
+    /// <summary>
+    /// A condition outside any segment (a journey's <c>condition</c> node): the same language, checked against the
+    /// same catalog, with problems reported under <paramref name="path"/>.
+    /// </summary>
+    public static SegmentCondition? ParseCondition(JsonNode? rule, string path, ISegmentCatalog catalog, List<string> errors)
+    {
+        var before = errors.Count;
+        if (rule is null)
+        {
+            errors.Add($"{path}: is required, e.g. {{\"tag\": \"core-fan\"}}");
+            return null;
+        }
+        if (ConditionJson.HasDuplicateKeys(rule))
+        {
+            errors.Add($"{path}: names the same key twice in one object");
+            return null;
+        }
+        // No segment has the empty id, so references made here can never cycle back to it.
+        var condition = new Parser("", catalog, errors).Node(rule, path, 1);
+        return errors.Count > before ? null : condition;
+    }
+
     /// <summary>A whole definition: id, name, optional description and rule, every problem reported.</summary>
     public static SegmentDefinition? Define(string segmentId, string? name, string? description, JsonNode? rule, ISegmentCatalog catalog, List<string> errors)
     {
