@@ -12,10 +12,11 @@ namespace Siyu.Functions.Audience;
 /// <summary>
 /// Changing a profile outside ingestion (a tag by hand or in bulk, a merge) the way ingestion does: the change, then
 /// its derived state (traits, segments) brought up to date, written together with their history rows (tag history,
-/// segment entry and exit events) under the profile's ETag; then the membership index.
+/// segment entry and exit events) under the profile's ETag; then the membership index, and segment entries handed
+/// to journeys that start on them.
 /// </summary>
 public sealed class ProfileRefresher(ProfileStore profiles, AudienceStore audience, DefinitionStore definitions, MembershipStore members,
-    TimeProvider clock, ILogger<ProfileRefresher> log)
+    TimeProvider clock, ILogger<ProfileRefresher> log, Journeys.JourneyTriggers? journeys = null)
 {
     public async Task<(ProfileUpdate Result, ProfileState? State)> UpdateAsync(string tenantId, string profileId, Func<ProfileState, bool> change,
         Func<ProfileState, IEnumerable<TableEntity>>? history = null, Func<Task>? beforeWrite = null, bool followAliases = true, int maxAttempts = 10,
@@ -52,6 +53,8 @@ public sealed class ProfileRefresher(ProfileStore profiles, AudienceStore audien
     /// </summary>
     public async Task IndexAsync(string tenantId, IEnumerable<(ProfileState State, ProfileChanges Changes)> committed, CancellationToken ct)
     {
+        committed = committed.ToList();
+        if (journeys is not null) await journeys.SegmentsEnteredAsync(tenantId, committed, clock.GetUtcNow(), ct);
         var rows = committed.Where(c => c.Changes.Segments.Changed).SelectMany(c =>
             c.Changes.Segments.Entered.Select(s => (c.State.ProfileId, s, (DateTimeOffset?)c.State.Segments.GetValueOrDefault(s)))
                 .Concat(c.Changes.Segments.Exited.Concat(c.Changes.Segments.Removed).Select(s => (c.State.ProfileId, s, (DateTimeOffset?)null))))

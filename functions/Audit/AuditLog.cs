@@ -25,6 +25,9 @@ public sealed class AuditLog(AuditStore store, TimeProvider clock)
         public const string SegmentsChanged = "segments.write";
         public const string BulkTag = "tags.bulk";
         public const string SegmentMembersRead = "segment.members.read";
+        public const string JourneysChanged = "journeys.write";
+        public const string JourneyEntered = "journey.enter";
+        public const string ProfileJourneysRead = "profile.journeys.read";
     }
 
     public Task RecordAsync(HttpContext http, string action, string? profileId, string? detail = null) =>

@@ -3,6 +3,7 @@ using Siyu.Functions.Api;
 using Siyu.Functions.Audit;
 using Siyu.Functions.Audience;
 using Siyu.Functions.Ingestion;
+using Siyu.Functions.Journeys;
 using Siyu.Functions.Merges;
 using Siyu.Functions.Privacy;
 using Siyu.Functions.Tags;
@@ -16,6 +17,7 @@ using Siyu.Storage.Account;
 using Siyu.Storage.Audience;
 using Siyu.Storage.Audit;
 using Siyu.Storage.Jobs;
+using Siyu.Storage.Journeys;
 using Siyu.Storage.Segments;
 using Siyu.Storage.Privacy;
 using Siyu.Storage.Identities;
@@ -38,6 +40,7 @@ public static class Composition
         services.Configure<QueueOptions>(config.GetSection("Queues"));
         services.Configure<RetentionSettings>(config.GetSection("Retention"));
         services.Configure<AudienceSettings>(config.GetSection("Audience"));
+        services.Configure<JourneySettings>(config.GetSection("Journeys"));
 
         services.AddSingleton(TimeProvider.System);
         services.AddSingleton(sp =>
@@ -47,7 +50,8 @@ public static class Composition
         });
         services.AddSingleton(sp => new StorageTables(sp.GetRequiredService<StorageAccount>(), sp.GetRequiredService<IOptions<StorageSettings>>().Value.Prefix));
         services.AddSingleton<IQueueService>(sp => new RestQueueService(sp.GetRequiredService<StorageAccount>()));
-        services.AddSingleton(sp => new QueueNames(sp.GetRequiredService<IOptions<StorageSettings>>().Value, sp.GetRequiredService<IOptions<IngestionSettings>>().Value));
+        services.AddSingleton(sp => new QueueNames(sp.GetRequiredService<IOptions<StorageSettings>>().Value, sp.GetRequiredService<IOptions<IngestionSettings>>().Value,
+            sp.GetRequiredService<IOptions<JourneySettings>>().Value.Partitions));
 
         services.AddSingleton<TenantStore>();
         services.AddSingleton<ApiKeyCache>();
@@ -83,13 +87,31 @@ public static class Composition
         services.AddSingleton<TagJobStore>();
         services.AddSingleton<BulkTagging>();
 
+        // Journeys: definitions, runs and timers; the engine that moves runs; what hands events and entries to it.
+        services.AddSingleton<JourneyStore>();
+        services.AddSingleton<RunStore>();
+        services.AddSingleton<TimerStore>();
+        services.AddSingleton<JourneyCatalog>();
+        services.AddSingleton<JourneyQueue>();
+        services.AddSingleton<JourneyTriggers>();
+        services.AddSingleton<JourneyEntries>();
+        services.AddSingleton<JourneyEffects>();
+        services.AddSingleton<IJourneyFaults, NoJourneyFaults>();
+        services.AddSingleton<JourneyEngine>();
+        services.AddSingleton<JourneyWork>();
+        services.AddSingleton<TimerSweep>();
+        services.AddSingleton<JourneyRunsHolder>();
+        services.AddSingleton<IPersonalDataHolder>(sp => sp.GetRequiredService<JourneyRunsHolder>());
+        services.AddSingleton<IMergeParticipant>(sp => sp.GetRequiredService<JourneyRunsHolder>());
+        services.AddHttpClient(JourneyEffects.WebhookClient, c => c.Timeout = TimeSpan.FromSeconds(10));
+
         services.AddSingleton<QueueWakeups>();
         services.AddSingleton<PoisonQueue>();
         services.AddSingleton<IngestQueue>();
         services.AddSingleton(sp => new IngestProcessor(
             sp.GetRequiredService<ProfileStore>(), sp.GetRequiredService<IdentityStore>(), sp.GetRequiredService<PrivacyStores>(),
             sp.GetRequiredService<AudienceStore>(), sp.GetRequiredService<ProfileRefresher>(), sp.GetRequiredService<IngestQueue>(), sp.GetRequiredService<ProfileMerger>(), sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<ILogger<IngestProcessor>>(),
-            erasureWait: sp.GetRequiredService<IOptions<IngestionSettings>>().Value.ErasureWait));
+            erasureWait: sp.GetRequiredService<IOptions<IngestionSettings>>().Value.ErasureWait, journeys: sp.GetRequiredService<JourneyTriggers>()));
 
         services.AddHostedService<StorageStartup>();
         services.AddSingleton<IEnumerable<QueueListener>>(sp =>
@@ -103,6 +125,7 @@ public static class Composition
                 .Append(Listen(names.Merge, sp.GetRequiredService<ProfileMerger>()))
                 .Append(Listen(names.Sweep, sp.GetRequiredService<AudienceSweep>()))
                 .Append(Listen(names.BulkTag, sp.GetRequiredService<BulkTagging>()))
+                .Concat(names.Journeys.Select(q => Listen(q, sp.GetRequiredService<JourneyWork>())))
                 .ToList();
         });
         if (config.GetValue("Queues:ListenersEnabled", true))
@@ -110,6 +133,7 @@ public static class Composition
             services.AddHostedService<QueueListeners>();
             if (config.GetValue("Retention:Enabled", true)) services.AddHostedService<RetentionTimer>();
             if (config.GetValue("Audience:SweepEnabled", true)) services.AddHostedService<AudienceSweepTimer>();
+            if (config.GetValue("Journeys:TimersEnabled", true)) services.AddHostedService<TimerSweepService>();
         }
         if (config.GetValue("Demo:Seed", false)) services.AddHostedService<DemoSeeder>();
 
@@ -163,6 +187,7 @@ public static class Composition
         app.MapMerges();
         app.MapSegments();
         app.MapAudience();
+        app.MapJourneys();
         app.MapAudit();
         app.MapWeChatApps();
         app.MapWeChatPush();

@@ -26,10 +26,15 @@ public static class CustomHandlerEndpoints
         Queue<Merges.ProfileMerger>("ProcessMerges", names.Merge);
         Queue<Segments.AudienceSweep>("ProcessSweep", names.Sweep);
         Queue<Tags.BulkTagging>("ProcessBulkTags", names.BulkTag);
+        for (var i = 0; i < names.Journeys.Count; i++) Queue<Journeys.JourneyWork>($"ProcessJourneys{i}", names.Journeys[i]);
 
         // Timer triggers: the host posts the timer's state; the work does not need it.
         app.MapPost("/AudienceSweep", async (HttpContext http, Segments.AudienceSweep sweep) =>
                 HostResponse([$"audience sweep queued for {await sweep.RequestAllAsync(http.RequestAborted)} tenants"], 200))
+            .ExcludeFromDescription()
+            .WithMetadata(Tenants.Access.Anonymous);
+        app.MapPost("/JourneyTimers", async (HttpContext http, Journeys.TimerSweep sweep) =>
+                HostResponse([$"journey timers: {await sweep.RunOnceAsync(http.RequestAborted)} dispatched"], 200))
             .ExcludeFromDescription()
             .WithMetadata(Tenants.Access.Anonymous);
         app.MapPost("/RetentionPurge", async (HttpContext http, Privacy.RetentionPurge purge) =>

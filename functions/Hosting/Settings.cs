@@ -38,7 +38,7 @@ public sealed class OperatorSettings
 }
 
 /// <summary>The queue names of this deployment.</summary>
-public sealed class QueueNames(StorageSettings storage, IngestionSettings ingestion)
+public sealed class QueueNames(StorageSettings storage, IngestionSettings ingestion, int journeyPartitions = 4)
 {
     public IReadOnlyList<string> Ingest { get; } =
         Enumerable.Range(0, ingestion.Partitions).Select(i => Name(storage.Prefix, $"ingest-{i}")).ToList();
@@ -55,8 +55,12 @@ public sealed class QueueNames(StorageSettings storage, IngestionSettings ingest
     /// <summary>Bulk tagging: one message per chunk of a job.</summary>
     public string BulkTag { get; } = Name(storage.Prefix, "bulk-tag");
 
+    /// <summary>Journey work (due timers, events for runs): a person's runs always go to the same one, by profile bucket.</summary>
+    public IReadOnlyList<string> Journeys { get; } =
+        Enumerable.Range(0, journeyPartitions).Select(i => Name(storage.Prefix, $"journey-{i}")).ToList();
+
     /// <summary>Every queue a handler works from: each has a listener here and a queue function in Azure.</summary>
-    public IEnumerable<string> Work => Ingest.Append(Erase).Append(Merge).Append(Sweep).Append(BulkTag);
+    public IEnumerable<string> Work => Ingest.Append(Erase).Append(Merge).Append(Sweep).Append(BulkTag).Concat(Journeys);
 
     public IEnumerable<string> All => Work.SelectMany(q => new[] { q, PoisonQueue.NameFor(q) });
 

@@ -35,7 +35,7 @@ namespace Siyu.Functions.Ingestion;
 public sealed class IngestProcessor(
     ProfileStore profiles, IdentityStore identities, PrivacyStores privacy, AudienceStore audience, ProfileRefresher refresher,
     IngestQueue queue, ProfileMerger merger, TimeProvider clock, ILogger<IngestProcessor> log,
-    int profileCacheCapacity = 100_000, TimeSpan? erasureWait = null)
+    int profileCacheCapacity = 100_000, TimeSpan? erasureWait = null, Journeys.JourneyTriggers? journeys = null)
     : IQueueHandler
 {
     /// <summary>A fresh consent for someone whose erasure is still running waits this long, as often as it takes.</summary>
@@ -138,6 +138,7 @@ public sealed class IngestProcessor(
         }
         IngestMetrics.EventsSuppressed.Add(work.Count(w => w.Suppressed));
         await DeferAsync(work.Where(w => w.Deferred).ToList(), ct);
+        await ForwardToJourneysAsync(work, ct);
 
         if (log.IsEnabled(LogLevel.Debug))
             log.LogDebug("Ingest round: {Events} events, {Profiles} profiles, {Partitions} partitions; resolved in {Resolve:F0} ms, committed in {Commit:F0} ms",
@@ -151,6 +152,18 @@ public sealed class IngestProcessor(
                 : WorkOutcome.Retry($"event {first.Event.MessageId}: {first.Error}");
         }
         return outcomes.Select(o => o ?? WorkOutcome.Done).ToList();
+    }
+
+    /// <summary>
+    /// Hands stored events to journeys. Events stored by an earlier try of the same message (deduplicated now) go
+    /// too: that try may have stopped before handing them on, and journeys ignore what they have seen. If this fails,
+    /// the whole batch is retried.
+    /// </summary>
+    private async Task ForwardToJourneysAsync(List<Work> work, CancellationToken ct)
+    {
+        if (journeys is null) return;
+        foreach (var tenant in work.Where(w => w.Error is null && !w.Suppressed && !w.Deferred).GroupBy(w => w.TenantId))
+            await journeys.ForwardAsync(tenant.Key, tenant.Select(w => (w.ProfileId, w.Event)), ct);
     }
 
     /// <summary>

@@ -35,7 +35,8 @@ public sealed record SweepReport(int Evaluated, int Changed, int IndexRowsFixed)
 /// </summary>
 public sealed class AudienceSweep(
     TenantStore tenants, ProfileStore profiles, AudienceStore audience, DefinitionStore definitions, MembershipStore members,
-    ProfileRefresher refresher, IQueueService queues, QueueNames names, QueueWakeups wakeups, TimeProvider clock, ILogger<AudienceSweep> log)
+    ProfileRefresher refresher, IQueueService queues, QueueNames names, QueueWakeups wakeups, TimeProvider clock, ILogger<AudienceSweep> log,
+    Journeys.JourneyTriggers journeys)
     : JsonCommandHandler<AudienceSweep.Command>(log)
 {
     public sealed record Command(string TenantId, int Bucket);
@@ -130,7 +131,11 @@ public sealed class AudienceSweep(
         Dictionary<(string, string), DateTimeOffset> expected, CancellationToken ct)
     {
         // The index follows at the end of the partition, from what the profiles now say, in one reconciliation.
-        try { await profiles.Table.SubmitTransactionAsync(batch.SelectMany(b => b.Actions), ct); }
+        try
+        {
+            await profiles.Table.SubmitTransactionAsync(batch.SelectMany(b => b.Actions), ct);
+            await journeys.SegmentsEnteredAsync(tenantId, batch.Select(b => (b.State, b.Changes)), clock.GetUtcNow(), ct);
+        }
         catch (RequestFailedException e) when (e.Status is 412 or 404)
         {
             // Someone wrote one of these profiles meanwhile: refresh each again from what is stored now.

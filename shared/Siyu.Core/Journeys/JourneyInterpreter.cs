@@ -108,6 +108,20 @@ public static class JourneyInterpreter
         return new StepResult(StepOutcome.Moved, next, [], null, delta, null);
     }
 
+    /// <summary>
+    /// While the journey is paused, an awaited event is kept on the run instead of moving it; when the journey resumes,
+    /// the wait's next timer takes the "arrived" branch.
+    /// </summary>
+    public static StepResult Hold(JourneyInstance current, Stimulus.EventArrived e, JourneyDefinition journey, DateTimeOffset now)
+    {
+        if (!current.IsActive || current.Held is not null || current.Node is null || journey.Node(current.Node) is not WaitNode wait
+            || (current.WaitingSince is { } since && e.At < since) || (current.DueAt is { } due && e.At > due) || !wait.Event.Matches(e.Name, e.Properties, now))
+            return new StepResult(StepOutcome.Ignored, current, [], null, new JourneyStats(), null, "not awaited");
+        var next = current.Clone();
+        next.Held = new HeldArrival(e.EventId, e.At);
+        return new StepResult(StepOutcome.Moved, next, [], null, new JourneyStats(), null);
+    }
+
     /// <summary>The outside effect an instance is waiting on, rebuilt from its pending record (after a restart).</summary>
     public static JourneyEffect? PendingEffect(JourneyInstance instance, StepInput input) =>
         instance.Pending is { } p && input.Journey.Nodes.TryGetValue(p.Node, out var node) ? Effect(node, p.Key, instance, input.Profile) : null;

@@ -47,6 +47,12 @@ public static class JourneyParser
         ["exit"] = ["type"],
     };
 
+    public static bool IsValidId(string? id) => ConditionJson.IsId(id);
+
+    public const string IdRule = ConditionJson.IdRule;
+
+    public static bool IsValidName(string? name) => ConditionJson.IsName(name, MaxNameLength) && name!.Trim().Length > 0;
+
     public static JourneyDefinition? Parse(JsonNode? document, ISegmentCatalog catalog, List<string> errors)
     {
         var before = errors.Count;

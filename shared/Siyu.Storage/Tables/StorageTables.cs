@@ -30,6 +30,15 @@ public sealed class StorageTables
     public TableClient Members { get; }
     /// <summary>Bulk tagging jobs: PK tenant, RK <c>{jobId}</c> for the job and <c>{jobId}~{chunk}</c> for its chunks.</summary>
     public TableClient Jobs { get; }
+    /// <summary>Journeys: PK tenant, RK <c>{journeyId}</c> for the journey (draft, status) and <c>{journeyId}~v{n}</c> per published version.</summary>
+    public TableClient Journeys { get; }
+    /// <summary>
+    /// Journey runs: PK <c>{tenant}~{bucket}</c> (the person's profile bucket), RK <c>{profileId}~j~{journey}~{slot}</c> per
+    /// run, <c>{profileId}~d~{key}</c> per delivery request, <c>!stats~{journey}</c> for the partition's share of the counters.
+    /// </summary>
+    public TableClient JourneyRuns { get; }
+    /// <summary>Journey timers by due hour: PK <c>{yyyyMMddHH}~{shard}</c>, RK <c>{dueTicks}~{tenant}~{run}~{generation}</c>.</summary>
+    public TableClient Timers { get; }
 
     public TableServiceClient Service { get; }
     public IReadOnlyList<TableClient> All { get; }
@@ -66,7 +75,10 @@ public sealed class StorageTables
         Definitions = Service.GetTableClient(prefix + "definitions");
         Members = Service.GetTableClient(prefix + "members");
         Jobs = Service.GetTableClient(prefix + "jobs");
-        All = [Tenants, ApiKeys, WeChatApps, Identities, Profiles, Erasures, Suppressions, Audit, Definitions, Members, Jobs];
+        Journeys = Service.GetTableClient(prefix + "journeys");
+        JourneyRuns = Service.GetTableClient(prefix + "journeyruns");
+        Timers = Service.GetTableClient(prefix + "timers");
+        All = [Tenants, ApiKeys, WeChatApps, Identities, Profiles, Erasures, Suppressions, Audit, Definitions, Members, Jobs, Journeys, JourneyRuns, Timers];
     }
 
     public async Task EnsureCreatedAsync(CancellationToken ct = default)

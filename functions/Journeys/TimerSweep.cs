@@ -1,0 +1,93 @@
+using Microsoft.Extensions.Options;
+using Siyu.Functions.Hosting;
+using Siyu.Storage.Journeys;
+
+namespace Siyu.Functions.Journeys;
+
+/// <summary>
+/// Moves due timers from the timer table to the journey queues, one message per partition's worth of runs, then
+/// deletes them. A crash in between sends them again: the runs see a stale generation and ignore the repeat. The
+/// sweep keeps a cursor (the earliest hour that may still hold timers), so it never scans the past twice.
+/// </summary>
+public sealed class TimerSweep(TimerStore timers, JourneyQueue queue, IOptions<JourneySettings> settings, TimeProvider clock)
+{
+    /// <summary>An hour is closed this long after it ends: a writer whose clock is a little behind can still file into it.</summary>
+    public static readonly TimeSpan Grace = TimeSpan.FromMinutes(5);
+    private const int PageSize = 1000;
+    private readonly JourneySettings _settings = settings.Value;
+    private readonly SemaphoreSlim _one = new(1, 1);
+    private string? _cursor;
+
+    /// <summary>Dispatches every timer due now; returns how many.</summary>
+    public async Task<int> RunOnceAsync(CancellationToken ct)
+    {
+        // One sweep at a time in this process; a second process sweeping too only causes ignored repeats.
+        if (!await _one.WaitAsync(0, ct)) return 0;
+        try
+        {
+            var now = clock.GetUtcNow();
+            _cursor ??= await timers.ReadCursorAsync(ct) ?? TimerStore.Hour(now - TimeSpan.FromDays(1));
+            var hours = new List<string>();
+            for (var h = TimerStore.HourStart(_cursor); h <= now; h = h.AddHours(1)) hours.Add(TimerStore.Hour(h));
+
+            var dispatched = 0;
+            var closed = true;
+            var cursor = _cursor;
+            foreach (var hour in hours)
+            {
+                var counts = await Task.WhenAll(Enumerable.Range(0, TimerStore.Shards).Select(shard => DrainAsync(TimerStore.Partition(hour, shard), now, ct)));
+                dispatched += counts.Sum();
+                // Past hours, once drained, are closed for good; the cursor moves over them.
+                closed &= TimerStore.HourStart(hour).AddHours(1) + Grace <= now;
+                if (closed) cursor = TimerStore.Hour(TimerStore.HourStart(hour).AddHours(1));
+            }
+            if (cursor != _cursor)
+            {
+                await timers.WriteCursorAsync(cursor, ct);
+                _cursor = cursor;
+            }
+            return dispatched;
+        }
+        finally { _one.Release(); }
+    }
+
+    private async Task<int> DrainAsync(string partition, DateTimeOffset now, CancellationToken ct)
+    {
+        var total = 0;
+        while (true)
+        {
+            var due = await timers.DueAsync(partition, now, PageSize, ct);
+            if (due.Count == 0) return total;
+            var messages = due.GroupBy(d => (d.Timer.TenantId, d.Timer.Bucket))
+                .SelectMany(g => g.Chunk(_settings.TimersPerMessage).Select(chunk => new JourneyMessage(JourneyMessage.TimersKind, g.Key.TenantId, g.Key.Bucket,
+                    Timers: chunk.Select(c => new TimerItem(c.Timer.RunKey, c.Timer.Generation)).ToList())));
+            await Parallel.ForEachAsync(messages, new ParallelOptions { MaxDegreeOfParallelism = 8, CancellationToken = ct }, (m, token) => new ValueTask(queue.SendAsync(m, token)));
+            await timers.DeleteAsync(partition, due.Select(d => d.RowKey), ct);
+            JourneyMetrics.TimersFired.Add(due.Count);
+            total += due.Count;
+            if (due.Count < PageSize) return total;
+        }
+    }
+}
+
+/// <summary>Sweeps timers continuously (standalone mode); under the Functions host a timer trigger runs the sweep every second.</summary>
+public sealed class TimerSweepService(TimerSweep sweep, IOptions<JourneySettings> settings, ILogger<TimerSweepService> log) : BackgroundService
+{
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        var poll = settings.Value.TimerPoll;
+        while (!stoppingToken.IsCancellationRequested)
+        {
+            try
+            {
+                // A busy sweep goes straight on; an idle one waits for the next poll.
+                if (await sweep.RunOnceAsync(stoppingToken) > 0) continue;
+            }
+            catch (Exception e) when (e is not OperationCanceledException)
+            {
+                log.LogWarning(e, "Timer sweep failed; it runs again shortly");
+            }
+            try { await Task.Delay(poll, stoppingToken); } catch (OperationCanceledException) { }
+        }
+    }
+}

@@ -1,0 +1,264 @@
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using Azure;
+using Azure.Data.Tables;
+using Siyu.Core.Journeys;
+using Siyu.Core.Storage;
+using Siyu.Storage.Tables;
+
+namespace Siyu.Storage.Journeys;
+
+/// <summary>A run as read, with the ETag its next write must match.</summary>
+public sealed record StoredRun(JourneyInstance Instance, ETag ETag);
+
+/// <summary>A delivery request as recorded by a journey's send step.</summary>
+public sealed record StoredDelivery(string Key, string ProfileId, string JourneyId, string Node, string Channel, string Template,
+    IReadOnlyDictionary<string, string> Variables, string Status, DateTimeOffset RequestedAt);
+
+/// <summary>
+/// One write of a run: its new state (added when <see cref="ETag"/> is null), the sends it asked for, and what it changed
+/// in the counters. All of it commits together or not at all.
+/// </summary>
+public sealed record RunChange(JourneyInstance Instance, ETag? ETag, IReadOnlyList<DeliveryRequest> Sends, JourneyStats Delta);
+
+/// <summary>
+/// Journey runs, their delivery requests and counters, one partition per (tenant, profile bucket) like profiles. A
+/// run's new state, the delivery requests of the step and the partition's counters are written in one transaction, so
+/// a retried step can neither send twice nor count twice, and many runs of one partition share a transaction.
+/// </summary>
+public sealed class RunStore(StorageTables tables)
+{
+    public const int MaxActions = 100;
+    private const string StatsPrefix = "!stats~";
+
+    public TableClient Table => tables.JourneyRuns;
+
+    public static string Partition(string tenantId, string profileId) => StorageTables.BucketPartition(tenantId, Ids.ProfileBucket(profileId));
+
+    public static string RunKey(string profileId, string journeyId, string slot) => $"{profileId}~j~{journeyId}~{slot}";
+
+    public static string RunKey(JourneyInstance i) => RunKey(i.ProfileId, i.JourneyId, i.Slot);
+
+    public static string DeliveryKey(string profileId, string key) => $"{profileId}~d~{key}";
+
+    public static string StatsKey(string journeyId) => StatsPrefix + journeyId;
+
+    public async Task<StoredRun?> GetAsync(string partition, string runKey, CancellationToken ct = default)
+    {
+        var row = await Table.GetEntityIfExistsAsync<TableEntity>(partition, runKey, cancellationToken: ct);
+        return row.HasValue ? ToRun(row.Value!) : null;
+    }
+
+    /// <summary>Several runs of one partition, read in a few queries instead of one read each.</summary>
+    public async Task<Dictionary<string, StoredRun>> GetManyAsync(string partition, IReadOnlyCollection<string> runKeys, CancellationToken ct = default)
+    {
+        var found = new Dictionary<string, StoredRun>(StringComparer.Ordinal);
+        var chunks = runKeys.Distinct(StringComparer.Ordinal).Chunk(15).ToList();
+        await Parallel.ForEachAsync(chunks, new ParallelOptions { MaxDegreeOfParallelism = 8, CancellationToken = ct }, async (chunk, token) =>
+        {
+            var filter = $"PartitionKey eq '{Q(partition)}' and (" + string.Join(" or ", chunk.Select(k => $"RowKey eq '{Q(k)}'")) + ")";
+            await foreach (var row in Table.QueryAsync<TableEntity>(filter, cancellationToken: token))
+            {
+                var run = ToRun(row);
+                lock (found) found[row.RowKey] = run;
+            }
+        });
+        return found;
+    }
+
+    /// <summary>Every run of one person (all journeys).</summary>
+    public async Task<List<StoredRun>> ForProfileAsync(string tenantId, string profileId, CancellationToken ct = default)
+    {
+        var runs = new List<StoredRun>();
+        var from = $"{profileId}~j~";
+        var filter = TableClient.CreateQueryFilter($"PartitionKey eq {Partition(tenantId, profileId)} and RowKey ge {from} and RowKey lt {profileId + "~j~~"}");
+        await foreach (var row in Table.QueryAsync<TableEntity>(filter, cancellationToken: ct)) runs.Add(ToRun(row));
+        return runs;
+    }
+
+    public async Task<List<StoredDelivery>> DeliveriesAsync(string tenantId, string profileId, CancellationToken ct = default)
+    {
+        var list = new List<StoredDelivery>();
+        var filter = TableClient.CreateQueryFilter($"PartitionKey eq {Partition(tenantId, profileId)} and RowKey ge {profileId + "~d~"} and RowKey lt {profileId + "~d~~~~"}");
+        await foreach (var row in Table.QueryAsync<TableEntity>(filter, cancellationToken: ct))
+            list.Add(new StoredDelivery(row.GetString("Key")!, profileId, row.GetString("Journey")!, row.GetString("Node")!, row.GetString("Channel")!,
+                row.GetString("Template")!, JsonSerializer.Deserialize<Dictionary<string, string>>(row.GetString("Variables") ?? "{}") ?? new(),
+                row.GetString("Status") ?? "requested", row.GetDateTimeOffset("RequestedAt") ?? default));
+        return list;
+    }
+
+    /// <summary>Every row a person has here (runs, delivery requests), for export, erasure and merges.</summary>
+    public IAsyncEnumerable<TableEntity> RowsOfAsync(string tenantId, string profileId, CancellationToken ct = default) =>
+        Table.QueryAsync<TableEntity>(TableClient.CreateQueryFilter(
+            $"PartitionKey eq {Partition(tenantId, profileId)} and RowKey ge {profileId + "~"} and RowKey lt {profileId + "~~~~"}"), cancellationToken: ct);
+
+    /// <summary>A journey's counters: the sum of every partition's share.</summary>
+    public async Task<JourneyStats> StatsAsync(string tenantId, string journeyId, CancellationToken ct = default)
+    {
+        var total = new JourneyStats();
+        var key = StatsKey(journeyId);
+        await Parallel.ForEachAsync(Enumerable.Range(0, Ids.ProfileBuckets), ct, async (bucket, token) =>
+        {
+            var row = await Table.GetEntityIfExistsAsync<TableEntity>(StorageTables.BucketPartition(tenantId, bucket), key, cancellationToken: token);
+            if (!row.HasValue) return;
+            var share = EntityJson.Read<JourneyStats>(row.Value!, "Doc");
+            if (share is not null) lock (total) total.Add(share);
+        });
+        return total;
+    }
+
+    /// <summary>
+    /// Commits changes of one partition, packed into as few transactions as fit. Returns the runs that could not be
+    /// written because someone else changed them first (the caller reads them again and steps again), and the new
+    /// ETag of every run written. The partition's counters are read and written under their ETag inside each transaction.
+    /// </summary>
+    public async Task<(List<RunChange> Conflicted, Dictionary<string, ETag> Committed)> CommitAsync(string partition, IReadOnlyList<RunChange> changes,
+        DateTimeOffset now, CancellationToken ct = default)
+    {
+        var conflicted = new List<RunChange>();
+        var committed = new Dictionary<string, ETag>(StringComparer.Ordinal);
+        var pending = new Queue<RunChange>(changes);
+        var stats = new Dictionary<string, (JourneyStats Stats, ETag? ETag)>(StringComparer.Ordinal);
+        while (pending.Count > 0)
+        {
+            // Pack: each change is its run's row and its sends, plus one counters row per journey in the transaction.
+            var take = new List<RunChange>();
+            var journeys = new HashSet<string>(StringComparer.Ordinal);
+            var actions = 0;
+            while (pending.Count > 0)
+            {
+                var c = pending.Peek();
+                var extra = 1 + c.Sends.Count + (c.Delta.IsEmpty || journeys.Contains(c.Instance.JourneyId) ? 0 : 1);
+                if (take.Count > 0 && actions + extra > MaxActions) break;
+                take.Add(pending.Dequeue());
+                actions += extra;
+                if (!c.Delta.IsEmpty) journeys.Add(c.Instance.JourneyId);
+            }
+
+            for (var attempt = 1; take.Count > 0; attempt++)
+            {
+                foreach (var j in journeys.Where(j => !stats.ContainsKey(j)))
+                {
+                    var row = await Table.GetEntityIfExistsAsync<TableEntity>(partition, StatsKey(j), cancellationToken: ct);
+                    stats[j] = row.HasValue ? (EntityJson.Read<JourneyStats>(row.Value!, "Doc") ?? new(), row.Value!.ETag) : (new JourneyStats(), null);
+                }
+                var tx = new List<TableTransactionAction>();
+                var owners = new List<RunChange?>();
+                foreach (var c in take)
+                {
+                    var entity = ToEntity(partition, c.Instance, now);
+                    tx.Add(c.ETag is { } etag
+                        ? new TableTransactionAction(TableTransactionActionType.UpdateReplace, entity, etag)
+                        : new TableTransactionAction(TableTransactionActionType.Add, entity));
+                    owners.Add(c);
+                    foreach (var send in c.Sends)
+                    {
+                        tx.Add(new TableTransactionAction(TableTransactionActionType.Add, ToDeliveryEntity(partition, c.Instance, send, now)));
+                        owners.Add(c);
+                    }
+                }
+                var updated = new Dictionary<string, JourneyStats>(StringComparer.Ordinal);
+                foreach (var j in journeys)
+                {
+                    var next = new JourneyStats();
+                    next.Add(stats[j].Stats);
+                    foreach (var c in take.Where(c => c.Instance.JourneyId == j)) next.Add(c.Delta);
+                    updated[j] = next;
+                    var entity = new TableEntity(partition, StatsKey(j)) { ["Kind"] = "stats" };
+                    EntityJson.Write(entity, "Doc", next);
+                    tx.Add(stats[j].ETag is { } e
+                        ? new TableTransactionAction(TableTransactionActionType.UpdateReplace, entity, e)
+                        : new TableTransactionAction(TableTransactionActionType.Add, entity));
+                    owners.Add(null);
+                }
+                try
+                {
+                    var response = await Table.SubmitTransactionAsync(tx, ct);
+                    for (var k = 0; k < owners.Count - journeys.Count; k++)
+                        if (owners[k] is { } c && tx[k].Entity.RowKey == RunKey(c.Instance) && response.Value[k].Headers.ETag is { } etag)
+                            committed[RunKey(c.Instance)] = etag;
+                    for (var k = owners.Count - journeys.Count; k < owners.Count; k++)
+                    {
+                        var j = journeys.ElementAt(k - (owners.Count - journeys.Count));
+                        stats[j] = (updated[j], response.Value[k].Headers.ETag);
+                    }
+                    break;
+                }
+                catch (RequestFailedException e) when (e.Status is 409 or 412 or 404)
+                {
+                    var index = e is TableTransactionFailedException t ? t.FailedTransactionActionIndex : null;
+                    if (index is { } i && i < owners.Count && owners[i] is { } culprit)
+                    {
+                        take.Remove(culprit);
+                        conflicted.Add(culprit);
+                    }
+                    else
+                    {
+                        // The counters moved under us (or storage did not say which row failed): read them again.
+                        foreach (var j in journeys) stats.Remove(j);
+                        if (index is null && attempt > 3)
+                        {
+                            // Unexplained: commit one at a time so one bad run cannot hold the others back.
+                            foreach (var c in take.Skip(1)) pending.Enqueue(c);
+                            take = take.Take(1).ToList();
+                        }
+                    }
+                    if (attempt > 50) throw;
+                    journeys = take.Where(c => !c.Delta.IsEmpty).Select(c => c.Instance.JourneyId).ToHashSet(StringComparer.Ordinal);
+                }
+            }
+        }
+        return (conflicted, committed);
+    }
+
+    /// <summary>Deletes rows of one partition, batched; rows already gone are fine.</summary>
+    public async Task DeleteAsync(string partition, IEnumerable<string> rowKeys, CancellationToken ct = default)
+    {
+        foreach (var chunk in rowKeys.Chunk(MaxActions))
+        {
+            try
+            {
+                await Table.SubmitTransactionAsync(chunk.Select(k => new TableTransactionAction(TableTransactionActionType.Delete, new TableEntity(partition, k), ETag.All)), ct);
+            }
+            catch (RequestFailedException e) when (e.Status == 404)
+            {
+                foreach (var k in chunk) await Table.DeleteEntityAsync(partition, k, ETag.All, ct);
+            }
+        }
+    }
+
+    public static TableEntity ToEntity(string partition, JourneyInstance i, DateTimeOffset now)
+    {
+        var entity = new TableEntity(partition, RunKey(i))
+        {
+            ["Kind"] = "run",
+            ["Journey"] = i.JourneyId,
+            ["Status"] = i.Status,
+            ["Node"] = i.Node,
+            ["DueAt"] = i.DueAt,
+            ["UpdatedAt"] = now,
+        };
+        EntityJson.Write(entity, "Doc", i);
+        return entity;
+    }
+
+    public static StoredRun ToRun(TableEntity row) =>
+        new(EntityJson.Read<JourneyInstance>(row, "Doc") ?? throw new InvalidDataException($"journey run {row.RowKey} has no document"), row.ETag);
+
+    private static TableEntity ToDeliveryEntity(string partition, JourneyInstance i, DeliveryRequest send, DateTimeOffset now) =>
+        new(partition, DeliveryKey(i.ProfileId, send.Key))
+        {
+            ["Kind"] = "delivery",
+            ["Key"] = send.Key,
+            ["Journey"] = i.JourneyId,
+            ["Version"] = i.Version,
+            ["Node"] = send.Node,
+            ["Channel"] = send.Channel,
+            ["Template"] = send.Template,
+            ["Variables"] = JsonSerializer.Serialize(send.Variables),
+            ["Status"] = "requested",
+            ["RequestedAt"] = now,
+        };
+
+    private static string Q(string s) => s.Replace("'", "''");
+}
