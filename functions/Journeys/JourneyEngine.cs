@@ -92,9 +92,10 @@ public sealed class JourneyEngine(RunStore runs, TimerStore timers, JourneyCatal
             if (round == MaxRounds) throw new InvalidOperationException($"journey runs of {partition} still moving after {MaxRounds} rounds");
             var now = clock.GetUtcNow();
 
-            // Outside effects recorded as pending (by the last round, or by a process that stopped) are carried out first.
+            // Outside effects recorded as pending (by the last round, or by a process that stopped) are carried out first,
+            // unless the person is leaving: an exit event ends the run where it is, effect or not.
             foreach (var slot in slots.Values.Where(s => s.Stored is { Pending: not null, IsActive: true }))
-                await CarryOutAsync(tenantId, slot, profileCache, segments, ct);
+                if (!await LeavingAsync(tenantId, slot, ct)) await CarryOutAsync(tenantId, slot, profileCache, segments, ct);
 
             var planned = new List<(Slot Slot, RunChange Change, int Consumed, JourneyEffect? Effect)>();
             var rearm = new List<JourneyTimer>();
@@ -243,6 +244,14 @@ public sealed class JourneyEngine(RunStore runs, TimerStore timers, JourneyCatal
             default:
                 return [JourneyInterpreter.Step(state, stimulus, input)];
         }
+    }
+
+    private async Task<bool> LeavingAsync(string tenantId, Slot slot, CancellationToken ct)
+    {
+        var state = slot.Stored!;
+        if (slot.Stimuli.Any(x => x is Stimulus.Leave)) return true;
+        var journey = await catalog.VersionAsync(tenantId, state.JourneyId, state.Version, ct);
+        return journey is not null && slot.Stimuli.OfType<Stimulus.EventArrived>().Any(e => journey.ExitOn.Any(x => x.Matches(e.Name, e.Properties, e.At)));
     }
 
     private async Task CarryOutAsync(string tenantId, Slot slot, Dictionary<string, ProfileState?> profileCache, Func<string, SegmentCondition?> segments, CancellationToken ct)
