@@ -8,7 +8,7 @@ using Siyu.Core.Segments;
 namespace Siyu.Core.Journeys;
 
 /// <summary>
-/// Reads a journey document (see docs/journeys.md) and checks it the way publishing must: every problem at once,
+/// Reads a journey document (the format is described in README.md beside this file) and checks it the way publishing must: every problem at once,
 /// each with its path (<c>nodes.wait_pay.timeout</c>), so a marketer fixes a journey in one round. Beyond the shape of
 /// each node it checks the graph: branches that lead nowhere or are missing, nodes no one can reach, cycles in which
 /// no time passes, split weights that do not add up to 100.

@@ -9,7 +9,7 @@ namespace Siyu.Core.Tests.Journeys;
 /// <summary>A tenant's tag taxonomy and saved segments, as a journey is checked against them.</summary>
 internal sealed class JourneyCatalog : ISegmentCatalog
 {
-    public HashSet<string> Tags { get; } = new(StringComparer.Ordinal) { "vip", "cart-abandoner", "coupon-sent" };
+    public HashSet<string> Tags { get; } = new(StringComparer.Ordinal) { "vip", "cart-abandoner", "coupon-sent", "welcomed" };
 
     public Dictionary<string, JsonNode> Segments { get; } = new(StringComparer.Ordinal)
     {
