@@ -2,12 +2,13 @@ using System.Globalization;
 using System.Text.Json.Nodes;
 using Siyu.Core.Conditions;
 using Siyu.Core.Consent;
+using Siyu.Core.Privacy;
 using Siyu.Core.Segments;
 
 namespace Siyu.Core.Journeys;
 
 /// <summary>
-/// Reads a journey document (see docs/journeys.md) and checks it the way publishing must: every problem at once,
+/// Reads a journey document (the format is described in README.md beside this file) and checks it the way publishing must: every problem at once,
 /// each with its path (<c>nodes.wait_pay.timeout</c>), so a marketer fixes a journey in one round. Beyond the shape of
 /// each node it checks the graph: branches that lead nowhere or are missing, nodes no one can reach, cycles in which
 /// no time passes, split weights that do not add up to 100.
@@ -66,12 +67,12 @@ public static class JourneyParser
             errors.Add("journey: names the same key twice in one object");
             return null;
         }
-        ConditionJson.RejectUnknownKeys(root, "", RootKeys, "a journey", errors);
+        ConditionJson.RejectUnknownKeys(root, "journey", RootKeys, "a journey", errors);
 
         var name = Text(root, "name", "", errors, required: true, MaxNameLength);
         if (root["description"] is { } d && (!ConditionJson.TryString(d, out var desc) || desc.Length > MaxTextLength))
             errors.Add($"description: at most {MaxTextLength} characters of text");
-        var entry = Entry(root["entry"], errors);
+        var entry = Entry(root["entry"], catalog, errors);
         var exits = ExitEvents(root["exitOn"], errors);
         var goal = Goal(root["goal"], errors);
         var nodes = Nodes(root["nodes"], catalog, errors);
@@ -83,7 +84,7 @@ public static class JourneyParser
         return errors.Count > before ? null : new JourneyDefinition(name!, entry!, exits!, goal, start!, nodes!);
     }
 
-    private static JourneyEntry? Entry(JsonNode? node, List<string> errors)
+    private static JourneyEntry? Entry(JsonNode? node, ISegmentCatalog catalog, List<string> errors)
     {
         const string path = "entry";
         if (node is not JsonObject o)
@@ -118,6 +119,7 @@ public static class JourneyParser
         {
             segment = Text(o, "segment", path, errors, required: true, 64);
             if (segment is not null && !SegmentRules.IsValidId(segment)) errors.Add($"{path}.segment: {ConditionJson.IdRule}");
+            else if (segment is not null && catalog.RuleOf(segment) is null) errors.Add($"{path}.segment: unknown segment '{segment}'");
         }
         else if (o["segment"] is not null) errors.Add($"{path}.segment: belongs to an entry on a segment");
 
@@ -188,7 +190,7 @@ public static class JourneyParser
         }
         // Graph checks need every node; a node that did not parse still has its branches checked by name.
         foreach (var (id, value) in o)
-            if (!nodes.ContainsKey(id) && value is JsonObject raw) nodes[id] = Placeholder(id, raw);
+            if (!nodes.ContainsKey(id)) nodes[id] = Placeholder(id, value as JsonObject ?? []);
         return nodes;
     }
 
@@ -229,7 +231,7 @@ public static class JourneyParser
             errors.Add($"{path}.type: unknown node type '{type}'; use one of {ConditionJson.List(NodeTypes)}");
             return null;
         }
-        ConditionJson.RejectUnknownKeys(o, path, keys, $"a {type} node", errors);
+        ConditionJson.RejectUnknownKeys(o, path, keys, $"{(type is "exit" or "untag" ? "an" : "a")} {type} node", errors);
         var before = errors.Count;
         JourneyNode? node = type switch
         {
@@ -238,7 +240,7 @@ public static class JourneyParser
             "condition" => Condition(id, o, path, catalog, errors),
             "split" => Split(id, o, path, errors),
             "send" => Send(id, o, path, errors),
-            "tag" or "untag" => Tag(id, o, path, type == "tag", errors),
+            "tag" or "untag" => Tag(id, o, path, type == "tag", catalog, errors),
             "setAttribute" => SetAttribute(id, o, path, errors),
             "webhook" => Webhook(id, o, path, errors),
             _ => new ExitNode(id),
@@ -376,9 +378,20 @@ public static class JourneyParser
         return channel is null || template is null || next is null ? null : new SendNode(id, channel, template, variables, next);
     }
 
-    private static TagNode? Tag(string id, JsonObject o, string path, bool add, List<string> errors)
+    private static TagNode? Tag(string id, JsonObject o, string path, bool add, ISegmentCatalog catalog, List<string> errors)
     {
         var tag = Text(o, "tag", path, errors, required: true, ConditionJson.MaxNameLength);
+        // As everywhere tags are used: a valid name, in the tenant's taxonomy.
+        if (tag is not null && !TagDefinition.IsValidName(tag))
+        {
+            errors.Add($"{path}.tag: not a valid tag name (1-{TagDefinition.MaxNameLength} characters, no control characters, '/', '\\', '#' or '?', no surrounding spaces)");
+            tag = null;
+        }
+        else if (tag is not null && !catalog.TagExists(tag))
+        {
+            errors.Add($"{path}.tag: no tag '{tag}' in the taxonomy");
+            tag = null;
+        }
         var next = Branch(o, "next", path, errors);
         return tag is null || next is null ? null : new TagNode(id, tag, add, next);
     }
