@@ -172,13 +172,8 @@ public static class JourneysEndpoints
         var stored = await audience.ReadAllAsync(tenant, ct);
         var taxonomy = await definitions.GetAsync(tenant, ct);
         var errors = new List<string>();
-        var definition = JourneyParser.Parse(document, new StoredCatalog(stored.Segments, tag => taxonomy.Tag(tag) is not null), errors);
-        if (definition is not null)
-        {
-            if (definition.Entry.Segment is { } s && stored.Segments.All(x => x.Id != s)) errors.Add($"entry.segment: unknown segment '{s}'");
-            foreach (var t in definition.Nodes.Values.OfType<TagNode>().Where(t => taxonomy.Tag(t.Tag) is null))
-                errors.Add($"nodes.{t.Id}.tag: '{t.Tag}' is not in the tag taxonomy (define it with PUT /api/tags/{{name}})");
-        }
+        // The parser checks tags against the taxonomy and segment references against the saved segments.
+        JourneyParser.Parse(document, new StoredCatalog(stored.Segments, tag => taxonomy.Tag(tag) is not null), errors);
         return errors;
     }
 
