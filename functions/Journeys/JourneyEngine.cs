@@ -17,8 +17,8 @@ public sealed record JourneyEvent(string Id, string Name, DateTimeOffset At, Jso
 /// <summary>Something for the runs of one partition to react to.</summary>
 public abstract record RunWork
 {
-    /// <summary>A timer is due for a run.</summary>
-    public sealed record Timer(string RunKey, long Generation) : RunWork;
+    /// <summary>A timer is due for a run (<paramref name="DueAt"/>: when it was due, if the message says).</summary>
+    public sealed record Timer(string RunKey, long Generation, DateTimeOffset? DueAt = null) : RunWork;
     /// <summary>A person did something: it may start runs, end them, resume their waits or count as a conversion.</summary>
     public sealed record Event(string ProfileId, JourneyEvent E) : RunWork;
     /// <summary>A run must leave now (the person was merged into another, or erased).</summary>
@@ -68,6 +68,13 @@ public sealed class JourneyEngine(RunStore runs, TimerStore timers, JourneyCatal
     JourneyEffects effects, IJourneyFaults faults, IOptions<JourneySettings> settings, TimeProvider clock, ILogger<JourneyEngine> log)
 {
     private const int MaxRounds = 25;
+    /// <summary>
+    /// Timers are written before the state that needs them, so a timer due at once (an entry's) can be taken before
+    /// that state is stored. Such a timer (its run missing, or behind its generation) looks again this often, for as
+    /// long as <see cref="EarlyTimerGrace"/> after it was due; after that, the state it was armed for was never written.
+    /// </summary>
+    private static readonly TimeSpan EarlyTimerRecheck = TimeSpan.FromSeconds(2);
+    private static readonly TimeSpan EarlyTimerGrace = TimeSpan.FromMinutes(2);
     private readonly JourneySettings _settings = settings.Value;
 
     /// <summary>One run being worked on: what was read, and what is still to be applied to it.</summary>
@@ -83,7 +90,9 @@ public sealed class JourneyEngine(RunStore runs, TimerStore timers, JourneyCatal
     public async Task RunAsync(string tenantId, int bucket, IReadOnlyList<RunWork> work, CancellationToken ct)
     {
         var partition = StorageTables.BucketPartition(tenantId, bucket);
-        var slots = await LoadAsync(tenantId, partition, work, ct);
+        var early = new List<JourneyTimer>();
+        var slots = await LoadAsync(tenantId, bucket, partition, work, early, ct);
+        if (early.Count > 0) await timers.ArmAsync(early, clock.GetUtcNow(), ct);
         var profileCache = new Dictionary<string, ProfileState?>(StringComparer.Ordinal);
         var segments = Resolver(await audience.GetAsync(tenantId, ct));
 
@@ -273,7 +282,8 @@ public sealed class JourneyEngine(RunStore runs, TimerStore timers, JourneyCatal
         slot.Stimuli.Insert(0, new Stimulus.EffectDone(state.Pending!.Key, note));
     }
 
-    private async Task<Dictionary<string, Slot>> LoadAsync(string tenantId, string partition, IReadOnlyList<RunWork> work, CancellationToken ct)
+    private async Task<Dictionary<string, Slot>> LoadAsync(string tenantId, int bucket, string partition, IReadOnlyList<RunWork> work,
+        List<JourneyTimer> early, CancellationToken ct)
     {
         var slots = new Dictionary<string, Slot>(StringComparer.Ordinal);
         var keyed = work.OfType<RunWork.Timer>().Select(t => t.RunKey).Concat(work.OfType<RunWork.Leave>().Select(l => l.RunKey)).ToList();
@@ -292,8 +302,12 @@ public sealed class JourneyEngine(RunStore runs, TimerStore timers, JourneyCatal
         {
             switch (w)
             {
-                case RunWork.Timer t when slots.TryGetValue(t.RunKey, out var slot):
+                case RunWork.Timer t when slots.TryGetValue(t.RunKey, out var slot) && slot.Stored?.Generation >= t.Generation:
                     slot.Stimuli.Add(new Stimulus.TimerFired(t.Generation));
+                    break;
+                case RunWork.Timer t when t.DueAt is { } due && now - due < EarlyTimerGrace:
+                    // Armed for a state not stored yet (its write may still be on its way): look again shortly.
+                    early.Add(new JourneyTimer(tenantId, bucket, t.RunKey, t.Generation, now + EarlyTimerRecheck));
                     break;
                 case RunWork.Leave l when slots.TryGetValue(l.RunKey, out var slot):
                     slot.Stimuli.Add(new Stimulus.Leave(l.Reason));

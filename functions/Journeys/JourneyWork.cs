@@ -18,7 +18,7 @@ public sealed record JourneyMessage(string Kind, string Tenant, int Bucket, List
     public const string LeaveKind = "leave";
 }
 
-public sealed record TimerItem(string Run, long Gen);
+public sealed record TimerItem(string Run, long Gen, DateTimeOffset? Due = null);
 
 public sealed record EventItem(string Profile, string Id, string Name, DateTimeOffset At, JsonObject? Properties);
 
@@ -102,7 +102,7 @@ public sealed class JourneyWork(JourneyEngine engine, ILogger<JourneyWork> log) 
 
     private static IEnumerable<RunWork> Work(JourneyMessage m) => m.Kind switch
     {
-        JourneyMessage.TimersKind => m.Timers!.Select(t => (RunWork)new RunWork.Timer(t.Run, t.Gen)),
+        JourneyMessage.TimersKind => m.Timers!.Select(t => (RunWork)new RunWork.Timer(t.Run, t.Gen, t.Due)),
         JourneyMessage.EventsKind => m.Events!.OrderBy(e => e.At).Select(e => (RunWork)new RunWork.Event(e.Profile, new JourneyEvent(e.Id, e.Name, e.At, e.Properties))),
         _ => m.Leave!.Select(l => (RunWork)new RunWork.Leave(l.Run, l.Reason)),
     };

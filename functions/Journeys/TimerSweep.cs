@@ -60,7 +60,7 @@ public sealed class TimerSweep(TimerStore timers, JourneyQueue queue, IOptions<J
             if (due.Count == 0) return total;
             var messages = due.GroupBy(d => (d.Timer.TenantId, d.Timer.Bucket))
                 .SelectMany(g => g.Chunk(_settings.TimersPerMessage).Select(chunk => new JourneyMessage(JourneyMessage.TimersKind, g.Key.TenantId, g.Key.Bucket,
-                    Timers: chunk.Select(c => new TimerItem(c.Timer.RunKey, c.Timer.Generation)).ToList())));
+                    Timers: chunk.Select(c => new TimerItem(c.Timer.RunKey, c.Timer.Generation, c.Timer.DueAt)).ToList())));
             await Parallel.ForEachAsync(messages, new ParallelOptions { MaxDegreeOfParallelism = 8, CancellationToken = ct }, (m, token) => new ValueTask(queue.SendAsync(m, token)));
             await timers.DeleteAsync(partition, due.Select(d => d.RowKey), ct);
             JourneyMetrics.TimersFired.Add(due.Count);
