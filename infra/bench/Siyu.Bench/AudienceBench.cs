@@ -391,9 +391,10 @@ public static class AudienceBench
     /// <summary>
     /// The same people without ingestion (<c>--seed direct</c>): each person's events validated as the API validates
     /// them, folded by <see cref="ProfileFold"/> and refreshed as ingestion refreshes them, then written with their
-    /// event rows, many profiles of a partition per transaction, and their identity claimed.
+    /// event rows, many profiles of a partition per transaction, and their identity claimed. Answers each person's
+    /// profile id by their primary identity key. Also used by the journey benchmark.
     /// </summary>
-    private static async Task SeedDirectAsync(BenchApp app, string tenantId, List<object> events)
+    internal static async Task<Dictionary<string, string>> SeedDirectAsync(BenchApp app, string tenantId, List<object> events)
     {
         var validator = new EventValidator(TimeSpan.FromMinutes(5));
         var definitions = await app.Services.GetRequiredService<DefinitionStore>().GetAsync(tenantId);
@@ -430,6 +431,7 @@ public static class AudienceBench
         var table = app.Services.GetRequiredService<ProfileStore>().Table;
         await Parallel.ForEachAsync(transactions, new ParallelOptions { MaxDegreeOfParallelism = 8 }, async (tx, ct) => await table.SubmitTransactionAsync(tx, ct));
         await app.Services.GetRequiredService<IdentityStore>().ClaimAsync(tenantId, claims);
+        return claims.ToDictionary(c => c.IdentityKey, c => c.ProfileId, StringComparer.Ordinal);
     }
 
     /// <summary>
@@ -633,7 +635,7 @@ public static class AudienceBench
         }
     }
 
-    private static async Task<string[]> ProfileIdsAsync(BenchApp app, string tenantId, int count)
+    internal static async Task<string[]> ProfileIdsAsync(BenchApp app, string tenantId, int count)
     {
         var identities = app.Services.GetRequiredService<IdentityStore>();
         var ids = new string[count];

@@ -11,6 +11,8 @@
 // The audience benchmark (see AudienceBench): -- --suite audience [--profiles 100000] [--latency-profiles 2000] [--latency-rate 100]
 //        [--latency-seconds 20] [--tag-profiles 10000] [--sweep-parallelism 8] [--seed ingest|direct] [--phases 1,2,3]
 //        [--out file.md]
+// The journey benchmark (see JourneyBench): -- --suite journeys [--profiles 100000] [--delay-seconds auto] [--timeout-seconds auto]
+//        [--enter-concurrency 4] [--enter-by profileId|identity] [--seed direct|ingest] [--out file.md]
 using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Diagnostics.Metrics;
@@ -32,6 +34,7 @@ Directory.SetCurrentDirectory(FindRoot());
 var report = new List<string>();
 if (options.Suite == "consent") return await ConsentBench.RunAsync(options, "bench-" + Guid.NewGuid().ToString("N"), new CommitCounter());
 if (options.Suite == "audience") return await AudienceBench.RunAsync(options, "bench-" + Guid.NewGuid().ToString("N"), new CommitCounter());
+if (options.Suite == "journeys") return await JourneyBench.RunAsync(options, "bench-" + Guid.NewGuid().ToString("N"), new CommitCounter());
 
 // Every phase gets a fresh emulator (same binary, same machine, same run): Azurite slows down as it holds more data,
 // even after it is deleted, so a phase must not inherit another's leftovers.
@@ -215,18 +218,20 @@ static string FindRoot()
 namespace Siyu.Bench
 {
     public sealed record Args(int Profiles, int Events, int PushRate, int PushSeconds, int AcceptSeconds, int RawSeconds, string? Out,
-        string Suite, int Consents, int LatencyProfiles, int LatencyRate, int LatencySeconds, int TagProfiles, int SweepParallelism, string Phases, string Seed)
+        string Suite, int Consents, int LatencyProfiles, int LatencyRate, int LatencySeconds, int TagProfiles, int SweepParallelism, string Phases, string Seed,
+        int DelaySeconds, int TimeoutSeconds, int EnterConcurrency, string EnterBy)
     {
         public static Args Parse(string[] args)
         {
             string? Get(string name) { var i = Array.IndexOf(args, name); return i >= 0 && i + 1 < args.Length ? args[i + 1] : null; }
             int Int(string name, int fallback) => Get(name) is { } v ? int.Parse(v) : fallback;
             var suite = Get("--suite") ?? "ingestion";
-            // The audience suite sweeps a realistic tenant: 100,000 profiles unless told otherwise.
-            return new Args(Int("--profiles", suite == "audience" ? 100_000 : 10_000), Int("--events", 100_000), Int("--push-rate", 200), Int("--push-seconds", 20),
+            // The audience and journey suites work on a realistic tenant: 100,000 profiles unless told otherwise.
+            return new Args(Int("--profiles", suite is "audience" or "journeys" ? 100_000 : 10_000), Int("--events", 100_000), Int("--push-rate", 200), Int("--push-seconds", 20),
                 Int("--accept-seconds", 5), Int("--raw-seconds", 5), Get("--out"), suite, Int("--consents", 50_000),
                 Int("--latency-profiles", 2_000), Int("--latency-rate", 100), Int("--latency-seconds", 20), Int("--tag-profiles", 10_000),
-                Int("--sweep-parallelism", 8), Get("--phases") ?? "1,2,3", Get("--seed") ?? "ingest");
+                Int("--sweep-parallelism", 8), Get("--phases") ?? "1,2,3", Get("--seed") ?? (suite == "journeys" ? "direct" : "ingest"),
+                Int("--delay-seconds", 0), Int("--timeout-seconds", 0), Int("--enter-concurrency", 4), Get("--enter-by") ?? "profileId");
         }
 
         public bool Runs(int phase) => Phases.Split(',').Contains(phase.ToString());
