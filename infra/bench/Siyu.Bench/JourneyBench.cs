@@ -5,6 +5,7 @@ using System.Globalization;
 using System.Net.Http.Json;
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using Azure;
 using Azure.Data.Tables;
 using Siyu.Azurite;
 using Siyu.Core.Journeys;
@@ -48,8 +49,8 @@ public static class JourneyBench
 
         var n = o.Profiles;
         // Every delay must be armed before it falls due, and the timeouts should fall due once the due runs have moved.
-        var delaySeconds = o.DelaySeconds > 0 ? o.DelaySeconds : 60 + n / 160;
-        var timeoutSeconds = o.TimeoutSeconds > 0 ? o.TimeoutSeconds : 60 + n / 500;
+        var delaySeconds = o.DelaySeconds > 0 ? o.DelaySeconds : 60 + n / 120;
+        var timeoutSeconds = o.TimeoutSeconds > 0 ? o.TimeoutSeconds : 60 + n / 200;
 
         await using var azurite = await AzuriteProcess.StartAsync();
         await using var app = await BenchApp.StartAsync(azurite.ConnectionString, "journeys", operatorKey, listeners: true);
@@ -217,11 +218,10 @@ public static class JourneyBench
         var peakMb = Process.GetCurrentProcess().PeakWorkingSet64 / 1024.0 / 1024.0;
         var all = monitor.Window(entryTick, endTick);
 
-        // ---- what reading runs costs this Azurite now, with every run and delivery request in the table --------------------
+        // ---- what a step's storage work costs this Azurite now, with every run and delivery request in the table ----------------
         var tableRows = runCount + deliveries.Count;
-        var (pointReads, orQueries) = await ReadCeilingsAsync(runsTable, tenant.Id, ids, TimeSpan.FromSeconds(o.RawSeconds));
-        Console.WriteLine($"raw reads of runs at the end ({tableRows:N0} runs and delivery requests in journeyruns): point reads {pointReads:F0} runs/s (32 in flight); " +
-            $"OR queries of 15 row keys in one partition (as the engine and entry read runs) {orQueries:F0} runs/s (8 in flight)");
+        var floor = await StepCeilingsAsync(runsTable, tenant.Id, ids, TimeSpan.FromSeconds(o.RawSeconds));
+        Console.WriteLine($"raw Azurite at the end ({tableRows:N0} runs and delivery requests in journeyruns): {floor}");
 
         // ---- report --------------------------------------------------------------------------------------------------------
         var batched = raw.BatchedEntitiesPerSecond;
@@ -239,12 +239,15 @@ public static class JourneyBench
                 $"{n:N0} in {entrySeconds:F1} s** (target < 120 s); request p50 {Stats.Of(requestMs).P50:N0} ms, p99 {Stats.Of(requestMs).P99:N0} ms; {entered:N0} entered | " +
                 $"batch writes {batched:N0} entities/s; point reads {raw.PointReadsPerSecond:N0}/s | {entryRate / batched:F2}× / {entryRate / raw.PointReadsPerSecond:F2}× |",
             $"| **First steps** (entry timer → run at the delay, its profile read, timer armed), alongside entry | **{firstRate:N0} steps/s** (all {n:N0} armed {(firstEnd - entryStart).TotalSeconds:F1} s " +
-                $"after entry began; best second {firstStepsRate:N0}/s); entry → armed p50 {entryToArmed.P50 / 1000:F1} s, p99 {entryToArmed.P99 / 1000:F1} s | batch writes {batched:N0} entities/s | {firstRate / batched:F2}× |",
+                $"after entry began; best second {firstStepsRate:N0}/s); entry → armed p50 {entryToArmed.P50 / 1000:F1} s, p99 {entryToArmed.P99 / 1000:F1} s | batch writes {batched:N0} entities/s; " +
+                $"step floor with a profile read {floor.WithProfile(floor.OrQueries):N0}/s | {firstRate / batched:F2}× / {firstRate / floor.WithProfile(floor.OrQueries):F2}× |",
             $"| **{n:N0} timers due at one instant**: lateness of leaving the delay (step start / its commit) | **p50 {lateStart.P50 / 1000:F1} s, p99 {lateStart.P99 / 1000:F1} s, max {lateStart.Max / 1000:F1} s** / " +
                 $"p50 {lateCommit.P50 / 1000:F1} s, p99 {lateCommit.P99 / 1000:F1} s, max {lateCommit.Max / 1000:F1} s (n={lateCommit.Count:N0}) | | |",
-            $"| … all {n:N0} processed (delay → wait armed) | **{(waveEnd - dueAt).TotalSeconds:F1} s, {waveRate:N0} steps/s** (best second {waveBest:N0}/s) | batch writes {batched:N0} entities/s | {waveRate / batched:F2}× |",
+            $"| … all {n:N0} processed (delay → wait armed) | **{(waveEnd - dueAt).TotalSeconds:F1} s, {waveRate:N0} steps/s** (best second {waveBest:N0}/s) | batch writes {batched:N0} entities/s; " +
+                $"step floor {floor.Step(floor.OrQueries):N0}/s (with point reads of runs {floor.Step(floor.PointReads):N0}/s) | {waveRate / batched:F2}× / {waveRate / floor.Step(floor.OrQueries):F2}× |",
             $"| Wait timeouts (each due {timeoutSeconds} s after its own wait began): condition, send, exit | {timeoutRate:N0} steps/s over {(timeoutsTo - timeoutsFrom).TotalSeconds:F1} s " +
-                $"(best second {timeoutBest:N0}/s); lateness at the step p50 {lateTimeout.P50 / 1000:F1} s, p99 {lateTimeout.P99 / 1000:F1} s, max {lateTimeout.Max / 1000:F1} s | batch writes {batched:N0} entities/s | {timeoutRate / batched:F2}× |",
+                $"(best second {timeoutBest:N0}/s); lateness at the step p50 {lateTimeout.P50 / 1000:F1} s, p99 {lateTimeout.P99 / 1000:F1} s, max {lateTimeout.Max / 1000:F1} s | batch writes {batched:N0} entities/s; " +
+                $"step floor with a profile read {floor.WithProfile(floor.OrQueries):N0}/s | {timeoutRate / batched:F2}× / {timeoutRate / floor.WithProfile(floor.OrQueries):F2}× |",
             $"| Delivery requests written vs gold people | {deliveries.Count:N0} of {expectedSends:N0}: {missing} missing, {duplicates} duplicates, {unwanted} unwanted, {badContent} wrong content; " +
                 $"stats endpoint sms {statsSms:N0}, completed {stats.GetProperty("completed").GetInt64():N0} | | |",
             $"| Runs read back on their expected path, completed | {runCount - wrongRuns:N0} of {n:N0} | | |",
@@ -257,9 +260,12 @@ public static class JourneyBench
             "",
             $"Raw Azurite ceilings: batch transaction of 100 {raw.BatchTransactionsPerSecond:N0}/s = {batched:N0} entities/s (8 in flight), single upsert {raw.SingleUpsertsPerSecond:N0}/s, " +
             $"point read {raw.PointReadsPerSecond:N0}/s, queue put {raw.QueuePutsPerSecond:N0}/s (32 in flight). " +
-            $"Reading runs on the run's own emulator at the end ({tableRows:N0} runs and delivery requests in `journeyruns`): point reads {pointReads:N0} runs/s (32 in flight); " +
-            $"queries of 15 row keys OR-ed in one partition, as the engine and entry read runs, {orQueries:N0} runs/s (8 in flight). " +
-            "Azurite answers every query by scanning the whole table (point reads use its index), so a query's cost grows with the table, unlike Table Storage's partition-scoped queries.",
+            $"On the run's own emulator at the end ({tableRows:N0} runs and delivery requests in `journeyruns`): reading runs by queries of 15 row keys OR-ed in one partition, " +
+            $"as the engine and entry read them, {floor.OrQueries:N0} runs/s (8 in flight), by point reads {floor.PointReads:N0}/s (32 in flight); rewriting run rows " +
+            $"{floor.Rewrites:N0}/s, adding rows {floor.Inserts:N0}/s, deleting them {floor.Deletes:N0}/s (transactions of 100, 8 in flight). The **step floor** is the least " +
+            "storage work of one timer step done back to back on this one emulator process, nothing else running: read the run, rewrite it, add the next timer, delete the " +
+            "fired one (first steps and timeouts also read the profile). Azurite answers every query by scanning the whole table, and its updates and deletes slow as a table " +
+            "grows (point reads and adds do not), unlike Table Storage.",
             "A step is one committed move of a run (its row written under its ETag, with its delivery requests and the partition's counters); lateness \"at the step\" is the " +
             "time the engine stamped on the run's path when it moved it, \"at its commit\" the storage timestamp of that write. " +
             $"ETag conflicts during the run: {monitor.Conflicts:N0}.",
@@ -342,20 +348,35 @@ public static class JourneyBench
         return [.. found];
     }
 
+    /// <summary>What one step's storage work costs this emulator, per operation, measured on the runs table as the run left it.</summary>
+    private sealed record StepCeilings(double PointReads, double OrQueries, double Rewrites, double Inserts, double Deletes)
+    {
+        /// <summary>Steps per second if a step's storage work ran back to back: read the run, rewrite it, add a timer, delete the fired one.</summary>
+        public double Step(double runReads) => 1 / (1 / runReads + 1 / Rewrites + 1 / Inserts + 1 / Deletes);
+
+        /// <summary>The same with a profile read (the first step's delay on a date attribute, the condition).</summary>
+        public double WithProfile(double runReads) => 1 / (1 / Step(runReads) + 1 / PointReads);
+
+        public override string ToString() =>
+            $"runs read by OR-ed queries of 15 {OrQueries:F0}/s (8 in flight), by point reads {PointReads:F0}/s (32 in flight); run rows rewritten {Rewrites:F0}/s, " +
+            $"rows added {Inserts:F0}/s, deleted {Deletes:F0}/s (transactions of 100, 8 in flight); step floor {Step(OrQueries):F0}/s ({Step(PointReads):F0}/s with point reads), " +
+            $"with a profile read {WithProfile(OrQueries):F0}/s";
+    }
+
     /// <summary>
-    /// Run rows per second by point reads and by OR-ed row-key queries of 15 (<see cref="RunStore.GetManyAsync"/>'s shape),
-    /// on the table as the run left it.
+    /// Run rows per second by point reads and by OR-ed row-key queries of 15 (<see cref="RunStore.GetManyAsync"/>'s shape); run
+    /// rows rewritten unchanged, timer-sized rows added and deleted, 100 per transaction; all on the runs table as the run left it.
     /// </summary>
-    private static async Task<(double PointReads, double OrQueries)> ReadCeilingsAsync(TableClient table, string tenantId, string[] ids, TimeSpan duration)
+    private static async Task<StepCeilings> StepCeilingsAsync(TableClient table, string tenantId, string[] ids, TimeSpan duration)
     {
         var byPartition = ids.GroupBy(id => RunStore.Partition(tenantId, id)).Select(g => (Partition: g.Key, Keys: g.Select(id => RunStore.RunKey(id, JourneyId, "0")).ToArray())).ToArray();
-        async Task<double> Run(int workers, Func<int, Task<int>> read)
+        async Task<double> Run(int workers, Func<int, Task<int>> work)
         {
             var done = 0;
             var clock = Stopwatch.StartNew();
             await Task.WhenAll(Enumerable.Range(0, workers).Select(w => Task.Run(async () =>
             {
-                for (var i = w; clock.Elapsed < duration; i += workers) Interlocked.Add(ref done, await read(i));
+                for (var i = w; clock.Elapsed < duration; i += workers) Interlocked.Add(ref done, await work(i));
             })));
             return done / clock.Elapsed.TotalSeconds;
         }
@@ -373,7 +394,43 @@ public static class JourneyBench
             await foreach (var _ in table.QueryAsync<TableEntity>(filter)) found++;
             return found;
         });
-        return (point, or);
+
+        // Up to 100 runs of each partition, written back unchanged again and again.
+        var rows = new ConcurrentBag<(string Partition, List<TableEntity> Rows)>();
+        await Parallel.ForEachAsync(byPartition, new ParallelOptions { MaxDegreeOfParallelism = 8 }, async (p, ct) =>
+        {
+            var list = new List<TableEntity>();
+            foreach (var key in p.Keys.Take(100))
+                if ((await table.GetEntityIfExistsAsync<TableEntity>(p.Partition, key, cancellationToken: ct)) is { HasValue: true } row) list.Add(row.Value!);
+            rows.Add((p.Partition, list));
+        });
+        var batches = rows.Where(r => r.Rows.Count > 0).ToArray();
+        var rewrites = await Run(8, async i =>
+        {
+            var (_, list) = batches[i % batches.Length];
+            await table.SubmitTransactionAsync(list.Select(r => new TableTransactionAction(TableTransactionActionType.UpdateReplace, r, ETag.All)));
+            return list.Count;
+        });
+
+        // Timer-sized rows added, then deleted again, 100 per transaction.
+        var added = new ConcurrentBag<(string Partition, string[] Keys)>();
+        var inserts = await Run(8, async i =>
+        {
+            var partition = byPartition[i % byPartition.Length].Partition;
+            var keys = Enumerable.Range(0, 100).Select(k => $"~raw~{i}~{k}").ToArray();
+            await table.SubmitTransactionAsync(keys.Select(k => new TableTransactionAction(TableTransactionActionType.Add, new TableEntity(partition, k)
+            {
+                ["Tenant"] = tenantId, ["Bucket"] = 0, ["Run"] = k, ["Generation"] = 1L, ["DueAt"] = DateTimeOffset.UtcNow,
+            })));
+            added.Add((partition, keys));
+            return keys.Length;
+        });
+        var toDelete = added.ToArray();
+        var deleteClock = Stopwatch.StartNew();
+        await Parallel.ForEachAsync(toDelete, new ParallelOptions { MaxDegreeOfParallelism = 8 }, async (batch, ct) =>
+            await table.SubmitTransactionAsync(batch.Keys.Select(k => new TableTransactionAction(TableTransactionActionType.Delete, new TableEntity(batch.Partition, k), ETag.All)), ct));
+        var deletes = toDelete.Sum(b => b.Keys.Length) / deleteClock.Elapsed.TotalSeconds;
+        return new StepCeilings(point, or, rewrites, inserts, deletes);
     }
 
     // ---- waiting on the app ------------------------------------------------------------------------------------------------------
