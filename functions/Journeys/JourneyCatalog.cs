@@ -18,20 +18,10 @@ public sealed class JourneyCatalog(JourneyStore store, TimeProvider clock, ILogg
 {
     public static readonly TimeSpan ListFor = TimeSpan.FromSeconds(5);
     private readonly BoundedCache<(string, string, int), JourneyDefinition?> _versions = new(10_000, clock);
-    private readonly BoundedCache<string, IReadOnlyList<ActiveJourney>> _lists = new(10_000, clock, ListFor);
+    private readonly BoundedCache<string, TenantJourneys> _lists = new(10_000, clock, ListFor);
 
     /// <summary>Published journeys that are not archived.</summary>
-    public Task<IReadOnlyList<ActiveJourney>> ActiveAsync(string tenantId, CancellationToken ct = default) =>
-        _lists.GetOrAddAsync(tenantId, async _ =>
-        {
-            var list = new List<ActiveJourney>();
-            foreach (var j in await store.ListAsync(tenantId, ct))
-            {
-                if (j.Version == 0 || j.Status == JourneyStatus.Archived) continue;
-                if (await VersionAsync(tenantId, j.Id, j.Version, ct) is { } latest) list.Add(new ActiveJourney(j, latest));
-            }
-            return list;
-        });
+    public async Task<IReadOnlyList<ActiveJourney>> ActiveAsync(string tenantId, CancellationToken ct = default) => (await LoadAsync(tenantId, ct)).Journeys;
 
     public void Invalidate(string tenantId) => _lists.Remove(tenantId);
 
@@ -41,16 +31,29 @@ public sealed class JourneyCatalog(JourneyStore store, TimeProvider clock, ILogg
 
     /// <summary>
     /// Every event name that some version of a tenant's active journeys reacts to. Runs keep their version, so names
-    /// of older versions stay in as long as the journey is active.
+    /// of older versions stay in as long as the journey is active. Asked on every ingest batch: kept with the list.
     /// </summary>
-    public async Task<IReadOnlySet<string>> EventNamesAsync(string tenantId, CancellationToken ct = default)
-    {
-        var names = new HashSet<string>(StringComparer.Ordinal);
-        foreach (var j in await ActiveAsync(tenantId, ct))
-            for (var v = 1; v <= j.Stored.Version; v++)
-                if (await VersionAsync(tenantId, j.Stored.Id, v, ct) is { } d) names.UnionWith(d.EventNames);
-        return names;
-    }
+    public async Task<IReadOnlySet<string>> EventNamesAsync(string tenantId, CancellationToken ct = default) => (await LoadAsync(tenantId, ct)).EventNames;
+
+    private Task<TenantJourneys> LoadAsync(string tenantId, CancellationToken ct) =>
+        _lists.GetOrAddAsync(tenantId, async _ =>
+        {
+            var list = new List<ActiveJourney>();
+            var names = new HashSet<string>(StringComparer.Ordinal);
+            foreach (var j in await store.ListAsync(tenantId, ct))
+            {
+                if (j.Version == 0 || j.Status == JourneyStatus.Archived) continue;
+                for (var v = 1; v <= j.Version; v++)
+                    if (await VersionAsync(tenantId, j.Id, v, ct) is { } d)
+                    {
+                        names.UnionWith(d.EventNames);
+                        if (v == j.Version) list.Add(new ActiveJourney(j, d));
+                    }
+            }
+            return new TenantJourneys(list, names);
+        });
+
+    private sealed record TenantJourneys(IReadOnlyList<ActiveJourney> Journeys, IReadOnlySet<string> EventNames);
 
     /// <summary>A published version, compiled; null if it does not exist.</summary>
     public Task<JourneyDefinition?> VersionAsync(string tenantId, string journeyId, int version, CancellationToken ct = default) =>

@@ -232,7 +232,7 @@ public static class JourneysEndpoints
             var path = request.People is null ? "" : $"people[{i}].";
             if ((p.ProfileId is null) == (p.Identity is null)) errors.Add($"{path}profileId: name the person by profileId or identity (one of the two)");
             else if (p.ProfileId is not null && !Ids.IsProfileId(p.ProfileId)) errors.Add($"{path}profileId: '{p.ProfileId}' is not a profile id");
-            else if (p.Identity is not null && Normalise(p.Identity) is null) errors.Add($"{path}identity: '{p.Identity}' is not an identity such as phone:13800138000");
+            else if (p.Identity is not null && IdentityRules.NormaliseKey(p.Identity) is null) errors.Add($"{path}identity: '{p.Identity}' is not an identity such as phone:13800138000");
             if (p.Context is { } c && c.ToJsonString().Length > MaxContextChars) errors.Add($"{path}context: at most {MaxContextChars / 1024} KB");
             if (p.Key is { } k && (k.Length is 0 or > 200)) errors.Add($"{path}key: 1-200 characters");
         }
@@ -243,16 +243,16 @@ public static class JourneysEndpoints
             return Problems.Conflict($"journey_{stored.Status}", stored.Status == JourneyStatus.Draft
                 ? $"journey '{id}' is not published yet"
                 : $"journey '{id}' is {stored.Status}: no one can enter it");
-        catalog.Invalidate(tenant);
-        var journey = (await catalog.ActiveAsync(tenant, ct)).FirstOrDefault(j => j.Stored.Id == id && j.Stored.Status == JourneyStatus.Live);
-        if (journey is null) return Problems.Conflict("journey_changed", $"journey '{id}' changed at the same moment; try again");
+        if (await catalog.VersionAsync(tenant, id, stored.Version, ct) is not { } latest)
+            return Problems.Conflict("journey_changed", $"journey '{id}' changed at the same moment; try again");
+        var journey = new ActiveJourney(stored, latest);
 
         // People named by identity are looked up; a person we do not know, or who was erased, is "notFound".
         var resolved = new (EnterPerson Person, string? ProfileId)[people.Count];
         await Parallel.ForEachAsync(Enumerable.Range(0, people.Count), new ParallelOptions { MaxDegreeOfParallelism = 16, CancellationToken = ct }, async (i, token) =>
         {
             var p = people[i];
-            var pid = p.ProfileId ?? await identities.LookupAsync(tenant, Normalise(p.Identity)!, token);
+            var pid = p.ProfileId ?? await identities.LookupAsync(tenant, IdentityRules.NormaliseKey(p.Identity)!, token);
             if (pid is not null && await LiveProfiles.ReadAsync(profiles, tenant, pid, token) is { } live) resolved[i] = (p, live.ProfileId);
             else resolved[i] = (p, null);
         });
@@ -267,11 +267,6 @@ public static class JourneysEndpoints
         return Results.Ok(new EnterResponse(outcomes.Count(o => o.Outcome == EntryOutcomes.Entered), outcomes.Count(o => o.Outcome == EntryOutcomes.AlreadyIn),
             outcomes.Count(o => o.Outcome == "notFound"), outcomes.Count(o => o.Outcome == EntryOutcomes.Busy), outcomes));
     }
-
-    private static string? Normalise(string? text) =>
-        text is not null && IdentityRules.TryParseKey(text, out var parsed) && IdentityRules.TryCreate(parsed.Type, parsed.Value, parsed.AppId, out var identity, out _)
-            ? identity.Key
-            : null;
 
     private static async Task<IResult> StatsAsync(string id, HttpContext http, JourneyStore store, JourneyCatalog catalog, RunStore runs, CancellationToken ct)
     {

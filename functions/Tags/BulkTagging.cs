@@ -79,7 +79,7 @@ public sealed class BulkTagging(
         if (targets.Count > MaxTargets)
             return Problems.BadRequest("too_many_profiles", $"at most {MaxTargets} people per call; this one names {targets.Count}. Split it into several calls.");
         // Identities as a client writes them ("phone:138 0013 8000"), normalised to the keys the index holds.
-        if (request.Identities is not null) targets = targets.Select(t => Normalise(t) ?? "!" + t).ToList();
+        if (request.Identities is not null) targets = targets.Select(t => IdentityRules.NormaliseKey(t) ?? "!" + t).ToList();
         var bad = request.ProfileIds is not null
             ? targets.Where(t => !Ids.IsProfileId(t)).ToList()
             : targets.Where(t => t.StartsWith('!')).Select(t => t[1..]).ToList();
@@ -99,11 +99,6 @@ public sealed class BulkTagging(
         var location = $"/api/tags/jobs/{jobId}";
         return Results.Json(new BulkTagAccepted(jobId, "queued", chunks.Sum(c => c.Count), location), statusCode: StatusCodes.Status202Accepted);
     }
-
-    private static string? Normalise(string? text) =>
-        text is not null && IdentityRules.TryParseKey(text, out var parsed) && IdentityRules.TryCreate(parsed.Type, parsed.Value, parsed.AppId, out var identity, out _)
-            ? identity.Key
-            : null;
 
     private async Task EnqueueAsync(string tenantId, string jobId, string tag, string action, string by, IReadOnlyList<IReadOnlyList<string>> chunks, CancellationToken ct)
     {

@@ -91,6 +91,15 @@ public static class IdentityRules
         return true;
     }
 
+    /// <summary>
+    /// An identity as a client writes it (<c>phone:138 0013 8000</c>, <c>openid:wx123:oAbc</c>), normalised to the key the
+    /// identity index holds; null when it is not one.
+    /// </summary>
+    public static string? NormaliseKey(string? text) =>
+        text is not null && TryParseKey(text, out var parsed) && TryCreate(parsed.Type, parsed.Value, parsed.AppId, out var identity, out _)
+            ? identity.Key
+            : null;
+
     /// <summary>Reads back an <see cref="Identity.Key"/>, e.g. <c>phone:+8613800138000</c> or <c>openid:wx123:oAbc</c>.</summary>
     public static bool TryParseKey(string key, out Identity identity)
     {
