@@ -28,6 +28,12 @@ public sealed class AuditLog(AuditStore store, TimeProvider clock)
         public const string JourneysChanged = "journeys.write";
         public const string JourneyEntered = "journey.enter";
         public const string ProfileJourneysRead = "profile.journeys.read";
+        public const string CampaignStarted = "campaign.start";
+        public const string CampaignCancelled = "campaign.cancel";
+        public const string SendingChanged = "sending.write";
+        public const string TemplatesChanged = "templates.write";
+        public const string ChannelsChanged = "channels.write";
+        public const string ProfileDeliveriesRead = "profile.deliveries.read";
     }
 
     public Task RecordAsync(HttpContext http, string action, string? profileId, string? detail = null) =>

@@ -2,6 +2,9 @@ using Microsoft.Extensions.Options;
 using Siyu.Functions.Api;
 using Siyu.Functions.Audit;
 using Siyu.Functions.Audience;
+using Siyu.Functions.Campaigns;
+using Siyu.Functions.Delivery;
+using Siyu.Channels;
 using Siyu.Functions.Ingestion;
 using Siyu.Functions.Journeys;
 using Siyu.Functions.Merges;
@@ -16,6 +19,7 @@ using Siyu.Storage.WeChat;
 using Siyu.Storage.Account;
 using Siyu.Storage.Audience;
 using Siyu.Storage.Audit;
+using Siyu.Storage.Delivery;
 using Siyu.Storage.Jobs;
 using Siyu.Storage.Journeys;
 using Siyu.Storage.Segments;
@@ -41,6 +45,7 @@ public static class Composition
         services.Configure<RetentionSettings>(config.GetSection("Retention"));
         services.Configure<AudienceSettings>(config.GetSection("Audience"));
         services.Configure<JourneySettings>(config.GetSection("Journeys"));
+        services.Configure<DeliverySettings>(config.GetSection("Delivery"));
 
         services.AddSingleton(TimeProvider.System);
         services.AddSingleton(sp =>
@@ -51,7 +56,7 @@ public static class Composition
         services.AddSingleton(sp => new StorageTables(sp.GetRequiredService<StorageAccount>(), sp.GetRequiredService<IOptions<StorageSettings>>().Value.Prefix));
         services.AddSingleton<IQueueService>(sp => new RestQueueService(sp.GetRequiredService<StorageAccount>()));
         services.AddSingleton(sp => new QueueNames(sp.GetRequiredService<IOptions<StorageSettings>>().Value, sp.GetRequiredService<IOptions<IngestionSettings>>().Value,
-            sp.GetRequiredService<IOptions<JourneySettings>>().Value.Partitions));
+            sp.GetRequiredService<IOptions<JourneySettings>>().Value.Partitions, sp.GetRequiredService<IOptions<DeliverySettings>>().Value.Partitions));
 
         services.AddSingleton<TenantStore>();
         services.AddSingleton<ApiKeyCache>();
@@ -105,13 +110,29 @@ public static class Composition
         services.AddSingleton<IMergeParticipant>(sp => sp.GetRequiredService<JourneyRunsHolder>());
         services.AddHttpClient(JourneyEffects.WebhookClient, c => c.Timeout = TimeSpan.FromSeconds(10));
 
+        // Delivery: templates, the brand's switch and accounts, the policy-checking worker, receipts; campaigns and their fan-out.
+        services.AddChannels(config);
+        services.AddSingleton<TemplateStore>();
+        services.AddSingleton<SendingStore>();
+        services.AddSingleton<DeliveryStore>();
+        services.AddSingleton<CampaignStore>();
+        services.AddSingleton<SendingCache>();
+        services.AddSingleton<DeliveryQueue>();
+        services.AddSingleton<DeliveryEvents>();
+        services.AddSingleton<DeliveryReceipts>();
+        services.AddSingleton<DeliveryWorker>();
+        services.AddSingleton<CampaignQueue>();
+        services.AddSingleton<ICampaignFaults, NoCampaignFaults>();
+        services.AddSingleton<CampaignFanOut>();
+
         services.AddSingleton<QueueWakeups>();
         services.AddSingleton<PoisonQueue>();
         services.AddSingleton<IngestQueue>();
         services.AddSingleton(sp => new IngestProcessor(
             sp.GetRequiredService<ProfileStore>(), sp.GetRequiredService<IdentityStore>(), sp.GetRequiredService<PrivacyStores>(),
             sp.GetRequiredService<AudienceStore>(), sp.GetRequiredService<ProfileRefresher>(), sp.GetRequiredService<IngestQueue>(), sp.GetRequiredService<ProfileMerger>(), sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<ILogger<IngestProcessor>>(),
-            erasureWait: sp.GetRequiredService<IOptions<IngestionSettings>>().Value.ErasureWait, journeys: sp.GetRequiredService<JourneyTriggers>()));
+            erasureWait: sp.GetRequiredService<IOptions<IngestionSettings>>().Value.ErasureWait, journeys: sp.GetRequiredService<JourneyTriggers>(),
+            receipts: sp.GetRequiredService<DeliveryReceipts>()));
 
         services.AddHostedService<StorageStartup>();
         services.AddSingleton<IEnumerable<QueueListener>>(sp =>
@@ -126,6 +147,8 @@ public static class Composition
                 .Append(Listen(names.Sweep, sp.GetRequiredService<AudienceSweep>()))
                 .Append(Listen(names.BulkTag, sp.GetRequiredService<BulkTagging>()))
                 .Concat(names.Journeys.Select(q => Listen(q, sp.GetRequiredService<JourneyWork>())))
+                .Concat(names.Deliveries.Select(q => Listen(q, sp.GetRequiredService<DeliveryWorker>())))
+                .Append(Listen(names.Campaigns, sp.GetRequiredService<CampaignFanOut>()))
                 .ToList();
         });
         if (config.GetValue("Queues:ListenersEnabled", true))
@@ -188,6 +211,8 @@ public static class Composition
         app.MapSegments();
         app.MapAudience();
         app.MapJourneys();
+        app.MapCampaigns();
+        app.MapDelivery();
         app.MapAudit();
         app.MapWeChatApps();
         app.MapWeChatPush();

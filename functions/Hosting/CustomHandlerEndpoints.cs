@@ -27,6 +27,8 @@ public static class CustomHandlerEndpoints
         Queue<Segments.AudienceSweep>("ProcessSweep", names.Sweep);
         Queue<Tags.BulkTagging>("ProcessBulkTags", names.BulkTag);
         for (var i = 0; i < names.Journeys.Count; i++) Queue<Journeys.JourneyWork>($"ProcessJourneys{i}", names.Journeys[i]);
+        for (var i = 0; i < names.Deliveries.Count; i++) Queue<Delivery.DeliveryWorker>($"ProcessDeliveries{i}", names.Deliveries[i]);
+        Queue<Campaigns.CampaignFanOut>("ProcessCampaigns", names.Campaigns);
 
         // Timer triggers: the host posts the timer's state; the work does not need it.
         app.MapPost("/AudienceSweep", async (HttpContext http, Segments.AudienceSweep sweep) =>

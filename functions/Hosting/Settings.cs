@@ -38,7 +38,7 @@ public sealed class OperatorSettings
 }
 
 /// <summary>The queue names of this deployment.</summary>
-public sealed class QueueNames(StorageSettings storage, IngestionSettings ingestion, int journeyPartitions = 4)
+public sealed class QueueNames(StorageSettings storage, IngestionSettings ingestion, int journeyPartitions = 4, int deliveryPartitions = 4)
 {
     public IReadOnlyList<string> Ingest { get; } =
         Enumerable.Range(0, ingestion.Partitions).Select(i => Name(storage.Prefix, $"ingest-{i}")).ToList();
@@ -59,8 +59,15 @@ public sealed class QueueNames(StorageSettings storage, IngestionSettings ingest
     public IReadOnlyList<string> Journeys { get; } =
         Enumerable.Range(0, journeyPartitions).Select(i => Name(storage.Prefix, $"journey-{i}")).ToList();
 
+    /// <summary>Deliveries to decide and send: a person's always go to the same one, by profile bucket.</summary>
+    public IReadOnlyList<string> Deliveries { get; } =
+        Enumerable.Range(0, deliveryPartitions).Select(i => Name(storage.Prefix, $"deliver-{i}")).ToList();
+
+    /// <summary>Campaign starts and fan-out parts.</summary>
+    public string Campaigns { get; } = Name(storage.Prefix, "campaigns");
+
     /// <summary>Every queue a handler works from: each has a listener here and a queue function in Azure.</summary>
-    public IEnumerable<string> Work => Ingest.Append(Erase).Append(Merge).Append(Sweep).Append(BulkTag).Concat(Journeys);
+    public IEnumerable<string> Work => Ingest.Append(Erase).Append(Merge).Append(Sweep).Append(BulkTag).Concat(Journeys).Concat(Deliveries).Append(Campaigns);
 
     public IEnumerable<string> All => Work.SelectMany(q => new[] { q, PoisonQueue.NameFor(q) });
 

@@ -35,7 +35,7 @@ namespace Siyu.Functions.Ingestion;
 public sealed class IngestProcessor(
     ProfileStore profiles, IdentityStore identities, PrivacyStores privacy, AudienceStore audience, ProfileRefresher refresher,
     IngestQueue queue, ProfileMerger merger, TimeProvider clock, ILogger<IngestProcessor> log,
-    int profileCacheCapacity = 100_000, TimeSpan? erasureWait = null, Journeys.JourneyTriggers? journeys = null)
+    int profileCacheCapacity = 100_000, TimeSpan? erasureWait = null, Journeys.JourneyTriggers? journeys = null, Delivery.DeliveryReceipts? receipts = null)
     : IQueueHandler
 {
     /// <summary>A fresh consent for someone whose erasure is still running waits this long, as often as it takes.</summary>
@@ -161,9 +161,12 @@ public sealed class IngestProcessor(
     /// </summary>
     private async Task ForwardToJourneysAsync(List<Work> work, CancellationToken ct)
     {
-        if (journeys is null) return;
         foreach (var tenant in work.Where(w => w.Error is null && !w.Suppressed && !w.Deferred).GroupBy(w => w.TenantId))
-            await journeys.ForwardAsync(tenant.Key, tenant.Select(w => (w.ProfileId, w.Event)), ct);
+        {
+            // WeChat's delivery receipts settle their deliveries first, so a journey waiting on the outcome hears of it.
+            if (receipts is not null) await receipts.FromEventsAsync(tenant.Key, tenant.Select(w => (w.ProfileId, w.Event)), ct);
+            if (journeys is not null) await journeys.ForwardAsync(tenant.Key, tenant.Select(w => (w.ProfileId, w.Event)), ct);
+        }
     }
 
     /// <summary>

@@ -65,7 +65,8 @@ public sealed class NoJourneyFaults : IJourneyFaults
 /// same key at most, and never skips it. Safe to run twice on the same work: stale timers and repeated events are no-ops.
 /// </summary>
 public sealed class JourneyEngine(RunStore runs, TimerStore timers, JourneyCatalog catalog, ProfileStore profiles, AudienceStore audience,
-    JourneyEffects effects, IJourneyFaults faults, IOptions<JourneySettings> settings, TimeProvider clock, ILogger<JourneyEngine> log)
+    JourneyEffects effects, IJourneyFaults faults, IOptions<JourneySettings> settings, TimeProvider clock, ILogger<JourneyEngine> log,
+    Delivery.DeliveryQueue? deliveries = null)
 {
     private const int MaxRounds = 25;
     /// <summary>
@@ -127,6 +128,10 @@ public sealed class JourneyEngine(RunStore runs, TimerStore timers, JourneyCatal
                 .Select(p => new JourneyTimer(tenantId, bucket, p.Slot.RunKey, p.Change.Instance.Generation, p.Change.Instance.DueAt!.Value))
                 .Concat(rearm).ToList();
             if (arms.Count > 0) await timers.ArmAsync(arms, now, ct);
+            // Sends are queued before they are recorded, for the same reason: the delivery worker waits a while for a
+            // row that is not there yet, and a send whose step never commits is never found and never sent.
+            var sends = planned.SelectMany(p => p.Change.Sends.Select(s => new Delivery.DeliveryItem(p.Change.Instance.ProfileId, s.Key))).ToList();
+            if (sends.Count > 0 && deliveries is not null) await deliveries.EnqueueAsync(tenantId, sends, ct: ct);
 
             var (conflicted, committed) = await runs.CommitAsync(partition, planned.Select(p => p.Change).ToList(), now, ct);
             JourneyMetrics.Steps.Add(committed.Count);

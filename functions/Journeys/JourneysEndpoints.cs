@@ -1,3 +1,5 @@
+using Siyu.Core.Delivery;
+using Siyu.Storage.Delivery;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using Siyu.Core.Identities;
@@ -147,7 +149,7 @@ public static class JourneysEndpoints
         JourneyParser.IsValidId(id) ? await store.GetAsync(http.Caller().TenantId, id, ct) : null;
 
     private static async Task<IResult> PutAsync(string id, HttpContext http, JourneyStore store, AudienceStore audience, DefinitionStore definitions,
-        JourneyCatalog catalog, AuditLog audit, TimeProvider clock, CancellationToken ct)
+        TemplateStore templates, JourneyCatalog catalog, AuditLog audit, TimeProvider clock, CancellationToken ct)
     {
         if (!JourneyParser.IsValidId(id)) return Problems.BadRequest("invalid_journey_id", $"a journey id {JourneyParser.IdRule}");
         var (json, problem) = await RequestBody.ReadJsonAsync(http.Request, MaxDocumentBytes, ct);
@@ -163,28 +165,36 @@ public static class JourneysEndpoints
         if (!await store.SaveDraftAsync(tenant, id, name, document, existing, clock.GetUtcNow(), ct))
             return Problems.Conflict("journey_changed", $"journey '{id}' was changed at the same moment; send it again");
         await audit.RecordAsync(http, AuditLog.Actions.JourneysChanged, null, $"journey {id} draft saved");
-        var problems = await ValidateAsync(tenant, document, audience, definitions, ct);
+        var problems = await ValidateAsync(tenant, document, audience, definitions, templates, ct);
         return Results.Ok(JourneyView.From((await store.GetAsync(tenant, id, ct))!, problems));
     }
 
-    private static async Task<List<string>> ValidateAsync(string tenant, JsonNode document, AudienceStore audience, DefinitionStore definitions, CancellationToken ct)
+    private static async Task<List<string>> ValidateAsync(string tenant, JsonNode document, AudienceStore audience, DefinitionStore definitions,
+        TemplateStore templates, CancellationToken ct)
     {
         var stored = await audience.ReadAllAsync(tenant, ct);
         var taxonomy = await definitions.GetAsync(tenant, ct);
         var errors = new List<string>();
         // The parser checks tags against the taxonomy and segment references against the saved segments.
-        JourneyParser.Parse(document, new StoredCatalog(stored.Segments, tag => taxonomy.Tag(tag) is not null), errors);
+        var definition = JourneyParser.Parse(document, new StoredCatalog(stored.Segments, tag => taxonomy.Tag(tag) is not null), errors);
+        // Every send names a template of its channel and fills in every variable without a default.
+        foreach (var send in definition?.Nodes.Values.OfType<SendNode>() ?? [])
+        {
+            if (await templates.GetAsync(tenant, send.Template, ct) is not { } template)
+                errors.Add($"nodes.{send.Id}.template: no template '{send.Template}'; create it with PUT /api/templates/{send.Template}");
+            else errors.AddRange(MessageTemplates.CheckSend(template.Template, send.Channel, send.Variables.Keys).Select(p => $"nodes.{send.Id}.variables: {p}"));
+        }
         return errors;
     }
 
     private static async Task<IResult> PublishAsync(string id, HttpContext http, JourneyStore store, AudienceStore audience, DefinitionStore definitions,
-        JourneyCatalog catalog, AuditLog audit, TimeProvider clock, CancellationToken ct)
+        TemplateStore templates, JourneyCatalog catalog, AuditLog audit, TimeProvider clock, CancellationToken ct)
     {
         var tenant = http.Caller().TenantId;
         if (await Find(store, http, id, ct) is not { } journey) return NotFound(id);
         if (journey.Status == JourneyStatus.Archived) return Problems.Conflict("journey_archived", $"journey '{id}' is archived and cannot be published again");
         if (journey.Draft is null) return Problems.BadRequest("invalid_journey", "there is no draft to publish");
-        var errors = await ValidateAsync(tenant, journey.Draft, audience, definitions, ct);
+        var errors = await ValidateAsync(tenant, journey.Draft, audience, definitions, templates, ct);
         if (errors.Count > 0) return Problems.Invalid("invalid_journey", $"journey '{id}'", errors);
         if (await store.PublishAsync(tenant, journey, journey.Name, journey.Draft, clock.GetUtcNow(), ct) is not { } version)
             return Problems.Conflict("journey_changed", $"journey '{id}' was changed at the same moment; publish again");

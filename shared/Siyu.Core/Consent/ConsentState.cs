@@ -20,8 +20,29 @@ public sealed class ConsentState
 
     public const int MaxEntitlementGrantsKept = 200;
 
+    /// <summary>Delivery keys that used up a subscription, so that a retried send neither uses a second one nor is refused. Bounded.</summary>
+    public List<string> EntitlementUses { get; set; } = new();
+
     [System.Text.Json.Serialization.JsonIgnore]
-    public bool IsEmpty => Current.Count == 0 && Entitlements.Count == 0 && EntitlementGrants.Count == 0;
+    public bool IsEmpty => Current.Count == 0 && Entitlements.Count == 0 && EntitlementGrants.Count == 0 && EntitlementUses.Count == 0;
+
+    /// <summary>
+    /// Uses one subscription to <paramref name="template"/> for the delivery <paramref name="deliveryKey"/>. True when this
+    /// delivery holds one now (just used, or used by an earlier try); false when none is left.
+    /// </summary>
+    public bool UseEntitlement(string template, string deliveryKey)
+    {
+        if (EntitlementUses.Contains(deliveryKey)) return true;
+        var left = Entitlements.GetValueOrDefault(template);
+        if (left <= 0) return false;
+        if (left == 1) Entitlements.Remove(template); else Entitlements[template] = left - 1;
+        EntitlementUses.Add(deliveryKey);
+        if (EntitlementUses.Count > MaxEntitlementGrantsKept) EntitlementUses.RemoveAt(0);
+        return true;
+    }
+
+    /// <summary>True when <paramref name="deliveryKey"/> already used a subscription.</summary>
+    public bool HoldsEntitlement(string deliveryKey) => EntitlementUses.Contains(deliveryKey);
 
     public static string KeyOf(string purpose, string channel, string? scope) =>
         scope is null ? $"{purpose}/{channel}" : $"{purpose}/{channel}/{scope}";

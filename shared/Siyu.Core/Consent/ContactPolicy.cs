@@ -20,6 +20,8 @@ public enum ContactVerdict
     CapReached,
     /// <summary>It is quiet hours where the person is: try again at <see cref="ContactDecision.NotBefore"/>.</summary>
     QuietHours,
+    /// <summary>The brand stopped all sending (停发): held until it resumes.</summary>
+    Halted,
 }
 
 /// <summary>The answer to "may we contact this person now?". <see cref="NotBefore"/> says when to retry, if ever.</summary>
@@ -49,7 +51,9 @@ public sealed record ContactHistory(int SentToday, int SentThisWeek)
 /// </summary>
 public static class ContactPolicy
 {
-    public static ContactDecision CanContact(ConsentState consent, Preferences? preferences, ContactRequest request, DateTimeOffset now, ContactHistory? history = null)
+    /// <param name="entitlementHeld">This very message already holds a used subscription (a retry after the use was recorded).</param>
+    public static ContactDecision CanContact(ConsentState consent, Preferences? preferences, ContactRequest request, DateTimeOffset now, ContactHistory? history = null,
+        bool entitlementHeld = false)
     {
         ArgumentNullException.ThrowIfNull(consent);
         ArgumentNullException.ThrowIfNull(request);
@@ -78,7 +82,7 @@ public static class ContactPolicy
         if (request.Channel == ConsentVocabulary.MiniProgramSubscribe)
         {
             if (request.Template is null) return new(ContactVerdict.NoEntitlement, "a subscribe message needs its template id");
-            if (consent.Entitlements.GetValueOrDefault(request.Template) <= 0)
+            if (!entitlementHeld && consent.Entitlements.GetValueOrDefault(request.Template) <= 0)
                 return new(ContactVerdict.NoEntitlement, $"no unused subscription for template {request.Template}");
         }
 

@@ -88,6 +88,21 @@ public sealed class MembershipStore(StorageTables tables)
         return (members, null);
     }
 
+    /// <summary>A page of a segment's members in one profile bucket, after the profile id <paramref name="after"/> (null: from the start).</summary>
+    public async Task<IReadOnlyList<string>> ListBucketAsync(string tenantId, string segmentId, int bucket, string? after, int pageSize, CancellationToken ct = default)
+    {
+        var members = new List<string>(pageSize);
+        var prefix = segmentId + "~";
+        var filter = TableClient.CreateQueryFilter(
+            $"PartitionKey eq {Partition(tenantId, bucket)} and RowKey gt {prefix + (after ?? "")} and RowKey lt {segmentId + "\u007f"}");
+        await foreach (var row in tables.Members.QueryAsync<TableEntity>(filter, maxPerPage: pageSize, select: ["RowKey"], cancellationToken: ct))
+        {
+            members.Add(row.RowKey[prefix.Length..]);
+            if (members.Count == pageSize) break;
+        }
+        return members;
+    }
+
     private static (int Bucket, string After) ParseContinuation(string? continuation, string segmentId)
     {
         var prefix = segmentId + "~";

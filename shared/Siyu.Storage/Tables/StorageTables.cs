@@ -33,12 +33,18 @@ public sealed class StorageTables
     /// <summary>Journeys: PK tenant, RK <c>{journeyId}</c> for the journey (draft, status) and <c>{journeyId}~v{n}</c> per published version.</summary>
     public TableClient Journeys { get; }
     /// <summary>
-    /// Journey runs: PK <c>{tenant}~{bucket}</c> (the person's profile bucket), RK <c>{profileId}~j~{journey}~{slot}</c> per
-    /// run, <c>{profileId}~d~{key}</c> per delivery request, <c>!stats~{journey}</c> for the partition's share of the counters.
+    /// Per-person journey runs and deliveries: PK <c>{tenant}~{bucket}</c> (the person's profile bucket), RK
+    /// <c>{profileId}~j~{journey}~{slot}</c> per run, <c>{profileId}~d~{key}</c> per delivery (a journey's send, a
+    /// campaign's message or entry), <c>{profileId}~n</c> for the person's send counts, <c>!stats~{journey}</c> and
+    /// <c>!dstats~{owner}</c> for the partition's share of journey and delivery counters.
     /// </summary>
     public TableClient JourneyRuns { get; }
     /// <summary>Journey timers by due hour: PK <c>{yyyyMMddHH}~{shard}</c>, RK <c>{dueTicks}~{tenant}~{run}~{generation}</c>.</summary>
     public TableClient Timers { get; }
+    /// <summary>Campaigns: PK tenant, RK <c>{campaignId}</c>, <c>{campaignId}~fan~{part}</c> per fan-out part, <c>{campaignId}~list~{n}</c> per chunk of an uploaded list.</summary>
+    public TableClient Campaigns { get; }
+    /// <summary>Message templates: PK tenant, RK template id.</summary>
+    public TableClient Templates { get; }
 
     public TableServiceClient Service { get; }
     public IReadOnlyList<TableClient> All { get; }
@@ -78,7 +84,9 @@ public sealed class StorageTables
         Journeys = Service.GetTableClient(prefix + "journeys");
         JourneyRuns = Service.GetTableClient(prefix + "journeyruns");
         Timers = Service.GetTableClient(prefix + "timers");
-        All = [Tenants, ApiKeys, WeChatApps, Identities, Profiles, Erasures, Suppressions, Audit, Definitions, Members, Jobs, Journeys, JourneyRuns, Timers];
+        Campaigns = Service.GetTableClient(prefix + "campaigns");
+        Templates = Service.GetTableClient(prefix + "templates");
+        All = [Tenants, ApiKeys, WeChatApps, Identities, Profiles, Erasures, Suppressions, Audit, Definitions, Members, Jobs, Journeys, JourneyRuns, Timers, Campaigns, Templates];
     }
 
     public async Task EnsureCreatedAsync(CancellationToken ct = default)

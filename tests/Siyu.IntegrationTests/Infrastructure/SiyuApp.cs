@@ -21,7 +21,7 @@ public class SiyuApp : WebApplicationFactory<Program>, IAsyncLifetime
     /// <summary>Extra configuration for a test class (set before first use).</summary>
     public SiyuApp With(string key, string? value) { _settings[key] = value; return this; }
 
-    public async Task InitializeAsync()
+    public virtual async Task InitializeAsync()
     {
         _connectionString = await SharedAzurite.ConnectionStringAsync();
         _ = Server; // start the host now, so storage is created before the first test

@@ -34,8 +34,25 @@ public static class JourneyApi
         }
         """;
 
+    /// <summary>The message templates the journeys of these tests send: publishing checks that each exists and is filled in.</summary>
+    public static async Task EnsureTemplatesAsync(this TestTenant tenant)
+    {
+        foreach (var id in new[] { "half_price_coupon", "hello", "nudge", "welcome", "thanks", "follow_up" })
+            await PutTemplate(tenant, id, "{\"channel\": \"sms\", \"providerTemplate\": \"SMS_" + id + "\", \"fields\": {\"text\": \"" + id + "\"}}");
+        await PutTemplate(tenant, "welcome_back", """{"channel": "sms", "providerTemplate": "SMS_wb", "fields": {"text": "Welcome back to {{city}}"}, "variables": {"city": {}}}""");
+        await PutTemplate(tenant, "cart_reminder",
+            """{"channel": "wechat_oa", "appId": "wxcart", "providerTemplate": "TPL_cart", "fields": {"first": "Your cart: {{product}}"}, "variables": {"product": {}}}""");
+    }
+
+    public static async Task PutTemplate(this TestTenant tenant, string id, string document)
+    {
+        var put = await tenant.Marketer().PutAsync($"/api/templates/{id}", new StringContent(document, System.Text.Encoding.UTF8, "application/json"));
+        Assert.True(put.StatusCode == HttpStatusCode.OK, await put.Content.ReadAsStringAsync());
+    }
+
     public static async Task PublishAsync(this TestTenant tenant, string id, string document)
     {
+        await tenant.EnsureTemplatesAsync();
         var put = await tenant.Marketer().PutAsync($"/api/journeys/{id}", new StringContent(document, System.Text.Encoding.UTF8, "application/json"));
         Assert.Equal(HttpStatusCode.OK, put.StatusCode);
         Assert.Equal(0, (await put.Json()).GetProperty("problems").GetArrayLength());

@@ -1,0 +1,212 @@
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using Azure;
+using Siyu.Core.Delivery;
+using Siyu.Core.Storage;
+using Siyu.Functions.Delivery;
+using Siyu.Functions.Hosting;
+using Siyu.Functions.Journeys;
+using Siyu.Storage.Delivery;
+using Siyu.Storage.Identities;
+using Siyu.Storage.Journeys;
+using Siyu.Storage.Queues;
+using Siyu.Storage.Segments;
+
+namespace Siyu.Functions.Campaigns;
+
+/// <summary>Campaign work: <c>start</c> a campaign when its time comes, or hand on the next pages of one fan-out <c>part</c>.</summary>
+public sealed record CampaignMessage(string Tenant, string Campaign, string Kind, int Part = 0)
+{
+    public const string StartKind = "start";
+    public const string PartKind = "part";
+}
+
+/// <summary>Sends campaign work, now or at a time (hops of at most seven days: a start looks at the clock again).</summary>
+public sealed class CampaignQueue(IQueueService queues, QueueNames names, QueueWakeups wakeups)
+{
+    public async Task SendAsync(CampaignMessage message, TimeSpan? delay = null, CancellationToken ct = default)
+    {
+        var visible = delay is { } d && d > TimeSpan.Zero ? (d > QueueLimits.MaxVisibilityTimeout ? QueueLimits.MaxVisibilityTimeout : d) : (TimeSpan?)null;
+        await queues.Queue(names.Campaigns).SendAsync(JsonSerializer.Serialize(message, JsonSerializerOptions.Web), visibilityDelay: visible,
+            timeToLive: QueueLimits.NeverExpires, ct: ct);
+        if (visible is null) wakeups.Wake(names.Campaigns);
+    }
+}
+
+/// <summary>Where tests stop a fan-out as a crash would. Does nothing in the product.</summary>
+public interface ICampaignFaults
+{
+    /// <summary>After a page is handed on, before the part's checkpoint moves.</summary>
+    Task AfterPageAsync(string campaignId, int part, CancellationToken ct);
+}
+
+public sealed class NoCampaignFaults : ICampaignFaults
+{
+    public Task AfterPageAsync(string campaignId, int part, CancellationToken ct) => Task.CompletedTask;
+}
+
+/// <summary>
+/// Fans a campaign out. A segment is handed on one profile bucket per part, an uploaded list one chunk per part, a page
+/// at a time: each recipient gets a row (in their own partition, with the campaign's counters) — a message to deliver,
+/// an entry into the journey, or a place in the control group — then the deliveries are queued, then the part's
+/// checkpoint moves on. A part stopped anywhere resumes at its checkpoint; rows already written are found, not
+/// written twice, so every recipient is targeted, counted and sent to once. A cancel stops it at the next page.
+/// </summary>
+public sealed class CampaignFanOut(
+    CampaignStore campaigns, MembershipStore members, IdentityStore identities, DeliveryStore deliveries, DeliveryQueue deliveryQueue,
+    CampaignQueue queue, JourneyCatalog journeys, JourneyStore journeyStore, JourneyEntries entries, ICampaignFaults faults, TimeProvider clock,
+    ILogger<CampaignFanOut> log)
+    : JsonCommandHandler<CampaignMessage>(log)
+{
+    public const int PageSize = 500;
+    /// <summary>A part hands the rest of its work to a fresh message after this long, so no message runs for minutes.</summary>
+    public static readonly TimeSpan Slice = TimeSpan.FromSeconds(20);
+
+    protected override string Kind => "campaign";
+
+    protected override string? Invalid(CampaignMessage m) =>
+        string.IsNullOrEmpty(m.Tenant) || string.IsNullOrEmpty(m.Campaign) ? "no tenant or campaign"
+        : m.Kind is not (CampaignMessage.StartKind or CampaignMessage.PartKind) ? $"unknown kind '{m.Kind}'"
+        : m.Part < 0 ? "negative part" : null;
+
+    protected override async Task<WorkOutcome> RunAsync(CampaignMessage m, CancellationToken ct)
+    {
+        var campaign = await campaigns.GetAsync(m.Tenant, m.Campaign, ct);
+        if (campaign is null || campaign.Status == CampaignStatus.Cancelled) return WorkOutcome.Done;
+        return m.Kind == CampaignMessage.StartKind ? await StartAsync(campaign, ct) : await RunPartAsync(campaign, m.Part, ct);
+    }
+
+    private async Task<WorkOutcome> StartAsync(StoredCampaign campaign, CancellationToken ct)
+    {
+        var now = clock.GetUtcNow();
+        if (campaign.Definition.StartAt is { } at && at > now)
+        {
+            await queue.SendAsync(new CampaignMessage(campaign.TenantId, campaign.Id, CampaignMessage.StartKind), at - now, ct);
+            return WorkOutcome.Done;
+        }
+        if (campaign.Status == CampaignStatus.Scheduled && !await campaigns.SetStatusAsync(campaign, CampaignStatus.Running, now, ct))
+            return WorkOutcome.Retry("the campaign changed while starting");
+        // Parts already done ignore a repeated start.
+        for (var part = 0; part < campaign.Parts; part++)
+            await queue.SendAsync(new CampaignMessage(campaign.TenantId, campaign.Id, CampaignMessage.PartKind, part), ct: ct);
+        return WorkOutcome.Done;
+    }
+
+    private async Task<WorkOutcome> RunPartAsync(StoredCampaign campaign, int part, CancellationToken ct)
+    {
+        var checkpoint = await campaigns.GetPartAsync(campaign.TenantId, campaign.Id, part, ct);
+        var until = clock.GetUtcNow() + Slice;
+        var target = await TargetAsync(campaign, ct);
+        while (!checkpoint.Done)
+        {
+            List<string> people;
+            string? cursor;
+            var notFound = checkpoint.NotFound;
+            if (campaign.Definition.Segment is { } segment)
+            {
+                people = [.. await members.ListBucketAsync(campaign.TenantId, segment, part, checkpoint.Cursor, PageSize, ct)];
+                cursor = people.Count == PageSize ? people[^1] : null;
+            }
+            else
+            {
+                // A list chunk is one page: looked up whole, so its not-found count is exact however often it is replayed.
+                var keys = await campaigns.ListChunkAsync(campaign.TenantId, campaign.Id, part, ct);
+                var found = new string?[keys.Count];
+                await Parallel.ForEachAsync(Enumerable.Range(0, keys.Count), new ParallelOptions { MaxDegreeOfParallelism = 16, CancellationToken = ct },
+                    async (i, token) => found[i] = await identities.LookupAsync(campaign.TenantId, keys[i], token));
+                people = found.Where(p => p is not null).Select(p => p!).Distinct(StringComparer.Ordinal).ToList();
+                notFound = found.Count(p => p is null);
+                cursor = null;
+            }
+            await HandOnAsync(campaign, target, people, ct);
+            await faults.AfterPageAsync(campaign.Id, part, ct);
+            checkpoint = checkpoint with { Cursor = cursor, Done = cursor is null, NotFound = notFound };
+            await campaigns.SavePartAsync(campaign.TenantId, campaign.Id, checkpoint, ct);
+            if (checkpoint.Done) break;
+
+            var fresh = await campaigns.GetAsync(campaign.TenantId, campaign.Id, ct);
+            if (fresh is null || fresh.Status == CampaignStatus.Cancelled) return WorkOutcome.Done;
+            if (clock.GetUtcNow() > until)
+            {
+                await queue.SendAsync(new CampaignMessage(campaign.TenantId, campaign.Id, CampaignMessage.PartKind, part), ct: ct);
+                return WorkOutcome.Done;
+            }
+        }
+        return WorkOutcome.Done;
+    }
+
+    /// <summary>What the campaign does to each recipient: its template (for a message) or its live journey.</summary>
+    private sealed record Target(string? Channel, string? Template, ActiveJourney? Journey);
+
+    private async Task<Target> TargetAsync(StoredCampaign campaign, CancellationToken ct)
+    {
+        if (campaign.Definition.Message is { } message) return new Target(null, message.Template, null);
+        var id = campaign.Definition.Journey!;
+        var stored = await journeyStore.GetAsync(campaign.TenantId, id, ct);
+        if (stored is null || stored.Status != Siyu.Storage.Journeys.JourneyStatus.Live)
+            throw new InvalidOperationException($"journey '{id}' is {(stored is null ? "gone" : stored.Status)}; the campaign waits for it to be live");
+        var version = await journeys.VersionAsync(campaign.TenantId, id, stored.Version, ct)
+            ?? throw new InvalidOperationException($"journey '{id}' v{stored.Version} cannot be read");
+        return new Target(null, null, new ActiveJourney(stored, version));
+    }
+
+    private async Task HandOnAsync(StoredCampaign campaign, Target target, List<string> people, CancellationToken ct)
+    {
+        var now = clock.GetUtcNow();
+        var definition = campaign.Definition;
+        await Parallel.ForEachAsync(people.GroupBy(p => DeliveryStore.Partition(campaign.TenantId, p)), new ParallelOptions { MaxDegreeOfParallelism = 8, CancellationToken = ct },
+            async (partition, token) =>
+            {
+                var rows = partition.Select(pid =>
+                {
+                    var held = CampaignRules.IsHeldOut(campaign.Id, pid, definition.HoldoutPercent);
+                    var record = new DeliveryRecord
+                    {
+                        TenantId = campaign.TenantId,
+                        ProfileId = pid,
+                        Key = DeliveryStore.CampaignKey(campaign.Id, pid),
+                        Kind = target.Journey is null ? "delivery" : "entry",
+                        Campaign = campaign.Id,
+                        Journey = target.Journey?.Stored.Id,
+                        Template = target.Template,
+                        Status = held ? DeliveryStatus.Holdout : target.Journey is null ? DeliveryStatus.Queued : DeliveryStatus.Entering,
+                        RequestedAt = now,
+                    };
+                    return new DeliveryChange(record, new CampaignProgress { Targeted = 1, Holdout = held ? 1 : 0 });
+                }).ToList();
+                var (conflicted, existing, committed) = await deliveries.CommitAsync(partition.Key, rows, null, now, token);
+                if (conflicted.Count > 0) throw new InvalidOperationException($"{conflicted.Count} campaign rows could not be written; the page is handed on again");
+
+                var live = rows.Where(r => r.Record.Status != DeliveryStatus.Holdout).Select(r => r.Record).ToList();
+                if (target.Journey is null)
+                {
+                    // Rows found already written (a replay) are queued again too: the worker skips whatever is settled.
+                    await deliveryQueue.EnqueueAsync(campaign.TenantId, live.Select(r => new DeliveryItem(r.ProfileId, r.Key)), ct: token);
+                    return;
+                }
+                await EnterAsync(campaign, target.Journey, partition.Key, live, existing, committed, token);
+            });
+    }
+
+    /// <summary>Enters a page's recipients into the journey, then records each one's outcome (entered, or already in) with the counters.</summary>
+    private async Task EnterAsync(StoredCampaign campaign, ActiveJourney journey, string partition, List<DeliveryRecord> live, HashSet<string> existing,
+        Dictionary<string, ETag> committed, CancellationToken ct)
+    {
+        // Rows written by an earlier try are read back: only those still entering are entered now.
+        var reread = existing.Count == 0 ? new() : await deliveries.GetManyAsync(campaign.TenantId, live.Where(r => existing.Contains(r.RowKey)).Select(r => (r.ProfileId, r.Key)), ct);
+        var entering = live.Select(r => existing.Contains(r.RowKey) ? reread.GetValueOrDefault(r.RowKey) : r with { ETag = committed[r.RowKey] })
+            .Where(r => r is { Status: DeliveryStatus.Entering }).Select(r => r!).ToList();
+        if (entering.Count == 0) return;
+        var context = campaign.Definition.Context is { } c ? (JsonObject)c.DeepClone() : new JsonObject();
+        context["campaign"] = campaign.Id;
+        var results = await entries.EnterAsync(campaign.TenantId, journey,
+            entering.Select(r => new EntryRequest(r.ProfileId, (JsonObject)context.DeepClone(), campaign.Id)).ToList(), "campaign:" + campaign.Id, ct);
+        var outcome = results.GroupBy(r => r.ProfileId).ToDictionary(g => g.Key, g => g.First().Outcome, StringComparer.Ordinal);
+        if (outcome.Values.Any(o => o == EntryOutcomes.Busy)) throw new InvalidOperationException("some recipients were being entered by someone else; the page is handed on again");
+        var changes = entering.Select(r => outcome.GetValueOrDefault(r.ProfileId) == EntryOutcomes.Entered
+            ? new DeliveryChange(r with { Status = DeliveryStatus.Entered }, new CampaignProgress { Entered = 1 })
+            : new DeliveryChange(r with { Status = DeliveryStatus.AlreadyIn }, new CampaignProgress { AlreadyIn = 1 })).ToList();
+        var (conflicted, _, _) = await deliveries.CommitAsync(partition, changes, null, clock.GetUtcNow(), ct);
+        if (conflicted.Count > 0) throw new InvalidOperationException("campaign entry rows moved meanwhile; the page is handed on again");
+    }
+}

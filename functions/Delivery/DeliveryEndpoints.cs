@@ -1,0 +1,222 @@
+using System.Text.Json.Nodes;
+using Siyu.Channels;
+using Siyu.Core.Consent;
+using Siyu.Core.Delivery;
+using Siyu.Core.Storage;
+using Siyu.Core.Tenants;
+using Siyu.Functions.Api;
+using Siyu.Functions.Audit;
+using Siyu.Functions.Privacy;
+using Siyu.Functions.Tenants;
+using Siyu.Storage.Delivery;
+using Siyu.Storage.Profiles;
+
+namespace Siyu.Functions.Delivery;
+
+public sealed record TemplateView(string Id, string Channel, JsonObject Template, DateTimeOffset UpdatedAt);
+
+public sealed record SendingView(bool Halted, DateTimeOffset? ChangedAt, string? ChangedBy, IReadOnlyDictionary<string, ChannelCap> Caps);
+
+public sealed record ChannelSettingsRequest(string? ApiKey, string? Sender, string? Url);
+
+public sealed record ChannelView(string Channel, bool HasApiKey, string? Sender, string? Url, DateTimeOffset UpdatedAt);
+
+public sealed record DeliveryView(string Key, string Status, string? Reason, string? Detail, string? Channel, string? Template, string? Journey, string? Campaign,
+    int Attempts, DateTimeOffset RequestedAt, DateTimeOffset? SentAt, DateTimeOffset? NotBefore, string? ProviderMessageId)
+{
+    public static DeliveryView From(DeliveryRecord d) => new(d.Key, d.Status, d.Reason, d.Detail, d.Channel, d.Template, d.Journey, d.Campaign, d.Attempts,
+        d.RequestedAt, d.SentAt, d.NotBefore, d.ProviderMessageId);
+}
+
+/// <summary>
+/// Sending: message templates, the brand's halt switch (停发) and caps, its provider accounts, provider delivery
+/// receipts, and one person's deliveries.
+/// </summary>
+public static class DeliveryEndpoints
+{
+    public static void MapDelivery(this IEndpointRouteBuilder app)
+    {
+        var templates = app.MapGroup("/api/templates").WithTags("Templates");
+        templates.MapPut("/{id}", PutTemplateAsync)
+            .Allow(Role.Marketer, Role.Admin)
+            .WithName("PutTemplate")
+            .WithSummary("Save a message template: {channel, purpose, topic?, personalised?, appId?, providerTemplate, contactChannel?, link?, fields, variables}")
+            .WithDescription("Fields hold the provider template's fields with {{variable}} placeholders; variables may have a default. Every problem is reported at once.")
+            .Accepts<JsonObject>("application/json")
+            .Produces<TemplateView>()
+            .ProducesProblem(StatusCodes.Status400BadRequest);
+        templates.MapGet("/{id}", async (string id, HttpContext http, TemplateStore store, CancellationToken ct) =>
+                await store.GetAsync(http.Caller().TenantId, id, ct) is { } t ? Results.Ok(new TemplateView(t.Id, t.Template.Channel, t.Document, t.UpdatedAt))
+                    : Problems.NotFound("template_not_found", $"no template '{id}'"))
+            .Allow(Role.Marketer, Role.Admin)
+            .WithName("GetTemplate")
+            .Produces<TemplateView>()
+            .ProducesProblem(StatusCodes.Status404NotFound);
+        templates.MapGet("/", async (HttpContext http, TemplateStore store, CancellationToken ct) =>
+                Results.Ok((await store.ListAsync(http.Caller().TenantId, ct)).Select(t => new TemplateView(t.Id, t.Template.Channel, t.Document, t.UpdatedAt)).ToList()))
+            .Allow(Role.Marketer, Role.Admin)
+            .WithName("ListTemplates")
+            .Produces<List<TemplateView>>();
+
+        var sending = app.MapGroup("/api/tenants/current").WithTags("Sending");
+        sending.MapGet("/sending", async (HttpContext http, SendingStore store, CancellationToken ct) => Results.Ok(View(await store.GetAsync(http.Caller().TenantId, ct))))
+            .Allow(Role.Marketer, Role.Admin)
+            .WithName("GetSending")
+            .WithSummary("The brand's sending switch and caps")
+            .Produces<SendingView>();
+        sending.MapPost("/sending:halt", (HttpContext http, SendingStore store, SendingCache cache, AuditLog audit, TimeProvider clock, CancellationToken ct) =>
+                SwitchAsync(http, true, store, cache, audit, clock, ct))
+            .Allow(Role.Marketer, Role.Admin)
+            .WithName("HaltSending")
+            .WithSummary("Stop all sending at once (停发): queued and scheduled messages are held, not dropped, until resumed")
+            .Produces<SendingView>();
+        sending.MapPost("/sending:resume", (HttpContext http, SendingStore store, SendingCache cache, AuditLog audit, TimeProvider clock, CancellationToken ct) =>
+                SwitchAsync(http, false, store, cache, audit, clock, ct))
+            .Allow(Role.Marketer, Role.Admin)
+            .WithName("ResumeSending")
+            .WithSummary("Resume sending: held messages go out again")
+            .Produces<SendingView>();
+        sending.MapPut("/sending/caps", PutCapsAsync)
+            .Allow(Role.Admin)
+            .WithName("PutSendingCaps")
+            .WithSummary("The most messages one person gets per channel: {\"wechat_oa\": {\"perDay\": 1, \"perWeek\": 3}, …}; a person's own lower cap still wins")
+            .Accepts<JsonObject>("application/json")
+            .Produces<SendingView>()
+            .ProducesProblem(StatusCodes.Status400BadRequest);
+        sending.MapPut("/channels/{channel}", PutChannelAsync)
+            .Allow(Role.Admin)
+            .WithName("PutChannel")
+            .WithSummary("The brand's provider account for wecom, sms, email or push ({apiKey, sender?}), or its webhook receiver ({url, apiKey?})")
+            .WithDescription("WeChat channels use the appSecret of the registered WeChat app instead. The apiKey is stored encrypted and never shown again.")
+            .Accepts<ChannelSettingsRequest>("application/json")
+            .Produces<ChannelView>()
+            .ProducesProblem(StatusCodes.Status400BadRequest);
+        sending.MapGet("/channels", async (HttpContext http, SendingStore store, CancellationToken ct) =>
+                Results.Ok((await store.ListChannelsAsync(http.Caller().TenantId, ct)).Select(ToView).ToList()))
+            .Allow(Role.Admin)
+            .WithName("ListChannels")
+            .Produces<List<ChannelView>>();
+
+        app.MapPost("/api/delivery/receipts/{tenant}/{channel}", ReceiptAsync)
+            .AllowPublic().WithTags("Sending")
+            .WithName("ProviderReceipt")
+            .WithSummary("A provider's delivery receipt, signed with X-Siyu-Signature (HMAC-SHA256 of the body under the brand's provider API key)")
+            .Accepts<JsonObject>("application/json")
+            .Produces(StatusCodes.Status200OK)
+            .ProducesProblem(StatusCodes.Status400BadRequest)
+            .ProducesProblem(StatusCodes.Status401Unauthorized)
+            .ProducesProblem(StatusCodes.Status404NotFound)
+            .ProducesProblem(StatusCodes.Status503ServiceUnavailable);
+
+        app.MapGet("/api/profiles/{id}/deliveries", async (string id, HttpContext http, ProfileStore profiles, DeliveryStore store, AuditLog audit, CancellationToken ct) =>
+            {
+                var tenant = http.Caller().TenantId;
+                if (!Ids.IsProfileId(id) || await LiveProfiles.ReadAsync(profiles, tenant, id, ct) is not { } live)
+                    return Problems.NotFound("profile_not_found", $"no profile '{id}'");
+                await audit.RecordAsync(http, AuditLog.Actions.ProfileDeliveriesRead, live.ProfileId);
+                return Results.Ok((await store.ForProfileAsync(tenant, live.ProfileId, ct)).Select(DeliveryView.From).ToList());
+            })
+            .Allow(Role.Marketer, Role.Admin)
+            .WithTags("Profiles")
+            .WithName("GetProfileDeliveries")
+            .WithSummary("Every message to this person: status (sent, delivered, suppressed, deferred, failed…), reason, channel, journey or campaign")
+            .Produces<List<DeliveryView>>()
+            .ProducesProblem(StatusCodes.Status404NotFound);
+    }
+
+    private static SendingView View(TenantSending s) => new(s.Halted, s.ChangedAt, s.ChangedBy, s.Caps);
+
+    private static ChannelView ToView(ChannelSettings c) => new(c.Channel, c.ApiKey is not null, c.Sender, c.Url, c.UpdatedAt);
+
+    private static async Task<IResult> PutTemplateAsync(string id, HttpContext http, TemplateStore store, SendingCache cache, AuditLog audit, TimeProvider clock, CancellationToken ct)
+    {
+        if (!Siyu.Core.Journeys.JourneyParser.IsValidId(id)) return Problems.BadRequest("invalid_template_id", $"a template id {Siyu.Core.Journeys.JourneyParser.IdRule}");
+        var (json, problem) = await RequestBody.ReadJsonAsync(http.Request, 64 * 1024, ct);
+        if (problem is not null) return problem;
+        JsonObject? doc;
+        using (json) doc = JsonNode.Parse(json!.RootElement.GetRawText()) as JsonObject;
+        var errors = new List<(string Field, string Message)>();
+        var template = MessageTemplates.Parse(id, doc, errors);
+        if (template is null) return Problems.Invalid("invalid_template", $"template '{id}'", errors.Select(e => e.Field.Length == 0 ? e.Message : $"{e.Field}: {e.Message}").ToList());
+        var tenant = http.Caller().TenantId;
+        var now = clock.GetUtcNow();
+        await store.PutAsync(tenant, id, doc!, now, ct);
+        cache.ForgetTemplate(tenant, id);
+        await audit.RecordAsync(http, AuditLog.Actions.TemplatesChanged, null, $"template {id}");
+        return Results.Ok(new TemplateView(id, template.Channel, doc!, now));
+    }
+
+    private static async Task<IResult> SwitchAsync(HttpContext http, bool halt, SendingStore store, SendingCache cache, AuditLog audit, TimeProvider clock, CancellationToken ct)
+    {
+        var caller = http.Caller();
+        await store.SetHaltedAsync(caller.TenantId, halt, caller.KeyId, clock.GetUtcNow(), ct);
+        cache.Forget(caller.TenantId);
+        await audit.RecordAsync(http, AuditLog.Actions.SendingChanged, null, halt ? "sending halted" : "sending resumed");
+        return Results.Ok(View(await store.GetAsync(caller.TenantId, ct)));
+    }
+
+    private static async Task<IResult> PutCapsAsync(HttpContext http, SendingStore store, SendingCache cache, AuditLog audit, CancellationToken ct)
+    {
+        var (caps, problem) = await RequestBody.ReadObjectAsync<Dictionary<string, ChannelCap>>(http.Request, 16 * 1024, System.Text.Json.JsonSerializerOptions.Web,
+            "invalid_caps", "an object of channel caps, e.g. {\"sms\": {\"perDay\": 1, \"perWeek\": 3}}", ct);
+        if (caps is null) return problem!;
+        // The same rules as a person's own caps.
+        var errors = new Preferences { Caps = caps }.Validate().Select(e => $"{e.Field}: {e.Message}").ToList();
+        if (errors.Count > 0) return Problems.Invalid("invalid_caps", "the caps", errors);
+        var tenant = http.Caller().TenantId;
+        await store.SetCapsAsync(tenant, caps, ct);
+        cache.Forget(tenant);
+        await audit.RecordAsync(http, AuditLog.Actions.SendingChanged, null, "caps changed");
+        return Results.Ok(View(await store.GetAsync(tenant, ct)));
+    }
+
+    private static async Task<IResult> PutChannelAsync(string channel, HttpContext http, SendingStore store, SendingCache cache, AuditLog audit, TimeProvider clock, CancellationToken ct)
+    {
+        if (channel is not ("wecom" or "sms" or "email" or "push" or MessageTemplates.Webhook))
+            return Problems.BadRequest("unknown_channel", $"'{channel}' has no provider account here: use wecom, sms, email, push or webhook (WeChat channels use the registered app)");
+        var (request, problem) = await RequestBody.ReadObjectAsync<ChannelSettingsRequest>(http.Request, 8 * 1024, System.Text.Json.JsonSerializerOptions.Web,
+            "invalid_channel", "{\"apiKey\": \"…\", \"sender\": \"…\"} or, for webhook, {\"url\": \"https://…\"}", ct);
+        if (request is null) return problem!;
+        var errors = new List<string>();
+        if (channel == MessageTemplates.Webhook)
+        {
+            if (!Uri.TryCreate(request.Url, UriKind.Absolute, out var url) || url.Scheme is not ("https" or "http")) errors.Add("url: an absolute http(s) URL is required");
+        }
+        else if (string.IsNullOrWhiteSpace(request.ApiKey) || request.ApiKey.Length > 512) errors.Add("apiKey: the provider API key is required (at most 512 characters)");
+        if (request.Sender is { Length: > 128 }) errors.Add("sender: at most 128 characters");
+        if (errors.Count > 0) return Problems.Invalid("invalid_channel", $"the {channel} account", errors);
+        var tenant = http.Caller().TenantId;
+        var settings = new ChannelSettings(channel, request.ApiKey, request.Sender, request.Url, clock.GetUtcNow());
+        await store.PutChannelAsync(tenant, settings, ct);
+        cache.ForgetAccounts();
+        await audit.RecordAsync(http, AuditLog.Actions.ChannelsChanged, null, $"{channel} account set");
+        return Results.Ok(ToView(settings));
+    }
+
+    /// <summary>
+    /// A provider's receipt. The signature is checked against the brand's API key for the channel before anything is
+    /// read; the reference is the delivery row we sent, so a receipt can only touch a delivery of that brand.
+    /// </summary>
+    private static async Task<IResult> ReceiptAsync(string tenant, string channel, HttpContext http, SendingStore store, DeliveryReceipts receipts, CancellationToken ct)
+    {
+        var body = await RequestBody.ReadAsync(http.Request, 16 * 1024, ["application/json"], ct);
+        if (body.Problem is not null) return body.Problem;
+        if (!TenantRules.IsValidTenantId(tenant) || await store.GetChannelAsync(tenant, channel, ct) is not { ApiKey: { } secret })
+            return Problems.NotFound("receipts_not_found", "no such receipt endpoint");
+        if (!ReceiptSignature.Verify(secret, body.Body, http.Request.Headers["X-Siyu-Signature"]))
+            return Problems.Unauthorized("bad_signature", "X-Siyu-Signature does not match the body");
+        if (!ProviderReceipt.TryParse(body.Body, out var receipt, out var error))
+            return Problems.BadRequest("invalid_receipt", error ?? "not a receipt");
+        var marker = receipt.Reference.IndexOf("~d~", StringComparison.Ordinal);
+        if (marker <= 0 || !Ids.IsProfileId(receipt.Reference[..marker])) return Problems.BadRequest("invalid_receipt", "reference is not one of ours");
+        var delivered = receipt.Status == "delivered";
+        var result = await receipts.ApplyAsync(tenant, receipt.Reference[..marker], receipt.Reference[(marker + 3)..], delivered,
+            delivered ? null : receipt.ErrorCode ?? "failed", receipt.ErrorMessage, ct);
+        return result switch
+        {
+            DeliveryReceipts.Result.NotFound => Problems.NotFound("delivery_not_found", "no delivery has this reference"),
+            DeliveryReceipts.Result.NotYet => Problems.Create(StatusCodes.Status503ServiceUnavailable, "not_yet", "Try again shortly", "the send is still being recorded"),
+            _ => Results.Ok(new { result = result.ToString().ToLowerInvariant() }),
+        };
+    }
+}

@@ -1,0 +1,22 @@
+namespace Siyu.Functions.Delivery;
+
+/// <summary>Configuration section "Delivery".</summary>
+public sealed class DeliverySettings
+{
+    /// <summary>Delivery queues; a person's deliveries always go through the same one (by profile bucket).</summary>
+    public int Partitions { get; set; } = 4;
+    /// <summary>How often held messages look at the halt switch again.</summary>
+    public TimeSpan HaltRecheck { get; set; } = TimeSpan.FromSeconds(15);
+    /// <summary>Sends that failed for a passing reason are tried this many times in all before they count as failed.</summary>
+    public int MaxAttempts { get; set; } = 6;
+    /// <summary>The first wait before a send is tried again; it doubles each time (a provider's Retry-After wins).</summary>
+    public TimeSpan RetryDelay { get; set; } = TimeSpan.FromSeconds(20);
+    /// <summary>A delivery whose row is not there yet is looked for again after this long…</summary>
+    public TimeSpan MissingRowWait { get; set; } = TimeSpan.FromSeconds(10);
+    /// <summary>…this many times; after that its step never committed and there is nothing to send.</summary>
+    public int MissingRowLooks { get; set; } = 30;
+    /// <summary>Sends in flight per worker round.</summary>
+    public int SendConcurrency { get; set; } = 64;
+    /// <summary>How long the halt switch, campaign states and templates are cached: a halt or a cancel takes effect within this.</summary>
+    public TimeSpan CacheTtl { get; set; } = TimeSpan.FromSeconds(1);
+}

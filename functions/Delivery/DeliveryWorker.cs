@@ -1,0 +1,323 @@
+using System.Text.Json;
+using Azure;
+using Microsoft.Extensions.Options;
+using Siyu.Channels;
+using Siyu.Core.Consent;
+using Siyu.Core.Delivery;
+using Siyu.Core.Journeys;
+using Siyu.Core.Profiles;
+using Siyu.Core.Storage;
+using Siyu.Functions.Hosting;
+using Siyu.Storage.Delivery;
+using Siyu.Storage.Profiles;
+
+namespace Siyu.Functions.Delivery;
+
+/// <summary>
+/// Works the delivery queues. For each partition's deliveries: read the rows, skip what is settled, then per message
+/// ask the delivery policy (halt, consent, personalisation, entitlement, caps, quiet hours), record the decision and
+/// the claim ("sending") in one transaction with the counters, send under the delivery's idempotency key, and record
+/// the outcome. A crash between claim and outcome sends again under the same key, which the provider drops.
+/// </summary>
+public sealed class DeliveryWorker(
+    DeliveryStore store, ProfileStore profiles, SendingCache cache, ChannelSenders channels, DeliveryQueue queue, DeliveryEvents events,
+    IOptions<DeliverySettings> options, TimeProvider clock, ILogger<DeliveryWorker> log) : IQueueHandler
+{
+    private readonly DeliverySettings _settings = options.Value;
+
+    public async Task<IReadOnlyList<WorkOutcome>> HandleAsync(IReadOnlyList<QueueWorkItem> batch, CancellationToken ct)
+    {
+        var outcomes = new WorkOutcome?[batch.Count];
+        var parsed = new List<(int Index, DeliveryMessage Message)>();
+        for (var i = 0; i < batch.Count; i++)
+        {
+            try
+            {
+                var m = JsonSerializer.Deserialize<DeliveryMessage>(batch[i].Text, JsonSerializerOptions.Web);
+                var invalid = m is null ? "empty" : Invalid(m);
+                if (invalid is null) parsed.Add((i, m!));
+                else outcomes[i] = WorkOutcome.Poison($"delivery message: {invalid}");
+            }
+            catch (JsonException e) { outcomes[i] = WorkOutcome.Poison($"unreadable delivery message: {e.Message}"); }
+        }
+
+        var groups = parsed.GroupBy(p => (p.Message.Tenant, p.Message.Bucket)).ToList();
+        await Parallel.ForEachAsync(groups, new ParallelOptions { MaxDegreeOfParallelism = 8, CancellationToken = ct }, async (g, token) =>
+        {
+            WorkOutcome outcome;
+            try
+            {
+                await RunAsync(g.Key.Tenant, g.Select(p => p.Message).ToList(), token);
+                outcome = WorkOutcome.Done;
+            }
+            catch (Exception e) when (e is RequestFailedException or IOException or HttpRequestException or InvalidOperationException or InvalidDataException)
+            {
+                log.LogWarning(e, "Deliveries of {Tenant}/{Bucket} stopped; they resume on retry", g.Key.Tenant, g.Key.Bucket);
+                outcome = WorkOutcome.Retry($"delivery stopped: {e.Message}");
+            }
+            foreach (var (index, _) in g) outcomes[index] = outcome;
+        });
+        return outcomes.Select(o => o ?? WorkOutcome.Retry("not handled")).ToList();
+    }
+
+    private static string? Invalid(DeliveryMessage m)
+    {
+        if (string.IsNullOrEmpty(m.Tenant)) return "no tenant";
+        if (m.Bucket is < 0 or >= Ids.ProfileBuckets) return $"bucket {m.Bucket} out of range";
+        if (m.Items is not { Count: > 0 }) return "no items";
+        if (m.Items.Any(i => !Ids.IsProfileId(i.P) || string.IsNullOrEmpty(i.K) || Ids.ProfileBucket(i.P) != m.Bucket)) return "an item is not a delivery of this partition";
+        return null;
+    }
+
+    /// <summary>One partition's deliveries, from as many messages as arrived together.</summary>
+    public async Task RunAsync(string tenantId, IReadOnlyList<DeliveryMessage> messages, CancellationToken ct)
+    {
+        // Halted: hand the work back untouched, to look again later. Nothing is read or written while the brand is stopped.
+        var sending = await cache.SendingAsync(tenantId, ct);
+        if (sending.Halted)
+        {
+            foreach (var m in messages) await queue.EnqueueAsync(tenantId, m.Items, _settings.HaltRecheck, m.Wait, ct);
+            DeliveryMetrics.Held.Add(messages.Sum(m => m.Items.Count));
+            return;
+        }
+
+        var wanted = messages.SelectMany(m => m.Items.Select(i => (Item: i, m.Wait))).DistinctBy(x => (x.Item.P, x.Item.K)).ToList();
+        var rows = await store.GetManyAsync(tenantId, wanted.Select(w => (w.Item.P, w.Item.K)), ct);
+
+        // A journey queues its sends just before it records them: a row not there yet is looked for again, for a while.
+        var missing = wanted.Where(w => !rows.ContainsKey(DeliveryStore.RowKey(w.Item.P, w.Item.K))).ToList();
+        foreach (var group in missing.GroupBy(w => w.Wait))
+        {
+            if (group.Key + 1 < _settings.MissingRowLooks)
+                await queue.EnqueueAsync(tenantId, group.Select(w => w.Item), _settings.MissingRowWait, group.Key + 1, ct);
+            else
+                log.LogInformation("{Count} deliveries of {Tenant} were never recorded (their step did not commit); nothing to send", group.Count(), tenantId);
+        }
+
+        var now = clock.GetUtcNow();
+        var live = rows.Values.Where(r => r.Kind == "delivery" && !DeliveryStatus.IsFinal(r.Status)).ToList();
+        var later = new List<DeliveryRecord>();
+        var plans = new List<Plan>();
+        foreach (var row in live)
+        {
+            if (row.NotBefore is { } nb && nb > now + TimeSpan.FromSeconds(1)) { later.Add(row); continue; }
+            plans.Add(new Plan(row));
+        }
+        await RequeueAsync(tenantId, later, now, ct);
+        if (plans.Count == 0) return;
+
+        await PrepareAsync(tenantId, sending, plans, now, ct);
+
+        // Record every decision and claim in one go: suppressions and failures are final, holds come back later.
+        var counts = plans.Where(p => p.Counts is not null).GroupBy(p => p.Row.ProfileId).ToDictionary(g => g.Key, g => g.First().Counts!);
+        var (conflicted, _, committed) = await store.CommitAsync(plans[0].Row.Partition, plans.Select(p => p.Change!).ToList(), counts, now, ct);
+        var mine = plans.Where(p => !conflicted.Contains(p.Row.ProfileId)).ToList();
+        // Someone else moved a row first (a duplicate message): look again shortly.
+        await queue.EnqueueAsync(tenantId, plans.Where(p => conflicted.Contains(p.Row.ProfileId)).Select(p => new DeliveryItem(p.Row.ProfileId, p.Row.Key)),
+            TimeSpan.FromSeconds(2), ct: ct);
+        await RequeueAsync(tenantId, mine.Where(p => p.Change!.Record.Status == DeliveryStatus.Deferred).Select(p => p.Change!.Record).ToList(), now, ct);
+        await events.FailedAsync(tenantId, mine.Where(p => p.Change!.Record.Status == DeliveryStatus.Failed).Select(p => p.Change!.Record), ct);
+
+        var toSend = mine.Where(p => p.Change!.Record.Status == DeliveryStatus.Sending).ToList();
+        foreach (var p in toSend) p.Claimed = p.Change!.Record with { ETag = committed[p.Row.RowKey] };
+        await UseEntitlementsAsync(tenantId, toSend, now, ct);
+
+        // Send, then record what became of each.
+        var results = new List<DeliveryChange>();
+        await Parallel.ForEachAsync(toSend.Where(p => p.Outcome is null), new ParallelOptions { MaxDegreeOfParallelism = _settings.SendConcurrency, CancellationToken = ct }, async (p, token) =>
+        {
+            var result = await channels.SendAsync(p.Message!, p.Account!, token);
+            p.Outcome = Settle(p.Claimed!, result, clock.GetUtcNow());
+        });
+        var settled = toSend.Where(p => p.Outcome is not null).Select(p => p.Outcome!).ToList();
+        if (settled.Count == 0) return;
+        var (lost, _, _) = await store.CommitAsync(plans[0].Row.Partition, settled, null, clock.GetUtcNow(), ct);
+        if (lost.Count > 0) log.LogWarning("{Count} delivery outcomes of {Tenant} were overtaken by another writer", lost.Count, tenantId);
+        var written = settled.Where(c => !lost.Contains(c.Record.ProfileId)).ToList();
+        await RequeueAsync(tenantId, written.Where(c => c.Record.Status == DeliveryStatus.Deferred).Select(c => c.Record).ToList(), now, ct);
+        await events.FailedAsync(tenantId, written.Where(c => c.Record.Status == DeliveryStatus.Failed).Select(c => c.Record), ct);
+        DeliveryMetrics.Sent.Add(written.Count(c => c.Record.Status == DeliveryStatus.Sent));
+    }
+
+    /// <summary>Decides each delivery: reads the people, their send counts when capped, the templates and accounts.</summary>
+    private async Task PrepareAsync(string tenantId, TenantSending sending, List<Plan> plans, DateTimeOffset now, CancellationToken ct)
+    {
+        var people = new Dictionary<string, ProfileState?>(StringComparer.Ordinal);
+        await Parallel.ForEachAsync(plans.Select(p => p.Row.ProfileId).Distinct(), new ParallelOptions { MaxDegreeOfParallelism = 16, CancellationToken = ct }, async (pid, token) =>
+        {
+            var read = await profiles.ResolveAsync(tenantId, pid, token);
+            lock (people) people[pid] = read?.State;
+        });
+
+        foreach (var p in plans)
+        {
+            var row = p.Row;
+            if (row.Campaign is { } cid)
+            {
+                var campaign = await cache.CampaignAsync(tenantId, cid, ct);
+                if (campaign is null || campaign.Status == CampaignStatus.Cancelled) { p.Change = Final(row, DeliveryStatus.Cancelled, "campaign_cancelled", null); continue; }
+                p.Campaign = campaign;
+            }
+            var profile = people.GetValueOrDefault(row.ProfileId);
+            if (profile is null || profile.ErasureRequestedAt is not null) { p.Change = Suppress(row, "profile_gone", "the person is unknown or being erased"); continue; }
+            p.Profile = profile;
+            var template = row.Template is null ? null : await cache.TemplateAsync(tenantId, row.Template, ct);
+            if (template is null) { p.Change = Final(row, DeliveryStatus.Failed, "unknown_template", $"template '{row.Template}' does not exist"); continue; }
+            p.Template = template;
+            var values = p.Campaign?.Definition.Message is { } message
+                ? message.Variables.ToDictionary(v => v.Key, v => Templates.Render(v.Value, profile.ProfileId, profile, p.Campaign.Definition.Context))
+                : row.Variables.ToDictionary(v => v.Key, v => v.Value);
+            if (!MessageTemplates.TryRender(template, values, out var fields, out var link, out var absent))
+            { p.Change = Final(row, DeliveryStatus.Failed, "missing_variable", $"variable '{absent}' has no value and no default"); continue; }
+            var to = Addresses.Of(template, profile);
+            if (to is null) { p.Change = Suppress(row, "no_address", $"no {Addresses.Describe(template)} to send to"); continue; }
+            var account = await cache.AccountAsync(tenantId, template, ct);
+            if (account is null) { p.Change = Final(row, DeliveryStatus.Failed, "channel_not_configured", $"no {template.Channel} account for this brand"); continue; }
+            p.Account = account;
+            p.Message = new ChannelMessage(tenantId, template.Channel, row.Key, to, template.AppId, template.ProviderTemplate, fields, link, row.RowKey);
+        }
+
+        var capped = plans.Where(p => p.Change is null && DeliveryPolicy.IsCapped(sending, p.Profile!.Preferences, p.Template!.Channel)).Select(p => p.Row.ProfileId).ToList();
+        var counts = capped.Count == 0 ? new() : await store.CountsAsync(tenantId, capped, ct);
+
+        foreach (var p in plans.Where(p => p.Change is null))
+        {
+            var t = p.Template!;
+            var request = new ContactRequest(t.Purpose, t.ConsentChannel, MessageTemplates.IsWeChat(t.Channel) ? t.ProviderTemplate : null, t.Personalised, t.Topic);
+            var stored = counts.GetValueOrDefault(p.Row.ProfileId);
+            var decision = DeliveryPolicy.Decide(sending, p.Profile!.Consent, p.Profile.Preferences, request, stored?.Counts, now, _settings.HaltRecheck,
+                entitlementHeld: p.Profile.Consent.HoldsEntitlement(p.Row.Key));
+            if (decision.Allowed)
+            {
+                if (stored is not null)
+                {
+                    stored.Counts.Record(t.Channel, DeliveryPolicy.ZoneOf(p.Profile.Preferences), now);
+                    p.Counts = stored;
+                }
+                p.Change = new DeliveryChange(p.Row with { Status = DeliveryStatus.Sending, Attempts = p.Row.Attempts + 1, NotBefore = null, Reason = null, Detail = null });
+            }
+            else if (DeliveryPolicy.Defers(decision))
+            {
+                p.Change = new DeliveryChange(p.Row with { Status = DeliveryStatus.Deferred, NotBefore = decision.NotBefore, Reason = DeliveryPolicy.Code(decision.Verdict), Detail = decision.Reason });
+                DeliveryMetrics.Deferred.Add(1);
+            }
+            else p.Change = Suppress(p.Row, DeliveryPolicy.Code(decision.Verdict), decision.Reason);
+        }
+    }
+
+    /// <summary>A subscribe message uses up one of the person's subscriptions before it goes; with none left it is not sent.</summary>
+    private async Task UseEntitlementsAsync(string tenantId, List<Plan> toSend, DateTimeOffset now, CancellationToken ct)
+    {
+        var refused = new List<DeliveryChange>();
+        foreach (var p in toSend.Where(p => p.Template!.Channel == ConsentVocabulary.MiniProgramSubscribe))
+        {
+            var held = false;
+            var (result, _) = await profiles.UpdateAsync(tenantId, p.Row.ProfileId, s =>
+            {
+                var before = s.Consent.HoldsEntitlement(p.Row.Key);
+                held = s.Consent.UseEntitlement(p.Template!.ProviderTemplate, p.Row.Key);
+                return held && !before;
+            }, ct: ct);
+            if (result is ProfileUpdate.Busy) throw new InvalidOperationException("the profile is busy; the subscription is used on retry");
+            if (!held)
+            {
+                p.Outcome = Suppress(p.Claimed!, "no_entitlement", $"no unused subscription for template {p.Template!.ProviderTemplate}");
+                refused.Add(p.Outcome);
+            }
+        }
+        if (refused.Count > 0) await store.CommitAsync(refused[0].Record.Partition, refused, null, now, ct);
+    }
+
+    private DeliveryChange Settle(DeliveryRecord claimed, SendResult result, DateTimeOffset now)
+    {
+        switch (result.Outcome)
+        {
+            case SendOutcome.Accepted:
+                return new DeliveryChange(claimed with { Status = DeliveryStatus.Sent, ProviderMessageId = result.ProviderMessageId, SentAt = now, Reason = null, Detail = null },
+                    new CampaignProgress { Sent = 1 });
+            case SendOutcome.Retry when claimed.Attempts < _settings.MaxAttempts:
+                var wait = result.RetryAfter ?? _settings.RetryDelay * Math.Pow(2, claimed.Attempts - 1);
+                return new DeliveryChange(claimed with { Status = DeliveryStatus.Deferred, NotBefore = now + wait, Reason = result.Code, Detail = result.Detail });
+            case SendOutcome.Retry:
+                return Final(claimed, DeliveryStatus.Failed, result.Code, $"gave up after {claimed.Attempts} tries: {result.Detail}");
+            default:
+                return Final(claimed, DeliveryStatus.Failed, result.Code, result.Detail);
+        }
+    }
+
+    private static DeliveryChange Suppress(DeliveryRecord row, string reason, string? detail) =>
+        new(row with { Status = DeliveryStatus.Suppressed, Reason = reason, Detail = detail, NotBefore = null },
+            new CampaignProgress { Suppressed = new(StringComparer.Ordinal) { [reason] = 1 } });
+
+    private static DeliveryChange Final(DeliveryRecord row, string status, string reason, string? detail) =>
+        new(row with { Status = status, Reason = reason, Detail = detail, NotBefore = null },
+            status == DeliveryStatus.Cancelled ? new CampaignProgress { Cancelled = 1 } : new CampaignProgress { Failed = 1 });
+
+    /// <summary>Held deliveries come back at their time, grouped to the minute so they share messages.</summary>
+    private async Task RequeueAsync(string tenantId, IReadOnlyList<DeliveryRecord> held, DateTimeOffset now, CancellationToken ct)
+    {
+        foreach (var group in held.GroupBy(r => (r.NotBefore ?? now).UtcTicks / TimeSpan.TicksPerMinute))
+        {
+            var due = group.Max(r => r.NotBefore ?? now);
+            await queue.EnqueueAsync(tenantId, group.Select(r => new DeliveryItem(r.ProfileId, r.Key)), due - now, ct: ct);
+        }
+    }
+
+    private sealed class Plan(DeliveryRecord row)
+    {
+        public DeliveryRecord Row { get; } = row;
+        public StoredCampaign? Campaign { get; set; }
+        public ProfileState? Profile { get; set; }
+        public MessageTemplate? Template { get; set; }
+        public ChannelAccount? Account { get; set; }
+        public ChannelMessage? Message { get; set; }
+        public StoredCounts? Counts { get; set; }
+        /// <summary>The decision, as a write.</summary>
+        public DeliveryChange? Change { get; set; }
+        public DeliveryRecord? Claimed { get; set; }
+        /// <summary>The outcome, as a write.</summary>
+        public DeliveryChange? Outcome { get; set; }
+    }
+}
+
+/// <summary>Where a template's channel reaches a person: which of their identities or attributes.</summary>
+public static class Addresses
+{
+    public const string EmailAttribute = "email";
+    public const string WeComAttribute = "wecomExternalUserId";
+
+    public static string? Of(MessageTemplate template, ProfileState profile) => template.Channel switch
+    {
+        ConsentVocabulary.WeChatOfficialAccount or ConsentVocabulary.MiniProgramSubscribe => Identity(profile, $"openid:{template.AppId}:"),
+        "sms" => Identity(profile, "phone:"),
+        "push" => Identity(profile, "userId:"),
+        "email" => Text(profile, EmailAttribute),
+        "wecom" => Text(profile, WeComAttribute),
+        MessageTemplates.Webhook => profile.ProfileId,
+        _ => null,
+    };
+
+    public static string Describe(MessageTemplate template) => template.Channel switch
+    {
+        ConsentVocabulary.WeChatOfficialAccount or ConsentVocabulary.MiniProgramSubscribe => $"openid for app {template.AppId}",
+        "sms" => "phone number",
+        "push" => "userId",
+        "email" => $"'{EmailAttribute}' attribute",
+        "wecom" => $"'{WeComAttribute}' attribute",
+        _ => "address",
+    };
+
+    private static string? Identity(ProfileState profile, string prefix) =>
+        profile.Identities.FirstOrDefault(i => i.StartsWith(prefix, StringComparison.Ordinal)) is { } key ? key[prefix.Length..] : null;
+
+    private static string? Text(ProfileState profile, string attribute) =>
+        profile.Attributes.GetValueOrDefault(attribute) is System.Text.Json.Nodes.JsonValue v && v.TryGetValue<string>(out var s) && s.Length > 0 ? s : null;
+}
+
+public static class DeliveryMetrics
+{
+    private static readonly System.Diagnostics.Metrics.Meter Meter = new("Siyu.Delivery");
+    public static readonly System.Diagnostics.Metrics.Counter<long> Sent = Meter.CreateCounter<long>("siyu.delivery.sent");
+    public static readonly System.Diagnostics.Metrics.Counter<long> Deferred = Meter.CreateCounter<long>("siyu.delivery.deferred");
+    public static readonly System.Diagnostics.Metrics.Counter<long> Held = Meter.CreateCounter<long>("siyu.delivery.held");
+}

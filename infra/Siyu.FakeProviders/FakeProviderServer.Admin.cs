@@ -1,0 +1,53 @@
+namespace Siyu.FakeProviders;
+
+/// <summary>
+/// The fake's own endpoints, for the benchmark and the local run: <c>GET /fake/stats</c>, registering apps and API
+/// keys, <c>POST /fake/reset</c>, and a receipt sink (<c>POST /fake/receipts</c>) that keeps what arrives.
+/// </summary>
+public sealed partial class FakeProviderServer
+{
+    private void MapAdmin(WebApplication web)
+    {
+        web.MapGet("/fake/stats", () => Results.Json(Stats()));
+        web.MapPut("/fake/apps/{appId}", (string appId, AppRegistration body) =>
+        {
+            RegisterApp(appId, body.Secret);
+            return Results.NoContent();
+        });
+        web.MapPut("/fake/api-keys/{key}", (string key) =>
+        {
+            RegisterApiKey(key);
+            return Results.NoContent();
+        });
+        web.MapPost("/fake/reset", () =>
+        {
+            Reset();
+            return Results.NoContent();
+        });
+        web.MapPost("/fake/receipts", async (HttpContext http) =>
+        {
+            using var buffer = new MemoryStream();
+            await http.Request.Body.CopyToAsync(buffer, http.RequestAborted);
+            receivedReceipts.Enqueue(new ReceivedReceipt(buffer.ToArray(), http.Request.Headers["X-Siyu-Signature"].FirstOrDefault()));
+            return Results.NoContent();
+        });
+    }
+
+    /// <summary>The counters of <c>GET /fake/stats</c>.</summary>
+    public FakeStats Stats() => new(
+        Requests,
+        Volatile.Read(ref acceptedCount),
+        Duplicates,
+        tokenRequests.ToDictionary(p => p.Key, p => p.Value, StringComparer.Ordinal),
+        ReceiptsSent,
+        Volatile.Read(ref receiptsUndelivered),
+        receivedReceipts.Count);
+
+    public sealed record AppRegistration(string Secret);
+}
+
+/// <summary>What the fake has seen: send requests, unique messages accepted, repeats absorbed, token requests per
+/// app, receipts sent (and failed to send), receipts received by its own sink.</summary>
+public sealed record FakeStats(
+    int Requests, int Accepted, int Duplicates, IReadOnlyDictionary<string, int> TokenRequests,
+    int ReceiptsSent, int ReceiptsUndelivered, int ReceiptsReceived);

@@ -1,0 +1,44 @@
+namespace Siyu.Channels;
+
+/// <summary>
+/// One message to one person. IdempotencyKey is our deterministic delivery key (at most 128 characters, may contain
+/// '~'): it is sent as WeChat template <c>client_msg_id</c> and as <c>Idempotency-Key</c> for generic providers
+/// and webhooks, so a send repeated after an unknown outcome never reaches the person twice.
+/// </summary>
+/// <param name="Channel">"wechat_oa" (template message), "miniprogram_subscribe" (subscribe message), "wecom",
+/// "sms", "email", "push", "webhook".</param>
+/// <param name="Recipient">openid for the two WeChat channels; external_userid for wecom; E.164 phone for sms;
+/// email address; device or user id for push; ignored for webhook (the URL comes from the account).</param>
+/// <param name="AppId">The WeChat appid for the two WeChat channels.</param>
+/// <param name="ProviderTemplate">WeChat template_id, or the provider's template code.</param>
+/// <param name="Fields">Template fields: WeChat <c>data {key: {value}}</c>; generic providers: variables.</param>
+/// <param name="Link">WeChat template <c>url</c> or subscribe <c>page</c>; optional.</param>
+/// <param name="Reference">Our opaque reference, echoed back in provider receipts; at most 256 characters.</param>
+public sealed record ChannelMessage(
+    string TenantId,
+    string Channel,
+    string IdempotencyKey,
+    string Recipient,
+    string? AppId,
+    string ProviderTemplate,
+    IReadOnlyDictionary<string, string> Fields,
+    string? Link,
+    string Reference)
+{
+    public const int MaxIdempotencyKeyLength = 128;
+    public const int MaxReferenceLength = 256;
+}
+
+/// <summary>
+/// Credentials of one tenant for one channel. WeChat: AppId + AppSecret. Generic providers: ApiKey (+ optional
+/// Sender). Webhook: Url (+ optional ApiKey, used as the HMAC secret of the X-Siyu-Signature header).
+/// </summary>
+public sealed record ChannelAccount(
+    string? AppId = null, string? AppSecret = null, string? ApiKey = null, string? Sender = null, string? Url = null)
+{
+    // Records print every property; credentials must never reach a log line through ToString.
+    public override string ToString() =>
+        $"ChannelAccount {{ AppId = {AppId}, Sender = {Sender}, Url = {Url}, AppSecret = {Mask(AppSecret)}, ApiKey = {Mask(ApiKey)} }}";
+
+    private static string Mask(string? secret) => secret is null ? "null" : "***";
+}
