@@ -1,8 +1,11 @@
-// The fake providers as a program, for the local run and the benchmark:
-//   dotnet run --project infra/Siyu.FakeProviders -- --urls http://127.0.0.1:7072 --Fake:Apps:wxdemo=demo-secret --Fake:ApiKeys:0=pk_demo
 namespace Siyu.FakeProviders;
 
-// A named entry point (not top-level statements), so projects that reference both this and the function app see one Program.
+/// <summary>
+/// The fake providers as a program, for the local run and the benchmark:
+/// <c>dotnet run --project infra/Siyu.FakeProviders -- --urls http://127.0.0.1:7072 --Fake:Apps:wxdemo=demo-secret --Fake:ApiKeys:0=pk_demo</c>.
+/// A named entry point rather than top-level statements: those would make a global <c>Program</c> class, which
+/// clashes with the function app's <c>Program</c> in any project that references both.
+/// </summary>
 public static class FakeProvidersProgram
 {
     public static async Task Main(string[] args)

@@ -10,7 +10,8 @@ namespace Siyu.Channels;
 
 /// <summary>
 /// Wires the channel edge: options from "Channels", one HttpClient per kind of provider (their request logging
-/// removed: WeChat URLs carry the access token), the token cache, the rate limiter, the senders and
+/// removed: WeChat URLs carry the access token; redirects not followed: a POST must not land elsewhere as a GET),
+/// the token cache, the rate limiter, the senders and
 /// <see cref="ChannelSenders"/>, all singletons. A TimeProvider registered before this call is used as the clock.
 /// </summary>
 public static class ChannelRegistration
@@ -24,7 +25,7 @@ public static class ChannelRegistration
         foreach (var name in new[] { WeChatTokenCache.HttpClientName, GenericProviderSender.HttpClientName, WebhookSender.HttpClientName })
         {
             services.AddHttpClient(name, c => c.Timeout = Timeout.InfiniteTimeSpan) // ChannelOptions.Timeout applies per attempt
-                .ConfigurePrimaryHttpMessageHandler(() => new SocketsHttpHandler { PooledConnectionLifetime = TimeSpan.FromMinutes(5) })
+                .ConfigurePrimaryHttpMessageHandler(() => new SocketsHttpHandler { PooledConnectionLifetime = TimeSpan.FromMinutes(5), AllowAutoRedirect = false })
                 .RemoveAllLoggers();
         }
 

@@ -1,3 +1,4 @@
+using System.Buffers.Text;
 using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
@@ -42,8 +43,7 @@ internal sealed class WeChatSender(
     public static string ClientMsgId(string idempotencyKey)
     {
         if (Encoding.UTF8.GetByteCount(idempotencyKey) <= MaxClientMsgIdBytes) return idempotencyKey;
-        var digest = SHA256.HashData(Encoding.UTF8.GetBytes(idempotencyKey));
-        return "sha256~" + Convert.ToBase64String(digest).TrimEnd('=').Replace('+', '-').Replace('/', '_');
+        return "sha256~" + Base64Url.EncodeToString(SHA256.HashData(Encoding.UTF8.GetBytes(idempotencyKey)));
     }
 
     private async Task<Attempt> AttemptAsync(Send send, CancellationToken ct)

@@ -9,13 +9,16 @@ namespace Siyu.Channels.WeChat;
 /// TokenRefreshMargin before it expires; all callers of one app wait on the same single request (single-flight),
 /// which runs under its own timeout so one caller's cancellation cannot fail the others. In its ordinary mode
 /// stable_token hands back the current token while it is valid; so when a send has just been refused with a token
-/// and stable_token returns that very token again, we ask once more with force_refresh. Tokens and secrets are
-/// never logged.
+/// and stable_token returns that very token again, we ask once more with force_refresh. If an early refresh fails,
+/// the current token is used until it expires. Tokens and secrets are never logged.
 /// </summary>
 internal sealed class WeChatTokenCache(
     IHttpClientFactory http, ChannelOptions options, ProviderHttp exchange, TimeProvider clock, ILogger<WeChatTokenCache> log)
 {
     public const string HttpClientName = "Siyu.Channels.WeChat";
+
+    /// <summary>After a failed early refresh, how long the still-valid token is used before asking again.</summary>
+    private static readonly TimeSpan RetryRefreshAfter = TimeSpan.FromSeconds(30);
 
     private readonly ConcurrentDictionary<string, AppTokens> apps = new(StringComparer.Ordinal);
 
@@ -54,38 +57,44 @@ internal sealed class WeChatTokenCache(
 
     private async Task FetchAsync(AppTokens app, string appId, string secret, TaskCompletionSource<TokenLease> done)
     {
-        var lease = default(TokenLease);
+        TokenLease lease;
+        var expiresIn = 0;
         try
         {
-            var (first, expiresIn) = await RequestAsync(appId, secret, forceRefresh: false);
-            lease = first;
+            (lease, expiresIn) = await RequestAsync(appId, secret, forceRefresh: false);
             bool refusedAgain;
-            lock (app) refusedAgain = first.Token is not null && first.Token == app.Refused;
+            lock (app) refusedAgain = lease.Token is not null && lease.Token == app.Refused;
             if (refusedAgain) (lease, expiresIn) = await RequestAsync(appId, secret, forceRefresh: true);
-
-            lock (app)
-            {
-                if (lease.Token is { } token)
-                {
-                    var now = clock.GetUtcNow();
-                    var lifetime = TimeSpan.FromSeconds(expiresIn);
-                    // A token handed back with less life left than the margin is used for half of what is left,
-                    // then asked for again (stable_token renews it once it has expired).
-                    var refreshIn = lifetime > options.TokenRefreshMargin ? lifetime - options.TokenRefreshMargin : lifetime / 2;
-                    app.Token = token;
-                    app.RefreshAt = now + refreshIn;
-                    app.Refused = null;
-                }
-                app.Fetch = null;
-            }
         }
         catch (Exception e)
         {
             lease = new TokenLease(null, Attempt.Again("token_error", e.GetType().Name, maybeDelivered: false));
-            lock (app) app.Fetch = null;
         }
         if (lease.Failure is { } failure)
             log.LogWarning("WeChat stable_token failed for app {AppId}: {Code} {Detail}", appId, failure.Result.Code, failure.Result.Detail);
+
+        lock (app)
+        {
+            var now = clock.GetUtcNow();
+            if (lease.Token is { } token)
+            {
+                var lifetime = TimeSpan.FromSeconds(expiresIn);
+                // A token handed back with less life left than the margin is used for half of what is left, then
+                // asked for again (stable_token renews it once it has expired).
+                var refreshIn = lifetime > options.TokenRefreshMargin ? lifetime - options.TokenRefreshMargin : lifetime / 2;
+                app.Token = token;
+                app.ExpiresAt = now + lifetime;
+                app.RefreshAt = now + refreshIn;
+                app.Refused = null;
+            }
+            else if (app.Token is { } current && now < app.ExpiresAt)
+            {
+                // An early refresh failed but the current token is still good: keep sending with it, ask again soon.
+                lease = new TokenLease(current, null);
+                app.RefreshAt = now + RetryRefreshAfter < app.ExpiresAt ? now + RetryRefreshAfter : app.ExpiresAt;
+            }
+            app.Fetch = null;
+        }
         done.SetResult(lease);
     }
 
@@ -122,6 +131,7 @@ internal sealed class WeChatTokenCache(
     {
         public string? Token;
         public DateTimeOffset RefreshAt;
+        public DateTimeOffset ExpiresAt;
         public string? Refused;
         public Task<TokenLease>? Fetch;
     }
