@@ -64,7 +64,9 @@ public sealed class CampaignProgress
         foreach (var (reason, n) in other.Suppressed) Suppressed[reason] = Suppressed.GetValueOrDefault(reason) + n;
     }
 
-    public bool IsEmpty => Targeted == 0 && Settled == 0 && Delivered == 0 && NotFound == 0;
+    /// <summary>No counter moves (field by field: a receipt that turns a sent message into a failed one moves two that cancel out in <see cref="Settled"/>).</summary>
+    public bool IsEmpty => Targeted == 0 && Entered == 0 && AlreadyIn == 0 && Sent == 0 && Delivered == 0 && Failed == 0 && Holdout == 0 && Cancelled == 0
+                           && NotFound == 0 && Suppressed.Values.All(n => n == 0);
 }
 
 /// <summary>Reading campaigns and the rules they follow. Pure.</summary>

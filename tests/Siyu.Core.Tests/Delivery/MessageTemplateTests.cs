@@ -190,6 +190,15 @@ public class CampaignRulesTests
         Assert.Equal(3, p.Pending);
         Assert.Equal(2, p.SuppressedTotal);
     }
+
+    [Fact]
+    public void A_receipt_moving_sent_to_failed_is_a_change_though_the_settled_total_stays()
+    {
+        var receipt = new CampaignProgress { Sent = -1, Failed = 1 };
+        Assert.Equal(0, receipt.Settled);
+        Assert.False(receipt.IsEmpty);
+        Assert.True(new CampaignProgress().IsEmpty);
+    }
 }
 
 public class EntitlementUseTests

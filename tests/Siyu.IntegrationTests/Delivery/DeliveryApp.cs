@@ -58,8 +58,9 @@ public sealed class TestCampaignFaults : ICampaignFaults
 }
 
 /// <summary>A brand ready to send: a WeChat app with its secret, an SMS account, templates, and people with phones and openids.</summary>
-public sealed class SendingBrand(TestTenant tenant, string appId, FakeProviderServer fake)
+public sealed class SendingBrand(TestTenant tenant, string appId, string smsKey, FakeProviderServer fake)
 {
+    public string SmsKey => smsKey;
     public TestTenant Tenant => tenant;
     public string AppId => appId;
 
@@ -82,7 +83,7 @@ public sealed class SendingBrand(TestTenant tenant, string appId, FakeProviderSe
             {"channel": "wechat_oa", "appId": "APP_ID", "providerTemplate": "TPL_offer", "link": "https://shop.example/o/{{offer}}",
              "fields": {"first": "Hello {{name}}", "keyword1": "{{offer}}"}, "variables": {"name": {"default": "Friend"}, "offer": {}}}
             """.Replace("APP_ID", appId));
-        return new SendingBrand(tenant, appId, app.Fake);
+        return new SendingBrand(tenant, appId, smsKey, app.Fake);
     }
 
     public static string Phone(int i, string run) => "13" + (Math.Abs(run.GetHashCode()) % 9 + 1) + (10_000_000 + i).ToString()[..8];
