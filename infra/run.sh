@@ -27,7 +27,13 @@ node "$azurite_src/table/main.js" --location .local/azurite --tableHost 127.0.0.
 table_pid=$!
 node "$azurite_src/queue/main.js" --location .local/azurite --queueHost 127.0.0.1 --queuePort "$queue_port" --silent --disableTelemetry &
 queue_pid=$!
-trap 'kill $table_pid $queue_pid 2>/dev/null || true' EXIT INT TERM
+# A local fake of WeChat's API and the SMS/email/WeCom/push provider contract, so sends go somewhere observable:
+# it knows WeChat app "wxdemo" (secret demo-secret) and provider key "pk_demo"; GET :7072/fake/stats counts what it took.
+fake_port="${FAKE_PROVIDER_PORT:-7072}"
+dotnet run --project infra/Siyu.FakeProviders -c Release -- --urls "http://127.0.0.1:$fake_port" \
+  --Fake:Apps:wxdemo=demo-secret --Fake:ApiKeys:0=pk_demo > .local/fake-providers.log 2>&1 &
+fake_pid=$!
+trap 'kill $table_pid $queue_pid $fake_pid 2>/dev/null || true' EXIT INT TERM
 
 account=devstoreaccount1
 # Azurite's published, well-known development key: not a secret.
@@ -36,6 +42,8 @@ export Storage__ConnectionString="DefaultEndpointsProtocol=http;AccountName=$acc
 export Operator__BootstrapKey="$OPERATOR_KEY"
 export Secrets__EncryptionKey="$SECRETS_KEY"
 export Demo__Seed=true
+export Channels__WeChatApiBaseUrl="http://127.0.0.1:$fake_port"
+for channel in sms email wecom push; do export "Channels__ProviderBaseUrls__$channel=http://127.0.0.1:$fake_port"; done
 export ASPNETCORE_ENVIRONMENT="${ASPNETCORE_ENVIRONMENT:-Development}"
 url="${SIYU_URL:-http://127.0.0.1:7071}"
 
