@@ -1,7 +1,6 @@
-using Siyu.Core.Delivery;
-using Siyu.Storage.Delivery;
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using Siyu.Core.Delivery;
 using Siyu.Core.Identities;
 using Siyu.Core.Journeys;
 using Siyu.Core.Storage;
@@ -11,6 +10,7 @@ using Siyu.Functions.Audit;
 using Siyu.Functions.Privacy;
 using Siyu.Functions.Tenants;
 using Siyu.Storage.Audience;
+using Siyu.Storage.Delivery;
 using Siyu.Storage.Identities;
 using Siyu.Storage.Journeys;
 using Siyu.Storage.Privacy;

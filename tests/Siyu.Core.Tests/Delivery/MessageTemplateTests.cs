@@ -36,11 +36,8 @@ public class MessageTemplateTests
     [Fact]
     public void Every_problem_is_reported_at_once()
     {
-        var t = MessageTemplates.Parse("t1", Doc("""
-            {"channel": "fax", "purpose": "analytics", "fields": {"a": "{{ghost}}", "b": 3}, "variables": {"9bad": {}}, "colour": "red"}
-            """), new List<(string, string)>());
         var errors = new List<(string Field, string Message)>();
-        MessageTemplates.Parse("t1", Doc("""
+        var t = MessageTemplates.Parse("t1", Doc("""
             {"channel": "fax", "purpose": "analytics", "fields": {"a": "{{ghost}}", "b": 3}, "variables": {"9bad": {}}, "colour": "red"}
             """), errors);
         Assert.Null(t);
