@@ -392,9 +392,11 @@ public static class AudienceBench
     /// The same people without ingestion (<c>--seed direct</c>): each person's events validated as the API validates
     /// them, folded by <see cref="ProfileFold"/> and refreshed as ingestion refreshes them, then written with their
     /// event rows, many profiles of a partition per transaction, and their identity claimed. Answers each person's
-    /// profile id by their primary identity key. Also used by the journey benchmark.
+    /// profile id by their primary identity key. Also used by the journey benchmark, and by the campaign benchmark, which
+    /// sets each person's consent through <paramref name="shape"/> before the row is written.
     /// </summary>
-    internal static async Task<Dictionary<string, string>> SeedDirectAsync(BenchApp app, string tenantId, List<object> events)
+    internal static async Task<Dictionary<string, string>> SeedDirectAsync(BenchApp app, string tenantId, List<object> events,
+        Action<string, ProfileState>? shape = null)
     {
         var validator = new EventValidator(TimeSpan.FromMinutes(5));
         var definitions = await app.Services.GetRequiredService<DefinitionStore>().GetAsync(tenantId);
@@ -413,6 +415,7 @@ public static class AudienceBench
             var list = person.ToList();
             foreach (var e in list) ProfileFold.Apply(state, e, definitions);
             audience.Refresh(state, list, definitions, now);
+            shape?.Invoke(person.Key, state);
             var rows = list.Select(e => new TableTransactionAction(TableTransactionActionType.Add, ProfileStore.ToEventEntity(tenantId, state.ProfileId, definitions.ForHistory(e))))
                 .Prepend(new TableTransactionAction(TableTransactionActionType.Add, ProfileStore.ToEntity(tenantId, state))).ToList();
             people.Add((ProfileStore.Partition(tenantId, state.ProfileId), rows));
@@ -600,7 +603,7 @@ public static class AudienceBench
     }
 
     /// <summary>A client with a fresh key of <paramref name="role"/>: keys outlive an app restart, clients do not follow it.</summary>
-    private static async Task<HttpClient> KeyedClientAsync(Uri baseAddress, string operatorKey, string tenantId, string role)
+    internal static async Task<HttpClient> KeyedClientAsync(Uri baseAddress, string operatorKey, string tenantId, string role)
     {
         using var op = Client(baseAddress, operatorKey);
         using var response = await op.PostAsJsonAsync($"/api/operator/tenants/{tenantId}/keys", new { role });

@@ -11,7 +11,8 @@ public sealed class BenchApp : IAsyncDisposable
 
     private BenchApp(WebApplication app, Uri baseAddress) { _app = app; BaseAddress = baseAddress; }
 
-    public static async Task<BenchApp> StartAsync(string connectionString, string prefix, string operatorKey, bool listeners)
+    public static async Task<BenchApp> StartAsync(string connectionString, string prefix, string operatorKey, bool listeners,
+        IReadOnlyDictionary<string, string?>? settings = null)
     {
         var builder = WebApplication.CreateBuilder(new WebApplicationOptions { EnvironmentName = "Benchmark" });
         builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
@@ -25,6 +26,7 @@ public sealed class BenchApp : IAsyncDisposable
             ["Logging:LogLevel:Microsoft.Hosting.Lifetime"] = "Warning",
             ["Logging:LogLevel:Siyu"] = Environment.GetEnvironmentVariable("SIYU_BENCH_LOG") ?? "Warning",
         });
+        if (settings is not null) builder.Configuration.AddInMemoryCollection(settings);
         builder.WebHost.UseUrls("http://127.0.0.1:0");
         builder.Services.AddSiyu(builder.Configuration);
         var app = builder.Build();

@@ -13,6 +13,7 @@
 //        [--out file.md]
 // The journey benchmark (see JourneyBench): -- --suite journeys [--profiles 100000] [--delay-seconds auto] [--timeout-seconds auto]
 //        [--enter-concurrency 4] [--enter-by profileId|identity] [--seed direct|ingest] [--out file.md]
+// The campaign benchmark (see CampaignBench): -- --suite campaigns [--profiles 100000] [--raw-seconds 5] [--out file.md]
 using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Diagnostics.Metrics;
@@ -35,6 +36,7 @@ var report = new List<string>();
 if (options.Suite == "consent") return await ConsentBench.RunAsync(options, "bench-" + Guid.NewGuid().ToString("N"), new CommitCounter());
 if (options.Suite == "audience") return await AudienceBench.RunAsync(options, "bench-" + Guid.NewGuid().ToString("N"), new CommitCounter());
 if (options.Suite == "journeys") return await JourneyBench.RunAsync(options, "bench-" + Guid.NewGuid().ToString("N"), new CommitCounter());
+if (options.Suite == "campaigns") return await CampaignBench.RunAsync(options, "bench-" + Guid.NewGuid().ToString("N"));
 
 // Every phase gets a fresh emulator (same binary, same machine, same run): Azurite slows down as it holds more data,
 // even after it is deleted, so a phase must not inherit another's leftovers.
@@ -226,8 +228,8 @@ namespace Siyu.Bench
             string? Get(string name) { var i = Array.IndexOf(args, name); return i >= 0 && i + 1 < args.Length ? args[i + 1] : null; }
             int Int(string name, int fallback) => Get(name) is { } v ? int.Parse(v) : fallback;
             var suite = Get("--suite") ?? "ingestion";
-            // The audience and journey suites work on a realistic tenant: 100,000 profiles unless told otherwise.
-            return new Args(Int("--profiles", suite is "audience" or "journeys" ? 100_000 : 10_000), Int("--events", 100_000), Int("--push-rate", 200), Int("--push-seconds", 20),
+            // The audience, journey and campaign suites work on a realistic tenant: 100,000 profiles unless told otherwise.
+            return new Args(Int("--profiles", suite is "audience" or "journeys" or "campaigns" ? 100_000 : 10_000), Int("--events", 100_000), Int("--push-rate", 200), Int("--push-seconds", 20),
                 Int("--accept-seconds", 5), Int("--raw-seconds", 5), Get("--out"), suite, Int("--consents", 50_000),
                 Int("--latency-profiles", 2_000), Int("--latency-rate", 100), Int("--latency-seconds", 20), Int("--tag-profiles", 10_000),
                 Int("--sweep-parallelism", 8), Get("--phases") ?? "1,2,3", Get("--seed") ?? (suite == "journeys" ? "direct" : "ingest"),
