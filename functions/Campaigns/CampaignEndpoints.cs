@@ -145,8 +145,10 @@ public static class CampaignEndpoints
         {
             if (await store.GetAsync(tenant, id, ct) is not { } campaign) return NotFound(id);
             if (campaign.Status == CampaignStatus.Cancelled) return Results.Ok(await ViewAsync(campaign, store, deliveries, ct));
-            var view = await ViewAsync(campaign, store, deliveries, ct);
-            if (view.Done) return Problems.Conflict("campaign_done", $"campaign '{id}' has finished; there is nothing left to cancel");
+            // Only a campaign whose fan-out finished can be done: the costlier progress read is needed only then.
+            var parts = await store.PartsAsync(tenant, id, ct);
+            if (parts.Count(p => p.Done) == campaign.Parts && (await ViewAsync(campaign, store, deliveries, ct)).Done)
+                return Problems.Conflict("campaign_done", $"campaign '{id}' has finished; there is nothing left to cancel");
             if (!await store.SetStatusAsync(campaign, CampaignStatus.Cancelled, clock.GetUtcNow(), ct)) continue;
             cache.Forget(tenant, id);
             await audit.RecordAsync(http, AuditLog.Actions.CampaignCancelled, null, $"campaign {id}");

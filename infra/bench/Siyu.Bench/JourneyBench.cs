@@ -86,6 +86,12 @@ public static class JourneyBench
         // ---- the journey: every delay due at one instant, delay-seconds after publishing ---------------------------
         var dueAt = WholeSecond(DateTimeOffset.UtcNow.AddSeconds(delaySeconds + 1));
         var offset = Durations.Format(dueAt - anchor);
+        // Publishing checks the send's template and variables, so the template comes first.
+        await Expect(await admin.PutAsJsonAsync($"/api/templates/{Template}", new JsonObject
+        {
+            ["channel"] = "sms", ["providerTemplate"] = "SMS_REMIND", ["fields"] = new JsonObject { ["text"] = "{{name}}, your order is waiting" },
+            ["variables"] = new JsonObject { ["name"] = new JsonObject { ["default"] = "Hi" } },
+        }), "template", problemsAllowed: false);
         await Expect(await admin.PutAsJsonAsync($"/api/journeys/{JourneyId}", Journey(offset, timeoutSeconds)), "journey draft", problemsAllowed: false);
         await Expect(await admin.PostAsync($"/api/journeys/{JourneyId}/publish", null), "publish", problemsAllowed: true);
         Console.WriteLine($"journey published: delays due at {dueAt:HH:mm:ss} (in {(dueAt - DateTimeOffset.UtcNow).TotalSeconds:F0} s), waits time out after {timeoutSeconds} s");

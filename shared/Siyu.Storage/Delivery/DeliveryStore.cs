@@ -136,7 +136,8 @@ public sealed class DeliveryStore(StorageTables tables)
     public async Task<CampaignProgress> StatsAsync(string tenantId, string owner, CancellationToken ct = default)
     {
         var total = new CampaignProgress();
-        await Parallel.ForEachAsync(Enumerable.Range(0, Ids.ProfileBuckets), ct, async (bucket, token) =>
+        // Every bucket at once: under load a read waits behind sends, and a cancel waits for this read.
+        await Parallel.ForEachAsync(Enumerable.Range(0, Ids.ProfileBuckets), new ParallelOptions { MaxDegreeOfParallelism = Ids.ProfileBuckets, CancellationToken = ct }, async (bucket, token) =>
         {
             var row = await Table.GetEntityIfExistsAsync<TableEntity>(StorageTables.BucketPartition(tenantId, bucket), StatsPrefix + owner, cancellationToken: token);
             if (row.HasValue && EntityJson.Read<CampaignProgress>(row.Value!, "Doc") is { } share) lock (total) total.Add(share);
