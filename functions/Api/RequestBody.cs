@@ -40,6 +40,14 @@ public static class RequestBody
         }
     }
 
+    /// <summary>A JSON body as a node tree, for documents validated field by field (journeys, campaigns, templates).</summary>
+    public static async Task<(System.Text.Json.Nodes.JsonNode? Node, IResult? Problem)> ReadNodeAsync(HttpRequest request, int maxBytes, CancellationToken ct)
+    {
+        var (json, problem) = await ReadJsonAsync(request, maxBytes, ct);
+        if (problem is not null) return (null, problem);
+        using (json) return (System.Text.Json.Nodes.JsonNode.Parse(json!.RootElement.GetRawText()), null);
+    }
+
     /// <summary>
     /// A JSON object body read as <typeparamref name="T"/>. Anything else (not JSON, not an object, fields of the wrong
     /// type) is a 400 with <paramref name="invalidCode"/>: <paramref name="expected"/> says what was expected. Exactly one

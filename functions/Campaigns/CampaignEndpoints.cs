@@ -76,11 +76,9 @@ public static class CampaignEndpoints
         JourneyStore journeys, CampaignQueue queue, AuditLog audit, TimeProvider clock, CancellationToken ct)
     {
         var caller = http.Caller();
-        var (json, problem) = await RequestBody.ReadJsonAsync(http.Request, MaxBodyBytes, ct);
+        var (node, problem) = await RequestBody.ReadNodeAsync(http.Request, MaxBodyBytes, ct);
         if (problem is not null) return problem;
-        JsonObject? doc;
-        using (json) doc = JsonNode.Parse(json!.RootElement.GetRawText()) as JsonObject;
-        if (doc is null) return Problems.BadRequest("invalid_campaign", "the body must be a campaign object");
+        if (node is not JsonObject doc) return Problems.BadRequest("invalid_campaign", "the body must be a campaign object");
 
         var key = http.Request.Headers["Idempotency-Key"].ToString();
         if (key.Length > 200 || key.Any(char.IsControl)) return Problems.BadRequest("invalid_idempotency_key", "Idempotency-Key is at most 200 printable characters");

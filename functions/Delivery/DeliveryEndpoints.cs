@@ -131,10 +131,9 @@ public static class DeliveryEndpoints
     private static async Task<IResult> PutTemplateAsync(string id, HttpContext http, TemplateStore store, SendingCache cache, AuditLog audit, TimeProvider clock, CancellationToken ct)
     {
         if (!Siyu.Core.Journeys.JourneyParser.IsValidId(id)) return Problems.BadRequest("invalid_template_id", $"a template id {Siyu.Core.Journeys.JourneyParser.IdRule}");
-        var (json, problem) = await RequestBody.ReadJsonAsync(http.Request, 64 * 1024, ct);
+        var (node, problem) = await RequestBody.ReadNodeAsync(http.Request, 64 * 1024, ct);
         if (problem is not null) return problem;
-        JsonObject? doc;
-        using (json) doc = JsonNode.Parse(json!.RootElement.GetRawText()) as JsonObject;
+        var doc = node as JsonObject;
         var errors = new List<(string Field, string Message)>();
         var template = MessageTemplates.Parse(id, doc, errors);
         if (template is null) return Problems.Invalid("invalid_template", $"template '{id}'", errors.Select(e => e.Field.Length == 0 ? e.Message : $"{e.Field}: {e.Message}").ToList());

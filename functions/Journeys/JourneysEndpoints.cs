@@ -152,10 +152,8 @@ public static class JourneysEndpoints
         TemplateStore templates, JourneyCatalog catalog, AuditLog audit, TimeProvider clock, CancellationToken ct)
     {
         if (!JourneyParser.IsValidId(id)) return Problems.BadRequest("invalid_journey_id", $"a journey id {JourneyParser.IdRule}");
-        var (json, problem) = await RequestBody.ReadJsonAsync(http.Request, MaxDocumentBytes, ct);
+        var (document, problem) = await RequestBody.ReadNodeAsync(http.Request, MaxDocumentBytes, ct);
         if (problem is not null) return problem;
-        JsonNode? document;
-        using (json) document = JsonNode.Parse(json!.RootElement.GetRawText());
         if (document is not JsonObject o) return Problems.BadRequest("invalid_journey", "the body must be a journey document: a JSON object with entry, start and nodes");
         var name = o["name"] is JsonValue v && v.TryGetValue<string>(out var n) && JourneyParser.IsValidName(n) ? n.Trim() : id;
 
