@@ -160,18 +160,7 @@ public sealed class CampaignFanOut(
                 var rows = partition.Select(pid =>
                 {
                     var held = CampaignRules.IsHeldOut(campaign.Id, pid, definition.HoldoutPercent);
-                    var record = new DeliveryRecord
-                    {
-                        TenantId = campaign.TenantId,
-                        ProfileId = pid,
-                        Key = DeliveryStore.CampaignKey(campaign.Id, pid),
-                        Kind = target.Journey is null ? "delivery" : "entry",
-                        Campaign = campaign.Id,
-                        Journey = target.Journey?.Stored.Id,
-                        Template = target.Template,
-                        Status = held ? DeliveryStatus.Holdout : target.Journey is null ? DeliveryStatus.Queued : DeliveryStatus.Entering,
-                        RequestedAt = now,
-                    };
+                    var record = DeliveryRecord.ForCampaign(campaign.TenantId, pid, campaign.Id, target.Template, target.Journey?.Stored.Id, held, now);
                     return new DeliveryChange(record, new CampaignProgress { Targeted = 1, Holdout = held ? 1 : 0 });
                 }).ToList();
                 var (conflicted, existing, committed) = await deliveries.CommitAsync(partition.Key, rows, null, now, token);
@@ -180,8 +169,11 @@ public sealed class CampaignFanOut(
                 var live = rows.Where(r => r.Record.Status != DeliveryStatus.Holdout).Select(r => r.Record).ToList();
                 if (target.Journey is null)
                 {
-                    // Rows found already written (a replay) are queued again too: the worker skips whatever is settled.
-                    await deliveryQueue.EnqueueAsync(campaign.TenantId, live.Select(r => new DeliveryItem(r.ProfileId, r.Key)), ct: token);
+                    // Rows just written travel with their ETag, so the worker claims them without reading them back. Rows found
+                    // already written (a replay) are queued again too, to be read: the worker skips whatever is settled.
+                    await deliveryQueue.EnqueueAsync(campaign.TenantId,
+                        live.Select(r => new DeliveryItem(r.ProfileId, r.Key, !existing.Contains(r.RowKey) && committed.TryGetValue(r.RowKey, out var etag) ? etag.ToString() : null)), ct: token,
+                        written: new QueuedRows(campaign.Id, target.Template!, now));
                     return;
                 }
                 await EnterAsync(campaign, target.Journey, partition.Key, live, existing, committed, token);

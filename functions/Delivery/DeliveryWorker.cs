@@ -69,27 +69,57 @@ public sealed class DeliveryWorker(
         return null;
     }
 
-    /// <summary>One partition's deliveries, from as many messages as arrived together.</summary>
+    /// <summary>
+    /// One partition's deliveries, from as many messages as arrived together, a transaction's worth at a time: each chunk
+    /// records its outcomes before the next begins, so progress moves while a big campaign runs and a halt or a cancel
+    /// reaches what has not gone yet.
+    /// </summary>
     public async Task RunAsync(string tenantId, IReadOnlyList<DeliveryMessage> messages, CancellationToken ct)
     {
-        // Halted: hand the work back untouched, to look again later. Nothing is read or written while the brand is stopped.
-        var sending = await cache.SendingAsync(tenantId, ct);
-        if (sending.Halted)
+        var wanted = messages.SelectMany(m => m.Items.Select(i => new Wanted(i, m.Wait, i.E is null ? null : m.Written)))
+            .DistinctBy(w => (w.Item.P, w.Item.K)).ToList();
+        for (var i = 0; i < wanted.Count; i += ChunkSize)
         {
-            foreach (var m in messages) await queue.EnqueueAsync(tenantId, m.Items, _settings.HaltRecheck, m.Wait, ct);
-            DeliveryMetrics.Held.Add(messages.Sum(m => m.Items.Count));
-            return;
+            // Halted: hand the work back untouched, to look again later. Nothing is read or written while the brand is stopped.
+            var sending = await cache.SendingAsync(tenantId, ct);
+            if (sending.Halted)
+            {
+                var rest = wanted.Skip(i).ToList();
+                foreach (var g in rest.GroupBy(w => (w.Wait, w.Written)))
+                    await queue.EnqueueAsync(tenantId, g.Select(w => w.Item), _settings.HaltRecheck, g.Key.Wait, ct, g.Key.Written);
+                DeliveryMetrics.Held.Add(rest.Count);
+                return;
+            }
+            await RunChunkAsync(tenantId, sending, wanted.GetRange(i, Math.Min(ChunkSize, wanted.Count - i)), ct);
+        }
+    }
+
+    /// <summary>Deliveries per chunk: with the partition's counter row, one transaction.</summary>
+    private const int ChunkSize = DeliveryStore.MaxActions - 2;
+
+    /// <summary>A delivery to work on, and what its fan-out wrote when its row travels with the message rather than being read.</summary>
+    private sealed record Wanted(DeliveryItem Item, int Wait, QueuedRows? Written);
+
+    private async Task RunChunkAsync(string tenantId, TenantSending sending, List<Wanted> wanted, CancellationToken ct)
+    {
+        // Rows the fan-out has just written are rebuilt as written and claimed under their ETag; the rest are read.
+        var carried = wanted.Where(w => w.Written is not null).ToList();
+        var toRead = wanted.Where(w => w.Written is null).ToList();
+        var rows = toRead.Count == 0 ? new() : await store.GetManyAsync(tenantId, toRead.Select(w => (w.Item.P, w.Item.K)), ct);
+        foreach (var w in carried)
+        {
+            var row = DeliveryRecord.ForCampaign(tenantId, w.Item.P, w.Written!.Campaign, w.Written.Template, journey: null, heldOut: false, w.Written.RequestedAt)
+                with { ETag = new ETag(w.Item.E!) };
+            if (row.Key == w.Item.K) rows[row.RowKey] = row;
+            else toRead.Add(w with { Written = null });
         }
 
-        var wanted = messages.SelectMany(m => m.Items.Select(i => (Item: i, m.Wait))).DistinctBy(x => (x.Item.P, x.Item.K)).ToList();
-        var rows = await store.GetManyAsync(tenantId, wanted.Select(w => (w.Item.P, w.Item.K)), ct);
-
         // A journey queues its sends just before it records them: a row not there yet is looked for again, for a while.
-        var missing = wanted.Where(w => !rows.ContainsKey(DeliveryStore.RowKey(w.Item.P, w.Item.K))).ToList();
+        var missing = toRead.Where(w => !rows.ContainsKey(DeliveryStore.RowKey(w.Item.P, w.Item.K))).ToList();
         foreach (var group in missing.GroupBy(w => w.Wait))
         {
             if (group.Key + 1 < _settings.MissingRowLooks)
-                await queue.EnqueueAsync(tenantId, group.Select(w => w.Item), _settings.MissingRowWait, group.Key + 1, ct);
+                await queue.EnqueueAsync(tenantId, group.Select(w => w.Item with { E = null }), _settings.MissingRowWait, group.Key + 1, ct);
             else
                 log.LogInformation("{Count} deliveries of {Tenant} were never recorded (their step did not commit); nothing to send", group.Count(), tenantId);
         }
@@ -108,9 +138,11 @@ public sealed class DeliveryWorker(
 
         await PrepareAsync(tenantId, sending, plans, now, ct);
 
-        // Record every decision and claim in one go: suppressions and failures are final, holds come back later.
+        // Record every decision and claim in one go: suppressions and failures are final, holds come back later. A carried
+        // ETag that no longer matches means the row moved on (a repeated message): everything of this chunk is read again.
         var counts = plans.Where(p => p.Counts is not null).GroupBy(p => p.Row.ProfileId).ToDictionary(g => g.Key, g => g.First().Counts!);
-        var (conflicted, _, committed) = await store.CommitAsync(plans[0].Row.Partition, plans.Select(p => p.Change!).ToList(), counts, now, ct);
+        var (conflicted, _, committed) = await store.CommitAsync(plans[0].Row.Partition, plans.Select(p => p.Change!).ToList(), counts, now, ct,
+            stopAtConflict: carried.Count > 0);
         var mine = plans.Where(p => !conflicted.Contains(p.Row.ProfileId)).ToList();
         // Someone else moved a row first (a duplicate message): look again shortly.
         await queue.EnqueueAsync(tenantId, plans.Where(p => conflicted.Contains(p.Row.ProfileId)).Select(p => new DeliveryItem(p.Row.ProfileId, p.Row.Key)),
@@ -119,24 +151,42 @@ public sealed class DeliveryWorker(
         await events.FailedAsync(tenantId, mine.Where(p => p.Change!.Record.Status == DeliveryStatus.Failed).Select(p => p.Change!.Record), ct);
 
         var toSend = mine.Where(p => p.Change!.Record.Status == DeliveryStatus.Sending).ToList();
+        if (toSend.Count == 0) return;
         foreach (var p in toSend) p.Claimed = p.Change!.Record with { ETag = committed[p.Row.RowKey] };
-        await UseEntitlementsAsync(tenantId, toSend, now, ct);
 
-        // Send, then record what became of each.
-        var results = new List<DeliveryChange>();
-        await Parallel.ForEachAsync(toSend.Where(p => p.Outcome is null), new ParallelOptions { MaxDegreeOfParallelism = _settings.SendConcurrency, CancellationToken = ct }, async (p, token) =>
+        // Send, then record what became of each. A cancel or a halt seen at the last moment still stops a claimed message.
+        await Parallel.ForEachAsync(toSend, new ParallelOptions { MaxDegreeOfParallelism = _settings.SendConcurrency, CancellationToken = ct }, async (p, token) =>
         {
+            if (await StoppedAsync(tenantId, p.Claimed!, token) is { } stopped) { p.Outcome = stopped; return; }
+            if (p.Template!.Channel == ConsentVocabulary.MiniProgramSubscribe && !await UseEntitlementAsync(tenantId, p, token))
+            {
+                p.Outcome = Suppress(p.Claimed!, "no_entitlement", $"no unused subscription for template {p.Template.ProviderTemplate}");
+                return;
+            }
             var result = await channels.SendAsync(p.Message!, p.Account!, token);
             p.Outcome = Settle(p.Claimed!, result, clock.GetUtcNow());
         });
-        var settled = toSend.Where(p => p.Outcome is not null).Select(p => p.Outcome!).ToList();
-        if (settled.Count == 0) return;
+        var settled = toSend.Select(p => p.Outcome!).ToList();
         var (lost, _, _) = await store.CommitAsync(plans[0].Row.Partition, settled, null, clock.GetUtcNow(), ct);
         if (lost.Count > 0) log.LogWarning("{Count} delivery outcomes of {Tenant} were overtaken by another writer", lost.Count, tenantId);
         var written = settled.Where(c => !lost.Contains(c.Record.ProfileId)).ToList();
         await RequeueAsync(tenantId, written.Where(c => c.Record.Status == DeliveryStatus.Deferred).Select(c => c.Record).ToList(), now, ct);
         await events.FailedAsync(tenantId, written.Where(c => c.Record.Status == DeliveryStatus.Failed).Select(c => c.Record), ct);
         DeliveryMetrics.Sent.Add(written.Count(c => c.Record.Status == DeliveryStatus.Sent));
+    }
+
+    /// <summary>A claimed message whose campaign was cancelled, or whose brand halted sending, since it was decided.</summary>
+    private async Task<DeliveryChange?> StoppedAsync(string tenantId, DeliveryRecord claimed, CancellationToken ct)
+    {
+        if (claimed.Campaign is { } cid && await cache.CampaignAsync(tenantId, cid, ct) is null or { Status: CampaignStatus.Cancelled })
+            return Final(claimed, DeliveryStatus.Cancelled, "campaign_cancelled", null);
+        if ((await cache.SendingAsync(tenantId, ct)).Halted)
+            return new DeliveryChange(claimed with
+            {
+                Status = DeliveryStatus.Deferred, Attempts = claimed.Attempts - 1, NotBefore = clock.GetUtcNow() + _settings.HaltRecheck,
+                Reason = DeliveryPolicy.Code(ContactVerdict.Halted), Detail = "sending was halted before this message went",
+            });
+        return null;
     }
 
     /// <summary>Decides each delivery: reads the people, their send counts when capped, the templates and accounts.</summary>
@@ -205,27 +255,18 @@ public sealed class DeliveryWorker(
         }
     }
 
-    /// <summary>A subscribe message uses up one of the person's subscriptions before it goes; with none left it is not sent.</summary>
-    private async Task UseEntitlementsAsync(string tenantId, List<Plan> toSend, DateTimeOffset now, CancellationToken ct)
+    /// <summary>A subscribe message uses up one of the person's subscriptions before it goes (once per delivery key, however often it is tried); false: none left.</summary>
+    private async Task<bool> UseEntitlementAsync(string tenantId, Plan p, CancellationToken ct)
     {
-        var refused = new List<DeliveryChange>();
-        foreach (var p in toSend.Where(p => p.Template!.Channel == ConsentVocabulary.MiniProgramSubscribe))
+        var held = false;
+        var (result, _) = await profiles.UpdateAsync(tenantId, p.Row.ProfileId, s =>
         {
-            var held = false;
-            var (result, _) = await profiles.UpdateAsync(tenantId, p.Row.ProfileId, s =>
-            {
-                var before = s.Consent.HoldsEntitlement(p.Row.Key);
-                held = s.Consent.UseEntitlement(p.Template!.ProviderTemplate, p.Row.Key);
-                return held && !before;
-            }, ct: ct);
-            if (result is ProfileUpdate.Busy) throw new InvalidOperationException("the profile is busy; the subscription is used on retry");
-            if (!held)
-            {
-                p.Outcome = Suppress(p.Claimed!, "no_entitlement", $"no unused subscription for template {p.Template!.ProviderTemplate}");
-                refused.Add(p.Outcome);
-            }
-        }
-        if (refused.Count > 0) await store.CommitAsync(refused[0].Record.Partition, refused, null, now, ct);
+            var before = s.Consent.HoldsEntitlement(p.Row.Key);
+            held = s.Consent.UseEntitlement(p.Template!.ProviderTemplate, p.Row.Key);
+            return held && !before;
+        }, ct: ct);
+        if (result is ProfileUpdate.Busy) throw new InvalidOperationException("the profile is busy; the subscription is used on retry");
+        return held;
     }
 
     private DeliveryChange Settle(DeliveryRecord claimed, SendResult result, DateTimeOffset now)

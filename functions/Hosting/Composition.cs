@@ -138,16 +138,20 @@ public static class Composition
         services.AddSingleton<IEnumerable<QueueListener>>(sp =>
         {
             var names = sp.GetRequiredService<QueueNames>();
-            QueueListener Listen(string queue, IQueueHandler handler) => new(queue, sp.GetRequiredService<IQueueService>(), handler,
-                sp.GetRequiredService<PoisonQueue>(), sp.GetRequiredService<IOptions<QueueOptions>>(),
+            QueueListener Listen(string queue, IQueueHandler handler, IOptions<QueueOptions>? shape = null) => new(queue, sp.GetRequiredService<IQueueService>(), handler,
+                sp.GetRequiredService<PoisonQueue>(), shape ?? sp.GetRequiredService<IOptions<QueueOptions>>(),
                 sp.GetRequiredService<QueueWakeups>(), sp.GetRequiredService<ILogger<QueueListener>>());
+            // Delivery messages carry a hundred sends each: small rounds, several at once, so no round waits for its slowest send.
+            var common = sp.GetRequiredService<IOptions<QueueOptions>>().Value;
+            var delivery = sp.GetRequiredService<IOptions<DeliverySettings>>().Value;
+            var deliveryShape = Options.Create(common.Reshaped(delivery.MessagesPerRound, delivery.RoundsPerQueue));
             return names.Ingest.Select(q => Listen(q, sp.GetRequiredService<IngestProcessor>()))
                 .Append(Listen(names.Erase, sp.GetRequiredService<Erasure>()))
                 .Append(Listen(names.Merge, sp.GetRequiredService<ProfileMerger>()))
                 .Append(Listen(names.Sweep, sp.GetRequiredService<AudienceSweep>()))
                 .Append(Listen(names.BulkTag, sp.GetRequiredService<BulkTagging>()))
                 .Concat(names.Journeys.Select(q => Listen(q, sp.GetRequiredService<JourneyWork>())))
-                .Concat(names.Deliveries.Select(q => Listen(q, sp.GetRequiredService<DeliveryWorker>())))
+                .Concat(names.Deliveries.Select(q => Listen(q, sp.GetRequiredService<DeliveryWorker>(), deliveryShape)))
                 .Append(Listen(names.Campaigns, sp.GetRequiredService<CampaignFanOut>()))
                 .ToList();
         });

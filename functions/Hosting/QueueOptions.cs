@@ -23,4 +23,14 @@ public sealed class QueueOptions
     public int ConcurrentBatchesPerQueue { get; set; } = 1;
     /// <summary>Run our own listeners. Off when the Functions host triggers the handlers.</summary>
     public bool ListenersEnabled { get; set; } = true;
+
+    /// <summary>These options with other round sizes: up to <paramref name="maxBatchMessages"/> messages a round, <paramref name="concurrentBatches"/> rounds at once.</summary>
+    public QueueOptions Reshaped(int maxBatchMessages, int concurrentBatches)
+    {
+        var copy = (QueueOptions)MemberwiseClone();
+        copy.MaxBatchMessages = Math.Max(1, maxBatchMessages);
+        copy.BatchSize = Math.Min(BatchSize, copy.MaxBatchMessages);
+        copy.ConcurrentBatchesPerQueue = Math.Max(1, concurrentBatches);
+        return copy;
+    }
 }

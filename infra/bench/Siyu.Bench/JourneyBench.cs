@@ -516,7 +516,7 @@ public static class JourneyBench
     /// The journey engine's own counters (steps committed, timers fired, ETag conflicts), and, every 200 ms, this
     /// process's working set and CPU time and those of Azurite's two Node processes (from /proc).
     /// </summary>
-    private sealed class Monitor : IDisposable
+    internal sealed class Monitor : IDisposable
     {
         public sealed record Sample(long Tick, long Steps, long Fired, double WorkingSetMb, double AzuriteMb, double AppCpu, double TableCpu, double QueueCpu);
         public sealed record Memory(double MaxWorkingSetMb, double MaxAzuriteMb);

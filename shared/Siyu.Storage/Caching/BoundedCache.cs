@@ -9,6 +9,8 @@ namespace Siyu.Storage.Caching;
 public sealed class BoundedCache<TKey, TValue>(int capacity, TimeProvider clock, TimeSpan? timeToLive = null) where TKey : notnull
 {
     private readonly ConcurrentDictionary<TKey, (TValue Value, long Expires)> _entries = new();
+    private readonly ConcurrentDictionary<TKey, Lazy<Task<TValue>>> _loading = new();
+    private long _generation;
 
     public int Count => _entries.Count;
 
@@ -30,18 +32,40 @@ public sealed class BoundedCache<TKey, TValue>(int capacity, TimeProvider clock,
         _entries[key] = (value, expires);
     }
 
-    /// <summary>The cached value, or the loaded one (then cached). Concurrent misses may load twice; that is fine here.</summary>
+    /// <summary>
+    /// The cached value, or the loaded one (then cached). Concurrent misses of one key share one load: when a short-lived
+    /// entry expires under many readers (every send looks at the halt switch), storage sees one read, not one per reader.
+    /// </summary>
     public async Task<TValue> GetOrAddAsync(TKey key, Func<TKey, Task<TValue>> load)
     {
         if (TryGet(key, out var cached)) return cached;
-        var value = await load(key);
-        Set(key, value);
-        return value;
+        return await _loading.GetOrAdd(key, k => new Lazy<Task<TValue>>(() => LoadAsync(k, load))).Value;
     }
 
-    public void Remove(TKey key) => _entries.TryRemove(key, out _);
+    private async Task<TValue> LoadAsync(TKey key, Func<TKey, Task<TValue>> load)
+    {
+        var generation = Volatile.Read(ref _generation);
+        try
+        {
+            var value = await load(key);
+            // A Remove or Clear while loading means the value may be older than the change that caused it: keep it out.
+            if (Volatile.Read(ref _generation) == generation) Set(key, value);
+            return value;
+        }
+        finally { _loading.TryRemove(key, out _); }
+    }
 
-    public void Clear() => _entries.Clear();
+    public void Remove(TKey key)
+    {
+        Interlocked.Increment(ref _generation);
+        _entries.TryRemove(key, out _);
+    }
+
+    public void Clear()
+    {
+        Interlocked.Increment(ref _generation);
+        _entries.Clear();
+    }
 
     private bool Expired(long expires) => expires != long.MaxValue && clock.GetTimestamp() > expires;
 

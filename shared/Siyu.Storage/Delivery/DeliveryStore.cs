@@ -61,6 +61,24 @@ public sealed record DeliveryRecord
     public DateTimeOffset? UpdatedAt { get; init; }
     public ETag ETag { get; init; }
 
+    /// <summary>
+    /// A campaign recipient's row as the fan-out writes it: a message to deliver (<paramref name="template"/>), an entry
+    /// into <paramref name="journey"/>, or a place in the control group. The delivery worker rebuilds a queued row with
+    /// the same call rather than reading it back, so the two can never disagree.
+    /// </summary>
+    public static DeliveryRecord ForCampaign(string tenantId, string profileId, string campaignId, string? template, string? journey, bool heldOut, DateTimeOffset requestedAt) => new()
+    {
+        TenantId = tenantId,
+        ProfileId = profileId,
+        Key = DeliveryStore.CampaignKey(campaignId, profileId),
+        Kind = journey is null ? "delivery" : "entry",
+        Campaign = campaignId,
+        Journey = journey,
+        Template = template,
+        Status = heldOut ? DeliveryStatus.Holdout : journey is null ? DeliveryStatus.Queued : DeliveryStatus.Entering,
+        RequestedAt = requestedAt,
+    };
+
     public string Partition => DeliveryStore.Partition(TenantId, ProfileId);
     public string RowKey => DeliveryStore.RowKey(ProfileId, Key);
     /// <summary>Whose counters it adds to: its campaign, else its journey.</summary>
@@ -149,10 +167,12 @@ public sealed class DeliveryStore(StorageTables tables)
     /// Writes changes of one partition: deliveries (replaced under their ETag, or added when they have none), the send
     /// counts of <paramref name="counts"/>, and the counter deltas. A person's rows always share a transaction. Returns the
     /// profile ids whose rows someone else changed first (nothing of theirs was written; read again and decide again),
-    /// for added rows, which already existed, and the new ETag of every delivery row written.
+    /// for added rows, which already existed, and the new ETag of every delivery row written. With
+    /// <paramref name="stopAtConflict"/> the first conflict ends the write: everyone not yet written is returned as
+    /// conflicted (for changes made on ETags that were not read but carried, where one stale ETag means all may be).
     /// </summary>
     public async Task<(HashSet<string> Conflicted, HashSet<string> Existing, Dictionary<string, ETag> Committed)> CommitAsync(string partition, IReadOnlyList<DeliveryChange> changes,
-        IReadOnlyDictionary<string, StoredCounts>? counts, DateTimeOffset now, CancellationToken ct = default)
+        IReadOnlyDictionary<string, StoredCounts>? counts, DateTimeOffset now, CancellationToken ct = default, bool stopAtConflict = false)
     {
         var conflicted = new HashSet<string>(StringComparer.Ordinal);
         var existing = new HashSet<string>(StringComparer.Ordinal);
@@ -238,6 +258,11 @@ public sealed class DeliveryStore(StorageTables tables)
                             var rest = person.Where(c => c.Record.RowKey != failed.Entity.RowKey).ToList();
                             take.Remove(person);
                             if (rest.Count > 0) take.Add(rest.GroupBy(c => c.Record.ProfileId).Single());
+                        }
+                        else if (stopAtConflict)
+                        {
+                            foreach (var p in take.Concat(people)) conflicted.Add(p.Key);
+                            return (conflicted, existing, committed);
                         }
                         else
                         {

@@ -103,6 +103,7 @@ public sealed class RestQueueService : IQueueService, IDisposable
         {
             _pipeline = HttpPipelineBuilder.Build(new HttpPipelineOptions(options)
             {
+                PerCallPolicies = { StorageRequestMeter.Instance },
                 PerRetryPolicies = { StorageDatePolicy.Instance, authentication },
                 RequestFailedDetailsParser = QueueErrorParser.Instance,
             });

@@ -62,6 +62,7 @@ public sealed class StorageTables
                 PooledConnectionIdleTimeout = TimeSpan.FromSeconds(4),
             }),
         };
+        options.AddPolicy(StorageRequestMeter.Instance, HttpPipelinePosition.PerCall);
         options.Retry.MaxRetries = 3;
         options.Retry.Delay = TimeSpan.FromMilliseconds(200);
         options.Retry.Mode = RetryMode.Exponential;

@@ -28,6 +28,7 @@ public sealed class DeliveryApp : SiyuApp
         With("Delivery:RetryDelay", "00:00:00.300");
         With("Delivery:CacheTtl", "00:00:00.200");
         With("Delivery:MissingRowWait", "00:00:00.500");
+        With("Delivery:SendConcurrency", "1");
         await base.InitializeAsync();
     }
 
