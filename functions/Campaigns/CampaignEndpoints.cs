@@ -161,6 +161,9 @@ public static class CampaignEndpoints
         var parts = await store.PartsAsync(c.TenantId, c.Id, ct);
         var p = await progressTask;
         p.NotFound += parts.Sum(x => x.NotFound);
+        // A message campaign counts its targets at its checkpoints (its rows are written only when each is decided); a
+        // journey campaign with the rows its fan-out writes. Each counts in one place only.
+        p.Targeted += parts.Sum(x => x.Targeted);
         var fannedOut = parts.Count(x => x.Done);
         // Finished: nothing is pending, and the fan-out reached its end (or was cancelled, and what it queued is settled).
         var done = p.Pending == 0 && (c.Status == CampaignStatus.Cancelled || (c.Status == CampaignStatus.Running && fannedOut == c.Parts));

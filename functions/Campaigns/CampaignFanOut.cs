@@ -72,7 +72,13 @@ public sealed class CampaignFanOut(
     protected override async Task<WorkOutcome> RunAsync(CampaignMessage m, CancellationToken ct)
     {
         var campaign = await campaigns.GetAsync(m.Tenant, m.Campaign, ct);
-        if (campaign is null || campaign.Status == CampaignStatus.Cancelled) return WorkOutcome.Done;
+        if (campaign is null) return WorkOutcome.Done;
+        if (campaign.Status == CampaignStatus.Cancelled)
+        {
+            // A page counted before a stop still goes out, to be recorded as cancelled: what was targeted is always settled.
+            if (m.Kind == CampaignMessage.PartKind) await HandOnPendingAsync(campaign, await campaigns.GetPartAsync(campaign.TenantId, campaign.Id, m.Part, ct), ct);
+            return WorkOutcome.Done;
+        }
         return m.Kind == CampaignMessage.StartKind ? await StartAsync(campaign, ct) : await RunPartAsync(campaign, m.Part, ct);
     }
 
@@ -97,31 +103,25 @@ public sealed class CampaignFanOut(
         var checkpoint = await campaigns.GetPartAsync(campaign.TenantId, campaign.Id, part, ct);
         var until = clock.GetUtcNow() + Slice;
         var target = await TargetAsync(campaign, ct);
+        checkpoint = await HandOnPendingAsync(campaign, checkpoint, ct);
         while (!checkpoint.Done)
         {
-            List<string> people;
-            string? cursor;
-            var notFound = checkpoint.NotFound;
-            if (campaign.Definition.Segment is { } segment)
+            var (people, cursor, notFound) = await NextPageAsync(campaign, part, checkpoint, ct);
+            if (target.Journey is null)
             {
-                people = [.. await members.ListBucketAsync(campaign.TenantId, segment, part, checkpoint.Cursor, PageSize, ct)];
-                cursor = people.Count == PageSize ? people[^1] : null;
+                // A message campaign writes no rows here: the page is counted and kept at the checkpoint first, then handed
+                // on, then let go. A stop in between hands the same page on again; the worker writes each row once.
+                checkpoint = checkpoint with { Cursor = cursor, Done = cursor is null, NotFound = notFound, Targeted = checkpoint.Targeted + people.Count, Pending = people };
+                await campaigns.SavePartAsync(campaign.TenantId, campaign.Id, checkpoint, ct);
+                checkpoint = await HandOnPendingAsync(campaign, checkpoint, ct);
             }
             else
             {
-                // A list chunk is one page: looked up whole, so its not-found count is exact however often it is replayed.
-                var keys = await campaigns.ListChunkAsync(campaign.TenantId, campaign.Id, part, ct);
-                var found = new string?[keys.Count];
-                await Parallel.ForEachAsync(Enumerable.Range(0, keys.Count), new ParallelOptions { MaxDegreeOfParallelism = 16, CancellationToken = ct },
-                    async (i, token) => found[i] = await identities.LookupAsync(campaign.TenantId, keys[i], token));
-                people = found.Where(p => p is not null).Select(p => p!).Distinct(StringComparer.Ordinal).ToList();
-                notFound = found.Count(p => p is null);
-                cursor = null;
+                await EnterAsync(campaign, target.Journey, people, ct);
+                await faults.AfterPageAsync(campaign.Id, part, ct);
+                checkpoint = checkpoint with { Cursor = cursor, Done = cursor is null, NotFound = notFound };
+                await campaigns.SavePartAsync(campaign.TenantId, campaign.Id, checkpoint, ct);
             }
-            await HandOnAsync(campaign, target, people, ct);
-            await faults.AfterPageAsync(campaign.Id, part, ct);
-            checkpoint = checkpoint with { Cursor = cursor, Done = cursor is null, NotFound = notFound };
-            await campaigns.SavePartAsync(campaign.TenantId, campaign.Id, checkpoint, ct);
             if (checkpoint.Done) break;
 
             var fresh = await campaigns.GetAsync(campaign.TenantId, campaign.Id, ct);
@@ -133,6 +133,34 @@ public sealed class CampaignFanOut(
             }
         }
         return WorkOutcome.Done;
+    }
+
+    /// <summary>The part's next page of recipients, where the page after it starts (null: none), and the part's not-found count so far.</summary>
+    private async Task<(List<string> People, string? Cursor, long NotFound)> NextPageAsync(StoredCampaign campaign, int part, FanOutPart checkpoint, CancellationToken ct)
+    {
+        if (campaign.Definition.Segment is { } segment)
+        {
+            var page = (await members.ListBucketAsync(campaign.TenantId, segment, part, checkpoint.Cursor, PageSize, ct)).ToList();
+            return (page, page.Count == PageSize ? page[^1] : null, checkpoint.NotFound);
+        }
+        // A list chunk is one page: looked up whole, so its not-found count is exact however often it is replayed.
+        var keys = await campaigns.ListChunkAsync(campaign.TenantId, campaign.Id, part, ct);
+        var found = new string?[keys.Count];
+        await Parallel.ForEachAsync(Enumerable.Range(0, keys.Count), new ParallelOptions { MaxDegreeOfParallelism = 16, CancellationToken = ct },
+            async (i, token) => found[i] = await identities.LookupAsync(campaign.TenantId, keys[i], token));
+        return (found.Where(p => p is not null).Select(p => p!).Distinct(StringComparer.Ordinal).ToList(), null, found.Count(p => p is null));
+    }
+
+    /// <summary>Hands on a message campaign's counted page, if the checkpoint holds one, and lets it go.</summary>
+    private async Task<FanOutPart> HandOnPendingAsync(StoredCampaign campaign, FanOutPart checkpoint, CancellationToken ct)
+    {
+        if (checkpoint.Pending is not { Count: > 0 } pending || campaign.Definition.Message is not { } message) return checkpoint;
+        var sends = new UnrecordedSends(campaign.Id, message.Template, clock.GetUtcNow());
+        await deliveryQueue.EnqueueAsync(campaign.TenantId, pending.Select(pid => new DeliveryItem(pid, DeliveryStore.CampaignKey(campaign.Id, pid))), ct: ct, unrecorded: sends);
+        await faults.AfterPageAsync(campaign.Id, checkpoint.Part, ct);
+        checkpoint = checkpoint with { Pending = null };
+        await campaigns.SavePartAsync(campaign.TenantId, campaign.Id, checkpoint, ct);
+        return checkpoint;
     }
 
     /// <summary>What the campaign does to each recipient: its template (for a message) or its live journey.</summary>
@@ -150,38 +178,31 @@ public sealed class CampaignFanOut(
         return new Target(null, null, new ActiveJourney(stored, version));
     }
 
-    private async Task HandOnAsync(StoredCampaign campaign, Target target, List<string> people, CancellationToken ct)
+    /// <summary>
+    /// A journey campaign's page: each recipient gets a row in their own partition (entering the journey, or a place in
+    /// the control group) with the campaign's counters, then is entered. Rows already written by an earlier try are found, not counted again.
+    /// </summary>
+    private async Task EnterAsync(StoredCampaign campaign, ActiveJourney journey, List<string> people, CancellationToken ct)
     {
         var now = clock.GetUtcNow();
-        var definition = campaign.Definition;
         await Parallel.ForEachAsync(people.GroupBy(p => DeliveryStore.Partition(campaign.TenantId, p)), new ParallelOptions { MaxDegreeOfParallelism = 8, CancellationToken = ct },
             async (partition, token) =>
             {
                 var rows = partition.Select(pid =>
                 {
-                    var held = CampaignRules.IsHeldOut(campaign.Id, pid, definition.HoldoutPercent);
-                    var record = DeliveryRecord.ForCampaign(campaign.TenantId, pid, campaign.Id, target.Template, target.Journey?.Stored.Id, held, now);
+                    var held = CampaignRules.IsHeldOut(campaign.Id, pid, campaign.Definition.HoldoutPercent);
+                    var record = DeliveryRecord.ForCampaign(campaign.TenantId, pid, campaign.Id, template: null, journey.Stored.Id, held, now);
                     return new DeliveryChange(record, new CampaignProgress { Targeted = 1, Holdout = held ? 1 : 0 });
                 }).ToList();
                 var (conflicted, existing, committed) = await deliveries.CommitAsync(partition.Key, rows, null, now, token);
                 if (conflicted.Count > 0) throw new InvalidOperationException($"{conflicted.Count} campaign rows could not be written; the page is handed on again");
-
                 var live = rows.Where(r => r.Record.Status != DeliveryStatus.Holdout).Select(r => r.Record).ToList();
-                if (target.Journey is null)
-                {
-                    // Rows just written travel with their ETag, so the worker claims them without reading them back. Rows found
-                    // already written (a replay) are queued again too, to be read: the worker skips whatever is settled.
-                    await deliveryQueue.EnqueueAsync(campaign.TenantId,
-                        live.Select(r => new DeliveryItem(r.ProfileId, r.Key, !existing.Contains(r.RowKey) && committed.TryGetValue(r.RowKey, out var etag) ? etag.ToString() : null)), ct: token,
-                        written: new QueuedRows(campaign.Id, target.Template!, now));
-                    return;
-                }
-                await EnterAsync(campaign, target.Journey, partition.Key, live, existing, committed, token);
+                await EnterPartitionAsync(campaign, journey, partition.Key, live, existing, committed, token);
             });
     }
 
-    /// <summary>Enters a page's recipients into the journey, then records each one's outcome (entered, or already in) with the counters.</summary>
-    private async Task EnterAsync(StoredCampaign campaign, ActiveJourney journey, string partition, List<DeliveryRecord> live, HashSet<string> existing,
+    /// <summary>Enters a partition's recipients into the journey, then records each one's outcome (entered, or already in) with the counters.</summary>
+    private async Task EnterPartitionAsync(StoredCampaign campaign, ActiveJourney journey, string partition, List<DeliveryRecord> live, HashSet<string> existing,
         Dictionary<string, ETag> committed, CancellationToken ct)
     {
         // Rows written by an earlier try are read back: only those still entering are entered now.

@@ -6,23 +6,23 @@ using Siyu.Storage.Queues;
 
 namespace Siyu.Functions.Delivery;
 
-/// <summary>
-/// One delivery to work on: its person and key (the row is <c>{profile}~d~{key}</c> in the person's partition), and,
-/// for a row the campaign fan-out has just written, its ETag <see cref="E"/>: the worker rebuilds that row from the
-/// message's <see cref="QueuedRows"/> and claims it under the ETag instead of reading it first.
-/// </summary>
-public sealed record DeliveryItem(string P, string K, [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? E = null);
+/// <summary>One delivery to work on: its person and key (the row is <c>{profile}~d~{key}</c> in the person's partition).</summary>
+public sealed record DeliveryItem(string P, string K);
 
-/// <summary>What the fan-out wrote for the items of a message that carry an ETag: queued messages of this campaign and template, requested at this time.</summary>
-public sealed record QueuedRows(string Campaign, string Template, DateTimeOffset RequestedAt);
+/// <summary>
+/// Campaign messages with no row yet: the fan-out hands them on without writing, and the worker writes each row once,
+/// when it is decided (a refusal, a hold, a claim) or, for a plain send, together with its outcome.
+/// </summary>
+public sealed record UnrecordedSends(string Campaign, string Template, DateTimeOffset RequestedAt);
 
 /// <summary>
 /// A delivery work message: up to <see cref="DeliveryQueue.MaxItems"/> deliveries of one (tenant, profile bucket)
 /// partition, so they are read, decided and written together. <see cref="Wait"/> counts how often a delivery whose
-/// row was not there yet has been looked for (a journey queues its sends just before it records them).
+/// row was not there yet has been looked for (a journey queues its sends just before it records them). With
+/// <see cref="Unrecorded"/>, the items are campaign messages whose rows are not written yet.
 /// </summary>
 public sealed record DeliveryMessage(string Tenant, int Bucket, List<DeliveryItem> Items, int Wait = 0,
-    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] QueuedRows? Written = null);
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] UnrecordedSends? Unrecorded = null);
 
 /// <summary>Sends delivery work to the queue of its partition, in messages of up to a hundred deliveries, now or later.</summary>
 public sealed class DeliveryQueue(IQueueService queues, QueueNames names, QueueWakeups wakeups)
@@ -33,12 +33,12 @@ public sealed class DeliveryQueue(IQueueService queues, QueueNames names, QueueW
 
     /// <summary>Queues deliveries of one tenant (any partitions), grouped by partition. A delay over seven days is carried as seven days: the worker looks at NotBefore again.</summary>
     public async Task EnqueueAsync(string tenantId, IEnumerable<DeliveryItem> items, TimeSpan? delay = null, int wait = 0, CancellationToken ct = default,
-        QueuedRows? written = null)
+        UnrecordedSends? unrecorded = null)
     {
         var sends = new List<Task>();
         foreach (var bucket in items.GroupBy(i => Ids.ProfileBucket(i.P)))
             foreach (var chunk in bucket.Chunk(MaxItems))
-                sends.Add(SendAsync(new DeliveryMessage(tenantId, bucket.Key, chunk.ToList(), wait, chunk.Any(i => i.E is not null) ? written : null), delay, ct));
+                sends.Add(SendAsync(new DeliveryMessage(tenantId, bucket.Key, chunk.ToList(), wait, unrecorded), delay, ct));
         await Task.WhenAll(sends);
     }
 

@@ -65,10 +65,11 @@ public sealed class DeliveryReceipts(DeliveryStore store, DeliveryEvents events,
         for (var attempt = 0; attempt < 10; attempt++)
         {
             var row = await store.GetAsync(tenantId, profileId, key, ct);
-            if (row is null) return Result.NotFound;
-            if (row.Status is DeliveryStatus.Sending or DeliveryStatus.Deferred or DeliveryStatus.Queued or DeliveryStatus.Requested)
+            if (row is null && attempt >= 5) return Result.NotFound;
+            if (row is null || row.Status is DeliveryStatus.Sending or DeliveryStatus.Deferred or DeliveryStatus.Queued or DeliveryStatus.Requested)
             {
-                // The provider answered the receipt before we recorded its acceptance: that record is a moment away.
+                // The provider sent the receipt before we recorded its acceptance (a campaign message's row is written
+                // with its outcome): that record is a moment away.
                 if (attempt >= 5) return Result.NotYet;
                 await Task.Delay(TimeSpan.FromMilliseconds(200 * (attempt + 1)), ct);
                 continue;

@@ -16,9 +16,9 @@ public sealed class DeliverySettings
     /// <summary>…this many times; after that its step never committed and there is nothing to send.</summary>
     public int MissingRowLooks { get; set; } = 30;
     /// <summary>Delivery messages (of up to a hundred sends each) per listener round…</summary>
-    public int MessagesPerRound { get; set; } = 8;
+    public int MessagesPerRound { get; set; } = 32;
     /// <summary>…and rounds in flight per delivery queue.</summary>
-    public int RoundsPerQueue { get; set; } = 4;
+    public int RoundsPerQueue { get; set; } = 2;
     /// <summary>Sends in flight per chunk of a partition's deliveries.</summary>
     public int SendConcurrency { get; set; } = 64;
     /// <summary>How long the halt switch, campaign states and templates are cached: a halt or a cancel takes effect within this.</summary>

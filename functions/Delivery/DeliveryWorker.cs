@@ -76,7 +76,7 @@ public sealed class DeliveryWorker(
     /// </summary>
     public async Task RunAsync(string tenantId, IReadOnlyList<DeliveryMessage> messages, CancellationToken ct)
     {
-        var wanted = messages.SelectMany(m => m.Items.Select(i => new Wanted(i, m.Wait, i.E is null ? null : m.Written)))
+        var wanted = messages.SelectMany(m => m.Items.Select(i => new Wanted(i, m.Wait, m.Unrecorded)))
             .DistinctBy(w => (w.Item.P, w.Item.K)).ToList();
         for (var i = 0; i < wanted.Count; i += ChunkSize)
         {
@@ -85,8 +85,8 @@ public sealed class DeliveryWorker(
             if (sending.Halted)
             {
                 var rest = wanted.Skip(i).ToList();
-                foreach (var g in rest.GroupBy(w => (w.Wait, w.Written)))
-                    await queue.EnqueueAsync(tenantId, g.Select(w => w.Item), _settings.HaltRecheck, g.Key.Wait, ct, g.Key.Written);
+                foreach (var g in rest.GroupBy(w => (w.Wait, w.Unrecorded)))
+                    await queue.EnqueueAsync(tenantId, g.Select(w => w.Item), _settings.HaltRecheck, g.Key.Wait, ct, g.Key.Unrecorded);
                 DeliveryMetrics.Held.Add(rest.Count);
                 return;
             }
@@ -97,21 +97,24 @@ public sealed class DeliveryWorker(
     /// <summary>Deliveries per chunk: with the partition's counter row, one transaction.</summary>
     private const int ChunkSize = DeliveryStore.MaxActions - 2;
 
-    /// <summary>A delivery to work on, and what its fan-out wrote when its row travels with the message rather than being read.</summary>
-    private sealed record Wanted(DeliveryItem Item, int Wait, QueuedRows? Written);
+    /// <summary>A delivery to work on; <see cref="Unrecorded"/> when it is a campaign message with no row yet.</summary>
+    private sealed record Wanted(DeliveryItem Item, int Wait, UnrecordedSends? Unrecorded);
 
     private async Task RunChunkAsync(string tenantId, TenantSending sending, List<Wanted> wanted, CancellationToken ct)
     {
-        // Rows the fan-out has just written are rebuilt as written and claimed under their ETag; the rest are read.
-        var carried = wanted.Where(w => w.Written is not null).ToList();
-        var toRead = wanted.Where(w => w.Written is null).ToList();
+        var partition = DeliveryStore.Partition(tenantId, wanted[0].Item.P);
+        // Campaign messages have no row yet: each is built here and written once, when decided. The rest are read.
+        var toRead = wanted.Where(w => w.Unrecorded is null).ToList();
         var rows = toRead.Count == 0 ? new() : await store.GetManyAsync(tenantId, toRead.Select(w => (w.Item.P, w.Item.K)), ct);
-        foreach (var w in carried)
+        var heldOut = new List<DeliveryChange>();
+        foreach (var w in wanted.Where(w => w.Unrecorded is not null))
         {
-            var row = DeliveryRecord.ForCampaign(tenantId, w.Item.P, w.Written!.Campaign, w.Written.Template, journey: null, heldOut: false, w.Written.RequestedAt)
-                with { ETag = new ETag(w.Item.E!) };
-            if (row.Key == w.Item.K) rows[row.RowKey] = row;
-            else toRead.Add(w with { Written = null });
+            var u = w.Unrecorded!;
+            var campaign = await cache.CampaignAsync(tenantId, u.Campaign, ct);
+            var held = campaign is not null && CampaignRules.IsHeldOut(u.Campaign, w.Item.P, campaign.Definition.HoldoutPercent);
+            var row = DeliveryRecord.ForCampaign(tenantId, w.Item.P, u.Campaign, u.Template, journey: null, held, u.RequestedAt);
+            if (held) heldOut.Add(new DeliveryChange(row, new CampaignProgress { Holdout = 1 }));
+            else rows[row.RowKey] = row;
         }
 
         // A journey queues its sends just before it records them: a row not there yet is looked for again, for a while.
@@ -119,7 +122,7 @@ public sealed class DeliveryWorker(
         foreach (var group in missing.GroupBy(w => w.Wait))
         {
             if (group.Key + 1 < _settings.MissingRowLooks)
-                await queue.EnqueueAsync(tenantId, group.Select(w => w.Item with { E = null }), _settings.MissingRowWait, group.Key + 1, ct);
+                await queue.EnqueueAsync(tenantId, group.Select(w => w.Item), _settings.MissingRowWait, group.Key + 1, ct);
             else
                 log.LogInformation("{Count} deliveries of {Tenant} were never recorded (their step did not commit); nothing to send", group.Count(), tenantId);
         }
@@ -134,48 +137,60 @@ public sealed class DeliveryWorker(
             plans.Add(new Plan(row));
         }
         await RequeueAsync(tenantId, later, now, ct);
-        if (plans.Count == 0) return;
+        if (plans.Count > 0) await PrepareAsync(tenantId, sending, plans, now, ct);
 
-        await PrepareAsync(tenantId, sending, plans, now, ct);
+        // Written before anything is sent: refusals and holds, the control group, and the claims of sends that must be
+        // reserved first (a capped person's count; a subscription, which WeChat cannot dedupe). Any other send is written
+        // once, with its outcome: if we stop in between, it is decided and sent again under the same key, which the
+        // provider drops.
+        foreach (var p in plans) p.ClaimFirst = p.Change!.Record.Status == DeliveryStatus.Sending && (p.Counts is not null || p.Template!.Channel == ConsentVocabulary.MiniProgramSubscribe);
+        var decided = plans.Where(p => p.Change!.Record.Status != DeliveryStatus.Sending || p.ClaimFirst).ToList();
+        var first = decided.Select(p => p.Change!).Concat(heldOut).ToList();
+        var counts = decided.Where(p => p.Counts is not null).GroupBy(p => p.Row.ProfileId).ToDictionary(g => g.Key, g => g.First().Counts!);
+        var (conflicted, existing, committed) = first.Count == 0 ? ([], [], []) : await store.CommitAsync(partition, first, counts, now, ct);
+        // Someone else wrote a row first (a repeated message): read it again shortly and decide again. A refusal that finds
+        // its row already written was recorded by that someone; nothing more to do.
+        bool Lost(Plan p) => conflicted.Contains(p.Row.ProfileId) || (p.ClaimFirst && existing.Contains(p.Row.RowKey));
+        await ReadAgainAsync(tenantId, plans.Where(Lost).Select(p => p.Row), ct);
+        var recorded = decided.Where(p => !Lost(p) && !existing.Contains(p.Row.RowKey)).ToList();
+        await RequeueAsync(tenantId, recorded.Where(p => p.Change!.Record.Status == DeliveryStatus.Deferred).Select(p => p.Change!.Record).ToList(), now, ct);
+        await events.FailedAsync(tenantId, recorded.Where(p => p.Change!.Record.Status == DeliveryStatus.Failed).Select(p => p.Change!.Record), ct);
 
-        // Record every decision and claim in one go: suppressions and failures are final, holds come back later. A carried
-        // ETag that no longer matches means the row moved on (a repeated message): everything of this chunk is read again.
-        var counts = plans.Where(p => p.Counts is not null).GroupBy(p => p.Row.ProfileId).ToDictionary(g => g.Key, g => g.First().Counts!);
-        var (conflicted, _, committed) = await store.CommitAsync(plans[0].Row.Partition, plans.Select(p => p.Change!).ToList(), counts, now, ct,
-            stopAtConflict: carried.Count > 0);
-        var mine = plans.Where(p => !conflicted.Contains(p.Row.ProfileId)).ToList();
-        // Someone else moved a row first (a duplicate message): look again shortly.
-        await queue.EnqueueAsync(tenantId, plans.Where(p => conflicted.Contains(p.Row.ProfileId)).Select(p => new DeliveryItem(p.Row.ProfileId, p.Row.Key)),
-            TimeSpan.FromSeconds(2), ct: ct);
-        await RequeueAsync(tenantId, mine.Where(p => p.Change!.Record.Status == DeliveryStatus.Deferred).Select(p => p.Change!.Record).ToList(), now, ct);
-        await events.FailedAsync(tenantId, mine.Where(p => p.Change!.Record.Status == DeliveryStatus.Failed).Select(p => p.Change!.Record), ct);
-
-        var toSend = mine.Where(p => p.Change!.Record.Status == DeliveryStatus.Sending).ToList();
+        var toSend = plans.Where(p => p.Change!.Record.Status == DeliveryStatus.Sending && !Lost(p)).ToList();
         if (toSend.Count == 0) return;
-        foreach (var p in toSend) p.Claimed = p.Change!.Record with { ETag = committed[p.Row.RowKey] };
+        // What each send is recorded over: its claim, or the row as read (or not yet written).
+        foreach (var p in toSend) p.Sending = p.ClaimFirst ? p.Change!.Record with { ETag = committed[p.Row.RowKey] } : p.Change!.Record;
 
-        // Send, then record what became of each. A cancel or a halt seen at the last moment still stops a claimed message.
+        // Send, then record what became of each. A cancel or a halt seen at the last moment still stops a decided message.
         await Parallel.ForEachAsync(toSend, new ParallelOptions { MaxDegreeOfParallelism = _settings.SendConcurrency, CancellationToken = ct }, async (p, token) =>
         {
-            if (await StoppedAsync(tenantId, p.Claimed!, token) is { } stopped) { p.Outcome = stopped; return; }
+            if (await StoppedAsync(tenantId, p.Sending!, token) is { } stopped) { p.Outcome = stopped; return; }
             if (p.Template!.Channel == ConsentVocabulary.MiniProgramSubscribe && !await UseEntitlementAsync(tenantId, p, token))
             {
-                p.Outcome = Suppress(p.Claimed!, "no_entitlement", $"no unused subscription for template {p.Template.ProviderTemplate}");
+                p.Outcome = Suppress(p.Sending!, "no_entitlement", $"no unused subscription for template {p.Template.ProviderTemplate}");
                 return;
             }
             var result = await channels.SendAsync(p.Message!, p.Account!, token);
-            p.Outcome = Settle(p.Claimed!, result, clock.GetUtcNow());
+            p.Outcome = Settle(p.Sending!, result, clock.GetUtcNow());
         });
         var settled = toSend.Select(p => p.Outcome!).ToList();
-        var (lost, _, _) = await store.CommitAsync(plans[0].Row.Partition, settled, null, clock.GetUtcNow(), ct);
-        if (lost.Count > 0) log.LogWarning("{Count} delivery outcomes of {Tenant} were overtaken by another writer", lost.Count, tenantId);
-        var written = settled.Where(c => !lost.Contains(c.Record.ProfileId)).ToList();
+        var (overtaken, found, _) = await store.CommitAsync(partition, settled, null, clock.GetUtcNow(), ct);
+        // An outcome another writer got to first is read again (and settled by what it finds); one whose row a repeated
+        // message already wrote was recorded there.
+        var lost = settled.Where(c => overtaken.Contains(c.Record.ProfileId)).ToList();
+        if (lost.Count > 0) log.LogInformation("{Count} delivery outcomes of {Tenant} were overtaken by another writer; reading them again", lost.Count, tenantId);
+        await ReadAgainAsync(tenantId, lost.Select(c => c.Record), ct);
+        var written = settled.Where(c => !overtaken.Contains(c.Record.ProfileId) && !found.Contains(c.Record.RowKey)).ToList();
         await RequeueAsync(tenantId, written.Where(c => c.Record.Status == DeliveryStatus.Deferred).Select(c => c.Record).ToList(), now, ct);
         await events.FailedAsync(tenantId, written.Where(c => c.Record.Status == DeliveryStatus.Failed).Select(c => c.Record), ct);
         DeliveryMetrics.Sent.Add(written.Count(c => c.Record.Status == DeliveryStatus.Sent));
     }
 
-    /// <summary>A claimed message whose campaign was cancelled, or whose brand halted sending, since it was decided.</summary>
+    /// <summary>Deliveries to read and decide again shortly, because someone else wrote their rows meanwhile.</summary>
+    private Task ReadAgainAsync(string tenantId, IEnumerable<DeliveryRecord> rows, CancellationToken ct) =>
+        queue.EnqueueAsync(tenantId, rows.Select(r => new DeliveryItem(r.ProfileId, r.Key)).Distinct(), TimeSpan.FromSeconds(2), ct: ct);
+
+    /// <summary>A decided message whose campaign was cancelled, or whose brand halted sending, since it was decided.</summary>
     private async Task<DeliveryChange?> StoppedAsync(string tenantId, DeliveryRecord claimed, CancellationToken ct)
     {
         if (claimed.Campaign is { } cid && await cache.CampaignAsync(tenantId, cid, ct) is null or { Status: CampaignStatus.Cancelled })
@@ -315,7 +330,10 @@ public sealed class DeliveryWorker(
         public StoredCounts? Counts { get; set; }
         /// <summary>The decision, as a write.</summary>
         public DeliveryChange? Change { get; set; }
-        public DeliveryRecord? Claimed { get; set; }
+        /// <summary>Claimed before sending (the row is written as "sending" first), rather than written once with the outcome.</summary>
+        public bool ClaimFirst { get; set; }
+        /// <summary>The delivery as it goes out: its claim, or the row as read (or not yet written).</summary>
+        public DeliveryRecord? Sending { get; set; }
         /// <summary>The outcome, as a write.</summary>
         public DeliveryChange? Outcome { get; set; }
     }

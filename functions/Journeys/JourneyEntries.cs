@@ -21,9 +21,10 @@ public static class EntryOutcomes
 public sealed record EntryResult(string ProfileId, string Outcome, string? Run);
 
 /// <summary>
-/// Enters people by API or campaign. Runs are written per partition in shared transactions, with a timer due now
-/// armed first; the first step happens when the timer sweep hands it on (well under a second), so entering many
-/// people costs a few writes per hundred, not a step each.
+/// Enters people by API or campaign. Runs are added per partition in shared transactions, with a timer due now armed
+/// first, without reading first (a run already there refuses the add, and only then is it read); the first step
+/// happens when the timer sweep hands it on (well under a second), so entering many people costs a few writes per
+/// hundred, not a read and a step each.
 /// </summary>
 public sealed class JourneyEntries(RunStore runs, TimerStore timers, TimeProvider clock)
 {
@@ -47,37 +48,64 @@ public sealed class JourneyEntries(RunStore runs, TimerStore timers, TimeProvide
         var id = journey.Stored.Id;
         string SlotOf(EntryRequest p) => definition.Entry.Reentry == ReentryPolicy.EveryTime ? RunSlots.Of(p.Key ?? Ids.Random(16)) : RunSlots.Single;
         var planned = people.DistinctBy(p => p.ProfileId).Select(p => (Person: p, Key: RunStore.RunKey(p.ProfileId, id, SlotOf(p)))).ToList();
-        var existing = await runs.GetManyAsync(partition, planned.Select(p => p.Key).ToList(), ct);
 
+        // Everyone is entered as a first run without reading anything: where a run is there already the add is refused,
+        // and only those are read and put to the re-entry policy. Entering many people costs writes, not reads.
         var results = new List<EntryResult>();
-        var changes = new List<RunChange>();
-        foreach (var (person, key) in planned)
+        // The first refusal stops the adds: the refused run and everyone not yet written are read, then decided.
+        var first = planned.Select(p => Start(p.Person, p.Key, null)).ToList();
+        var refused = await CommitAsync(tenantId, partition, first, results, stopAtConflict: true, ct);
+        if (refused.Count == 0) return results;
+
+        var existing = await runs.GetManyAsync(partition, refused.Select(c => RunStore.RunKey(c.Instance)).ToList(), ct);
+        var again = new List<RunChange>();
+        foreach (var change in refused)
         {
+            var key = RunStore.RunKey(change.Instance);
             var previous = existing.GetValueOrDefault(key);
             if (previous is not null && !(definition.Entry.Reentry == ReentryPolicy.AfterExit && !previous.Instance.IsActive))
             {
-                results.Add(new EntryResult(person.ProfileId, EntryOutcomes.AlreadyIn, key));
+                results.Add(new EntryResult(change.Instance.ProfileId, EntryOutcomes.AlreadyIn, key));
                 continue;
             }
+            var person = planned.First(p => p.Key == key).Person;
+            again.Add(Start(person, key, previous));
+        }
+        // Refused again: someone entered them at this very moment (a new run: they are in), or moved their run (ask again).
+        foreach (var lost in await CommitAsync(tenantId, partition, again, results, stopAtConflict: false, ct))
+            results.Add(new EntryResult(lost.Instance.ProfileId, lost.ETag is null ? EntryOutcomes.AlreadyIn : EntryOutcomes.Busy, RunStore.RunKey(lost.Instance)));
+        return results;
+
+        RunChange Start(EntryRequest person, string key, StoredRun? previous)
+        {
             var slot = key[(key.LastIndexOf('~') + 1)..];
             var run = JourneyInterpreter.NewRun(id, journey.Stored.Version, person.ProfileId, slot, (previous?.Instance.Run ?? 0) + 1, person.Context, by, definition, now);
             // Generations go on across runs of a slot, so no timer of an earlier run can ever match this one.
             run.Generation = (previous?.Instance.Generation ?? 0) + 1;
             run.DueAt = now;
-            changes.Add(new RunChange(run, previous?.ETag, [], new JourneyStats()));
+            return new RunChange(run, previous?.ETag, [], new JourneyStats());
         }
-        if (changes.Count == 0) return results;
+    }
 
+    /// <summary>
+    /// Arms each run's first timer, then writes the runs (with the journey's counters). Adds the entered to
+    /// <paramref name="results"/>; returns the changes that were refused because someone wrote the run first.
+    /// </summary>
+    private async Task<List<RunChange>> CommitAsync(string tenantId, string partition, List<RunChange> changes, List<EntryResult> results, bool stopAtConflict,
+        CancellationToken ct)
+    {
+        if (changes.Count == 0) return [];
+        var now = clock.GetUtcNow();
         var bucket = Ids.ProfileBucket(changes[0].Instance.ProfileId);
-        await timers.ArmAsync(changes.Select(c => new JourneyTimer(tenantId, bucket, RunStore.RunKey(c.Instance), c.Instance.Generation, now)), now, ct);
-        var (conflicted, _) = await runs.CommitAsync(partition, changes, now, ct);
+        // A timer of a run that is then refused finds another generation, or a run not due: it changes nothing.
+        await timers.ArmAsync(changes.Select(c => new JourneyTimer(tenantId, bucket, RunStore.RunKey(c.Instance), c.Instance.Generation, c.Instance.DueAt!.Value)), now, ct);
+        var (conflicted, _) = await runs.CommitAsync(partition, changes, now, ct, stopAtConflict);
         var lost = conflicted.Select(c => RunStore.RunKey(c.Instance)).ToHashSet(StringComparer.Ordinal);
-        foreach (var c in changes)
+        foreach (var c in changes.Where(c => !lost.Contains(RunStore.RunKey(c.Instance))))
         {
-            var key = RunStore.RunKey(c.Instance);
-            results.Add(new EntryResult(c.Instance.ProfileId, lost.Contains(key) ? (c.ETag is null ? EntryOutcomes.AlreadyIn : EntryOutcomes.Busy) : EntryOutcomes.Entered, key));
-            if (!lost.Contains(key)) JourneyMetrics.Entered.Add(1);
+            results.Add(new EntryResult(c.Instance.ProfileId, EntryOutcomes.Entered, RunStore.RunKey(c.Instance)));
+            JourneyMetrics.Entered.Add(1);
         }
-        return results;
+        return changes.Where(c => lost.Contains(RunStore.RunKey(c.Instance))).ToList();
     }
 }

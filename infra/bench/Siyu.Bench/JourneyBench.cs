@@ -127,6 +127,18 @@ public static class JourneyBench
         Console.WriteLine($"entry: {n:N0} people in {entrySeconds:F1} s ({entryRate:F0}/s), request {Stats.Of(requestMs)}; " +
             string.Join(", ", outcomes.OrderBy(x => x.Key).Select(x => $"{x.Key} {x.Value}")));
 
+        if (!o.Runs(2))
+        {
+            // --phases 1: entry only (a quick look at the entry rate at full size; nothing after it is measured).
+            var line = $"Entry only ({DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC, {Environment.ProcessorCount} cores): {n:N0} people by {o.EnterBy}, {PerRequest:N0} a request, " +
+                $"{o.EnterConcurrency} at a time: {entrySeconds:F1} s, {entryRate:N0} profiles/s (request {Stats.Of(requestMs)}); entered {entered:N0}; " +
+                $"raw Azurite in the same run: batch writes {raw.BatchedEntitiesPerSecond:N0} entities/s ({entryRate / raw.BatchedEntitiesPerSecond:F2}×), " +
+                $"point reads {raw.PointReadsPerSecond:N0}/s ({entryRate / raw.PointReadsPerSecond:F2}×).";
+            Console.WriteLine(line);
+            if (o.Out is not null) await File.WriteAllTextAsync(o.Out, line + Environment.NewLine);
+            return entered == n ? 0 : 1;
+        }
+
         // ---- 2. first steps: every run at the delay, its timer armed -------------------------------------------------
         var stall = TimeSpan.FromSeconds(Math.Max(180, timeoutSeconds + 60));
         await WaitForAsync(admin, s => Node(s, Hold), n, "runs at the delay", stall, entryClock, runsTable, tenant.Id);

@@ -12,7 +12,7 @@
 //        [--latency-seconds 20] [--tag-profiles 10000] [--sweep-parallelism 8] [--seed ingest|direct] [--phases 1,2,3]
 //        [--out file.md]
 // The journey benchmark (see JourneyBench): -- --suite journeys [--profiles 100000] [--delay-seconds auto] [--timeout-seconds auto]
-//        [--enter-concurrency 4] [--enter-by profileId|identity] [--seed direct|ingest] [--out file.md]
+//        [--enter-concurrency 4] [--enter-by profileId|identity] [--seed direct|ingest] [--phases 1 (entry only)] [--out file.md]
 // The campaign benchmark (see CampaignBench): -- --suite campaigns [--profiles 100000] [--raw-seconds 5] [--out file.md]
 using System.Collections.Concurrent;
 using System.Diagnostics;

@@ -19,13 +19,18 @@ public static class CampaignStatus
 public sealed record StoredCampaign(string TenantId, string Id, CampaignDefinition Definition, JsonObject Document, string RequestHash, string Status,
     int Parts, DateTimeOffset CreatedAt, string CreatedBy, DateTimeOffset? StartedAt, DateTimeOffset? CancelledAt, ETag ETag);
 
-/// <summary>How far one fan-out part (a profile bucket of a segment, or a chunk of an uploaded list) has got.</summary>
-public sealed record FanOutPart(int Part, string? Cursor, bool Done, long NotFound, ETag? ETag);
+/// <summary>
+/// How far one fan-out part (a profile bucket of a segment, or a chunk of an uploaded list) has got: where its next page
+/// starts, how many it has targeted and not found, and, for a message campaign, the page it has counted but may not
+/// have handed on yet (<see cref="Pending"/>: handed on again after a stop, so no one counted is left out).
+/// </summary>
+public sealed record FanOutPart(int Part, string? Cursor, bool Done, long NotFound, ETag? ETag, long Targeted = 0, IReadOnlyList<string>? Pending = null);
 
 /// <summary>Campaigns per tenant (PK tenant): the campaign row, its fan-out checkpoints and its uploaded identity list in chunks.</summary>
 public sealed class CampaignStore(StorageTables tables)
 {
-    public const int ListChunk = 1000;
+    /// <summary>Identities per stored chunk of an uploaded list, and so per fan-out part: about a hundred per profile partition.</summary>
+    public const int ListChunk = 3000;
 
     public TableClient Table => tables.Campaigns;
 
@@ -38,8 +43,13 @@ public sealed class CampaignStore(StorageTables tables)
         // The list goes first: a campaign row is only ever seen with its whole list behind it.
         if (campaign.Definition.Identities is { } identities)
         {
-            var chunks = identities.Chunk(ListChunk).Select((c, i) => new TableEntity(campaign.TenantId, ListKey(campaign.Id, i)) { ["Identities"] = string.Join('\n', c) }).ToList();
-            foreach (var batch in chunks.Chunk(20))
+            var chunks = identities.Chunk(ListChunk).Select((c, i) =>
+            {
+                var chunk = new TableEntity(campaign.TenantId, ListKey(campaign.Id, i));
+                EntityJson.WriteText(chunk, "Identities", string.Join('\n', c)); // split over properties of at most 30,000 characters
+                return chunk;
+            }).ToList();
+            foreach (var batch in chunks.Chunk(4)) // a transaction carries at most 4 MiB
                 await Table.SubmitTransactionAsync(batch.Select(e => new TableTransactionAction(TableTransactionActionType.UpsertReplace, e)), ct);
         }
         var row = new TableEntity(campaign.TenantId, campaign.Id)
@@ -86,34 +96,43 @@ public sealed class CampaignStore(StorageTables tables)
     public async Task<FanOutPart> GetPartAsync(string tenantId, string id, int part, CancellationToken ct = default)
     {
         var row = await Table.GetEntityIfExistsAsync<TableEntity>(tenantId, PartKey(id, part), cancellationToken: ct);
-        return row.HasValue
-            ? new FanOutPart(part, row.Value!.GetString("Cursor"), row.Value.GetBoolean("Done") ?? false, row.Value.GetInt64("NotFound") ?? 0, row.Value.ETag)
-            : new FanOutPart(part, null, false, 0, null);
+        return row.HasValue ? ToPart(part, row.Value!) : new FanOutPart(part, null, false, 0, null);
     }
+
+    private static FanOutPart ToPart(int part, TableEntity row) =>
+        new(part, row.GetString("Cursor"), row.GetBoolean("Done") ?? false, row.GetInt64("NotFound") ?? 0, row.ETag, row.GetInt64("Targeted") ?? 0,
+            EntityJson.ReadText(row, "Pending") is { Length: > 0 } pending ? pending.Split('\n') : null);
 
     public async Task<List<FanOutPart>> PartsAsync(string tenantId, string id, CancellationToken ct = default)
     {
         var parts = new List<FanOutPart>();
         var filter = TableClient.CreateQueryFilter($"PartitionKey eq {tenantId} and RowKey ge {id + "~fan~"} and RowKey lt {id + "~fan~~"}");
         await foreach (var row in Table.QueryAsync<TableEntity>(filter, cancellationToken: ct))
-            parts.Add(new FanOutPart(int.Parse(row.RowKey[(row.RowKey.LastIndexOf('~') + 1)..]), row.GetString("Cursor"), row.GetBoolean("Done") ?? false,
-                row.GetInt64("NotFound") ?? 0, row.ETag));
+            parts.Add(ToPart(int.Parse(row.RowKey[(row.RowKey.LastIndexOf('~') + 1)..], System.Globalization.CultureInfo.InvariantCulture), row));
         return parts;
     }
 
-    /// <summary>Records how far a part got. Written after the page it covers is fully handed on, so a replay starts no later than it should.</summary>
-    public Task SavePartAsync(string tenantId, string id, FanOutPart part, CancellationToken ct = default) =>
-        Table.UpsertEntityAsync(new TableEntity(tenantId, PartKey(id, part.Part))
+    /// <summary>
+    /// Records how far a part got: after the page it covers is handed on, or, for a message campaign, before, with the
+    /// page itself as <see cref="FanOutPart.Pending"/> (a page of ids, split over properties as long pages need).
+    /// </summary>
+    public Task SavePartAsync(string tenantId, string id, FanOutPart part, CancellationToken ct = default)
+    {
+        var row = new TableEntity(tenantId, PartKey(id, part.Part))
         {
             ["Cursor"] = part.Cursor,
             ["Done"] = part.Done,
             ["NotFound"] = part.NotFound,
-        }, TableUpdateMode.Replace, ct);
+            ["Targeted"] = part.Targeted,
+        };
+        if (part.Pending is { Count: > 0 } pending) EntityJson.WriteText(row, "Pending", string.Join('\n', pending));
+        return Table.UpsertEntityAsync(row, TableUpdateMode.Replace, ct);
+    }
 
     public async Task<IReadOnlyList<string>> ListChunkAsync(string tenantId, string id, int chunk, CancellationToken ct = default)
     {
         var row = await Table.GetEntityIfExistsAsync<TableEntity>(tenantId, ListKey(id, chunk), cancellationToken: ct);
-        return row.HasValue && row.Value!.GetString("Identities") is { Length: > 0 } text ? text.Split('\n') : [];
+        return row.HasValue && EntityJson.ReadText(row.Value!, "Identities") is { Length: > 0 } text ? text.Split('\n') : [];
     }
 
     private static StoredCampaign ToCampaign(TableEntity row)

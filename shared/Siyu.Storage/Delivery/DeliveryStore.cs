@@ -62,9 +62,8 @@ public sealed record DeliveryRecord
     public ETag ETag { get; init; }
 
     /// <summary>
-    /// A campaign recipient's row as the fan-out writes it: a message to deliver (<paramref name="template"/>), an entry
-    /// into <paramref name="journey"/>, or a place in the control group. The delivery worker rebuilds a queued row with
-    /// the same call rather than reading it back, so the two can never disagree.
+    /// A campaign recipient's row: a message to deliver (<paramref name="template"/>; written by the delivery worker when
+    /// it is decided), an entry into <paramref name="journey"/> (written by the fan-out), or a place in the control group.
     /// </summary>
     public static DeliveryRecord ForCampaign(string tenantId, string profileId, string campaignId, string? template, string? journey, bool heldOut, DateTimeOffset requestedAt) => new()
     {
@@ -167,12 +166,10 @@ public sealed class DeliveryStore(StorageTables tables)
     /// Writes changes of one partition: deliveries (replaced under their ETag, or added when they have none), the send
     /// counts of <paramref name="counts"/>, and the counter deltas. A person's rows always share a transaction. Returns the
     /// profile ids whose rows someone else changed first (nothing of theirs was written; read again and decide again),
-    /// for added rows, which already existed, and the new ETag of every delivery row written. With
-    /// <paramref name="stopAtConflict"/> the first conflict ends the write: everyone not yet written is returned as
-    /// conflicted (for changes made on ETags that were not read but carried, where one stale ETag means all may be).
+    /// for added rows, which already existed, and the new ETag of every delivery row written.
     /// </summary>
     public async Task<(HashSet<string> Conflicted, HashSet<string> Existing, Dictionary<string, ETag> Committed)> CommitAsync(string partition, IReadOnlyList<DeliveryChange> changes,
-        IReadOnlyDictionary<string, StoredCounts>? counts, DateTimeOffset now, CancellationToken ct = default, bool stopAtConflict = false)
+        IReadOnlyDictionary<string, StoredCounts>? counts, DateTimeOffset now, CancellationToken ct = default)
     {
         var conflicted = new HashSet<string>(StringComparer.Ordinal);
         var existing = new HashSet<string>(StringComparer.Ordinal);
@@ -258,11 +255,6 @@ public sealed class DeliveryStore(StorageTables tables)
                             var rest = person.Where(c => c.Record.RowKey != failed.Entity.RowKey).ToList();
                             take.Remove(person);
                             if (rest.Count > 0) take.Add(rest.GroupBy(c => c.Record.ProfileId).Single());
-                        }
-                        else if (stopAtConflict)
-                        {
-                            foreach (var p in take.Concat(people)) conflicted.Add(p.Key);
-                            return (conflicted, existing, committed);
                         }
                         else
                         {

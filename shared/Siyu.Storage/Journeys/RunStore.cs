@@ -50,18 +50,17 @@ public sealed class RunStore(StorageTables tables)
     }
 
     /// <summary>Several runs of one partition, read in a few queries instead of one read each.</summary>
+    /// <summary>
+    /// Runs by key, read one by one in parallel: point reads are what Table Storage serves best (row keys OR-ed in one
+    /// query become a partition scan), and on Azurite they keep their speed as the table grows, where queries do not.
+    /// </summary>
     public async Task<Dictionary<string, StoredRun>> GetManyAsync(string partition, IReadOnlyCollection<string> runKeys, CancellationToken ct = default)
     {
         var found = new Dictionary<string, StoredRun>(StringComparer.Ordinal);
-        var chunks = runKeys.Distinct(StringComparer.Ordinal).Chunk(15).ToList();
-        await Parallel.ForEachAsync(chunks, new ParallelOptions { MaxDegreeOfParallelism = 8, CancellationToken = ct }, async (chunk, token) =>
+        await Parallel.ForEachAsync(runKeys.Distinct(StringComparer.Ordinal), new ParallelOptions { MaxDegreeOfParallelism = 16, CancellationToken = ct }, async (key, token) =>
         {
-            var filter = $"PartitionKey eq '{Q(partition)}' and (" + string.Join(" or ", chunk.Select(k => $"RowKey eq '{Q(k)}'")) + ")";
-            await foreach (var row in Table.QueryAsync<TableEntity>(filter, cancellationToken: token))
-            {
-                var run = ToRun(row);
-                lock (found) found[row.RowKey] = run;
-            }
+            var row = await Table.GetEntityIfExistsAsync<TableEntity>(partition, key, cancellationToken: token);
+            if (row.HasValue) lock (found) found[key] = ToRun(row.Value!);
         });
         return found;
     }
@@ -111,9 +110,11 @@ public sealed class RunStore(StorageTables tables)
     /// Commits changes of one partition, packed into as few transactions as fit. Returns the runs that could not be
     /// written because someone else changed them first (the caller reads them again and steps again), and the new
     /// ETag of every run written. The partition's counters are read and written under their ETag inside each transaction.
+    /// With <paramref name="stopAtConflict"/> the first conflict ends it: that change and every one not yet written are
+    /// returned (for changes written without reading first, where one conflict suggests more).
     /// </summary>
     public async Task<(List<RunChange> Conflicted, Dictionary<string, ETag> Committed)> CommitAsync(string partition, IReadOnlyList<RunChange> changes,
-        DateTimeOffset now, CancellationToken ct = default)
+        DateTimeOffset now, CancellationToken ct = default, bool stopAtConflict = false)
     {
         var conflicted = new List<RunChange>();
         var committed = new Dictionary<string, ETag>(StringComparer.Ordinal);
@@ -189,6 +190,7 @@ public sealed class RunStore(StorageTables tables)
                     var index = e is TableTransactionFailedException t ? t.FailedTransactionActionIndex : null;
                     if (index is { } i && i < owners.Count && owners[i] is { } culprit)
                     {
+                        if (stopAtConflict) return ([.. conflicted, .. take, .. pending], committed);
                         take.Remove(culprit);
                         conflicted.Add(culprit);
                     }
