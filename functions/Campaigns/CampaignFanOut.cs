@@ -47,10 +47,12 @@ public sealed class NoCampaignFaults : ICampaignFaults
 
 /// <summary>
 /// Fans a campaign out. A segment is handed on one profile bucket per part, an uploaded list one chunk per part, a page
-/// at a time: each recipient gets a row (in their own partition, with the campaign's counters) — a message to deliver,
-/// an entry into the journey, or a place in the control group — then the deliveries are queued, then the part's
-/// checkpoint moves on. A part stopped anywhere resumes at its checkpoint; rows already written are found, not
-/// written twice, so every recipient is targeted, counted and sent to once. A cancel stops it at the next page.
+/// at a time. A message campaign counts the page and keeps it at the part's checkpoint, queues it for delivery (the
+/// delivery worker writes each person's row once, when it decides), then lets it go. A journey campaign gives each
+/// recipient a row (in their own partition, with the campaign's counters: an entry, or a place in the control group),
+/// enters them, then moves the checkpoint on. A part stopped anywhere resumes at its checkpoint, handing a kept page
+/// on again or finding rows already written, so every recipient is targeted, counted and sent to once. A cancel stops
+/// it at the next page.
 /// </summary>
 public sealed class CampaignFanOut(
     CampaignStore campaigns, MembershipStore members, IdentityStore identities, DeliveryStore deliveries, DeliveryQueue deliveryQueue,
@@ -102,12 +104,12 @@ public sealed class CampaignFanOut(
     {
         var checkpoint = await campaigns.GetPartAsync(campaign.TenantId, campaign.Id, part, ct);
         var until = clock.GetUtcNow() + Slice;
-        var target = await TargetAsync(campaign, ct);
+        var journey = await JourneyAsync(campaign, ct);
         checkpoint = await HandOnPendingAsync(campaign, checkpoint, ct);
         while (!checkpoint.Done)
         {
             var (people, cursor, notFound) = await NextPageAsync(campaign, part, checkpoint, ct);
-            if (target.Journey is null)
+            if (journey is null)
             {
                 // A message campaign writes no rows here: the page is counted and kept at the checkpoint first, then handed
                 // on, then let go. A stop in between hands the same page on again; the worker writes each row once.
@@ -117,7 +119,7 @@ public sealed class CampaignFanOut(
             }
             else
             {
-                await EnterAsync(campaign, target.Journey, people, ct);
+                await EnterAsync(campaign, journey, people, ct);
                 await faults.AfterPageAsync(campaign.Id, part, ct);
                 checkpoint = checkpoint with { Cursor = cursor, Done = cursor is null, NotFound = notFound };
                 await campaigns.SavePartAsync(campaign.TenantId, campaign.Id, checkpoint, ct);
@@ -163,19 +165,16 @@ public sealed class CampaignFanOut(
         return checkpoint;
     }
 
-    /// <summary>What the campaign does to each recipient: its template (for a message) or its live journey.</summary>
-    private sealed record Target(string? Channel, string? Template, ActiveJourney? Journey);
-
-    private async Task<Target> TargetAsync(StoredCampaign campaign, CancellationToken ct)
+    /// <summary>The live journey a journey campaign enters its recipients into; null for a message campaign.</summary>
+    private async Task<ActiveJourney?> JourneyAsync(StoredCampaign campaign, CancellationToken ct)
     {
-        if (campaign.Definition.Message is { } message) return new Target(null, message.Template, null);
-        var id = campaign.Definition.Journey!;
+        if (campaign.Definition.Journey is not { } id) return null;
         var stored = await journeyStore.GetAsync(campaign.TenantId, id, ct);
         if (stored is null || stored.Status != Siyu.Storage.Journeys.JourneyStatus.Live)
             throw new InvalidOperationException($"journey '{id}' is {(stored is null ? "gone" : stored.Status)}; the campaign waits for it to be live");
         var version = await journeys.VersionAsync(campaign.TenantId, id, stored.Version, ct)
             ?? throw new InvalidOperationException($"journey '{id}' v{stored.Version} cannot be read");
-        return new Target(null, null, new ActiveJourney(stored, version));
+        return new ActiveJourney(stored, version);
     }
 
     /// <summary>

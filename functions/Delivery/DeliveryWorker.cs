@@ -14,10 +14,12 @@ using Siyu.Storage.Profiles;
 namespace Siyu.Functions.Delivery;
 
 /// <summary>
-/// Works the delivery queues. For each partition's deliveries: read the rows, skip what is settled, then per message
-/// ask the delivery policy (halt, consent, personalisation, entitlement, caps, quiet hours), record the decision and
-/// the claim ("sending") in one transaction with the counters, send under the delivery's idempotency key, and record
-/// the outcome. A crash between claim and outcome sends again under the same key, which the provider drops.
+/// Works the delivery queues. For each partition's deliveries, a transaction's worth at a time: read the rows (a
+/// campaign message has none yet: it is built from the message), skip what is settled, read the people, ask the
+/// delivery policy (halt, consent, personalisation, entitlement, caps, quiet hours) for each, and record refusals,
+/// holds and the claims that must come first (a cap's count, a subscription) in one transaction with the counters;
+/// then send under the delivery's idempotency key and record each outcome (with the row, where nothing was written
+/// before). A crash before the outcome is recorded sends again under the same key, which the provider drops.
 /// </summary>
 public sealed class DeliveryWorker(
     DeliveryStore store, ProfileStore profiles, SendingCache cache, ChannelSenders channels, DeliveryQueue queue, DeliveryEvents events,
@@ -66,6 +68,8 @@ public sealed class DeliveryWorker(
         if (m.Bucket is < 0 or >= Ids.ProfileBuckets) return $"bucket {m.Bucket} out of range";
         if (m.Items is not { Count: > 0 }) return "no items";
         if (m.Items.Any(i => !Ids.IsProfileId(i.P) || string.IsNullOrEmpty(i.K) || Ids.ProfileBucket(i.P) != m.Bucket)) return "an item is not a delivery of this partition";
+        if (m.Unrecorded is { } u && (string.IsNullOrEmpty(u.Campaign) || string.IsNullOrEmpty(u.Template) || m.Items.Any(i => i.K != DeliveryStore.CampaignKey(u.Campaign, i.P))))
+            return "an unrecorded send is not a message of its campaign";
         return null;
     }
 

@@ -100,6 +100,30 @@ public sealed class JourneyLifecycleTests(ClockedApp app) : IClassFixture<Clocke
     }
 
     [Fact]
+    public async Task Entering_a_batch_adds_the_new_and_keeps_out_those_already_in()
+    {
+        var tenant = await app.NewTenantAsync();
+        await tenant.PublishAsync("waiting", Wait);
+        var people = new List<string>();
+        for (var i = 0; i < 40; i++) people.Add((await PersonAsync(tenant)).Id);
+        var first = await (await tenant.Enter("waiting", new { people = people.Take(20).Select(id => new { profileId = id }) })).Json();
+        Assert.Equal(20, first.GetProperty("entered").GetInt32());
+
+        // Those in first come first in the second batch: in a partition where one of them is refused, the adds stop and
+        // everyone after is read, then entered or kept out.
+        var second = await (await tenant.Enter("waiting", new { people = people.Select(id => new { profileId = id }) })).Json();
+        Assert.Equal(20, second.GetProperty("entered").GetInt32());
+        Assert.Equal(20, second.GetProperty("alreadyIn").GetInt32());
+        Assert.Equal(0, second.GetProperty("busy").GetInt32());
+        var outcomes = second.GetProperty("results").EnumerateArray().ToDictionary(r => r.GetProperty("profileId").GetString()!, r => r.GetProperty("outcome").GetString());
+        Assert.All(people.Take(20), id => Assert.Equal("alreadyIn", outcomes[id]));
+        Assert.All(people.Skip(20), id => Assert.Equal("entered", outcomes[id]));
+        var stats = await tenant.WaitForStats("waiting", s => s.NodeCurrent("wait") == 40, "forty waiting");
+        Assert.Equal(40, stats.GetProperty("entered").GetInt64());
+        foreach (var id in people.Take(3)) Assert.Equal(1, (await RunOf(tenant, id, _ => true, "a run")).GetProperty("run").GetInt32());
+    }
+
+    [Fact]
     public async Task Waits_resume_on_events_exit_events_leave_at_once_and_a_pause_holds_runs_where_they_are()
     {
         var tenant = await app.NewTenantAsync();
