@@ -136,9 +136,12 @@ public sealed class QueueListener(
                 await Task.Delay(every, ct);
                 foreach (var lease in leases)
                 {
+                    if (ct.IsCancellationRequested) return;
                     try
                     {
-                        var receipt = await _queue.UpdateVisibilityAsync(lease.Message.MessageId, lease.PopReceipt, _options.VisibilityTimeout, ct: ct);
+                        // Never cancelled once sent: an update the queue applied but we stopped waiting for would leave us
+                        // with a stale pop receipt, and the message could then not be deleted when its batch is done.
+                        var receipt = await _queue.UpdateVisibilityAsync(lease.Message.MessageId, lease.PopReceipt, _options.VisibilityTimeout, ct: CancellationToken.None);
                         lease.PopReceipt = receipt.PopReceipt;
                     }
                     catch (Exception e) when (e is not OperationCanceledException)

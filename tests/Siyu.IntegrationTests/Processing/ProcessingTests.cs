@@ -214,6 +214,41 @@ public sealed class ProcessingTests(QuietApp app) : IClassFixture<QuietApp>
     }
 
     [Fact]
+    public async Task A_lease_renewal_still_in_flight_when_the_batch_ends_leaves_the_message_deletable()
+    {
+        // Renewals are answered 400 ms after the queue has applied them; the batch ends while one is on its way back.
+        var options = new RestQueueServiceOptions();
+        options.AddPolicy(new SlowAnswersToUpdates(TimeSpan.FromMilliseconds(400)), Azure.Core.HttpPipelinePosition.PerCall);
+        using var queues = new RestQueueService(Siyu.Storage.Account.StorageAccount.Parse(await SharedAzurite.ConnectionStringAsync()), options);
+        var name = SharedAzurite.NewPrefix() + "-renew";
+        var queue = queues.Queue(name);
+        await queue.CreateIfNotExistsAsync();
+        await queue.SendAsync("work");
+
+        var lease = Microsoft.Extensions.Options.Options.Create(new QueueOptions { VisibilityTimeout = TimeSpan.FromSeconds(1) });
+        var handler = new Slow(TimeSpan.FromMilliseconds(700)); // renewal sent at 500 ms, answered at 900 ms
+        var listener = new QueueListener(name, queues, handler, app.Service<PoisonQueue>(), lease, new QueueWakeups(), NullLogger<QueueListener>.Instance);
+        await listener.ProcessAsync(await queue.ReceiveAsync(1, lease.Value.VisibilityTimeout), default);
+
+        Assert.Equal(1, handler.Calls);
+        Assert.Equal(0, await queue.GetApproximateCountAsync()); // deleted with the pop receipt of the renewal that was in flight
+    }
+
+    /// <summary>Lets a message-update request reach the queue, then holds its answer back (a slow network on the way back).</summary>
+    private sealed class SlowAnswersToUpdates(TimeSpan delay) : Azure.Core.Pipeline.HttpPipelinePolicy
+    {
+        public override void Process(Azure.Core.HttpMessage message, ReadOnlyMemory<Azure.Core.Pipeline.HttpPipelinePolicy> pipeline) =>
+            ProcessAsync(message, pipeline).AsTask().GetAwaiter().GetResult();
+
+        public override async ValueTask ProcessAsync(Azure.Core.HttpMessage message, ReadOnlyMemory<Azure.Core.Pipeline.HttpPipelinePolicy> pipeline)
+        {
+            await ProcessNextAsync(message, pipeline);
+            if (message.Request.Method == Azure.Core.RequestMethod.Put && message.Request.Uri.Path.Contains("/messages/", StringComparison.Ordinal))
+                await Task.Delay(delay, message.CancellationToken);
+        }
+    }
+
+    [Fact]
     public async Task A_backlog_is_taken_in_rounds_bigger_than_one_receive()
     {
         var queues = app.Service<IQueueService>();
