@@ -155,7 +155,7 @@ public sealed class DeliveryWorker(
         // Someone else wrote a row first (a repeated message): read it again shortly and decide again. A refusal that finds
         // its row already written was recorded by that someone; nothing more to do.
         bool Lost(Plan p) => conflicted.Contains(p.Row.ProfileId) || (p.ClaimFirst && existing.Contains(p.Row.RowKey));
-        await ReadAgainAsync(tenantId, plans.Where(Lost).Select(p => p.Row), ct);
+        await AgainAsync(tenantId, plans.Where(Lost).Select(p => p.Row), existing, ct);
         var recorded = decided.Where(p => !Lost(p) && !existing.Contains(p.Row.RowKey)).ToList();
         await RequeueAsync(tenantId, recorded.Where(p => p.Change!.Record.Status == DeliveryStatus.Deferred).Select(p => p.Change!.Record).ToList(), now, ct);
         await events.FailedAsync(tenantId, recorded.Where(p => p.Change!.Record.Status == DeliveryStatus.Failed).Select(p => p.Change!.Record), ct);
@@ -183,16 +183,28 @@ public sealed class DeliveryWorker(
         // message already wrote was recorded there.
         var lost = settled.Where(c => overtaken.Contains(c.Record.ProfileId)).ToList();
         if (lost.Count > 0) log.LogInformation("{Count} delivery outcomes of {Tenant} were overtaken by another writer; reading them again", lost.Count, tenantId);
-        await ReadAgainAsync(tenantId, lost.Select(c => c.Record), ct);
+        await AgainAsync(tenantId, lost.Select(c => c.Record), found, ct);
         var written = settled.Where(c => !overtaken.Contains(c.Record.ProfileId) && !found.Contains(c.Record.RowKey)).ToList();
         await RequeueAsync(tenantId, written.Where(c => c.Record.Status == DeliveryStatus.Deferred).Select(c => c.Record).ToList(), now, ct);
         await events.FailedAsync(tenantId, written.Where(c => c.Record.Status == DeliveryStatus.Failed).Select(c => c.Record), ct);
         DeliveryMetrics.Sent.Add(written.Count(c => c.Record.Status == DeliveryStatus.Sent));
     }
 
-    /// <summary>Deliveries to read and decide again shortly, because someone else wrote their rows meanwhile.</summary>
-    private Task ReadAgainAsync(string tenantId, IEnumerable<DeliveryRecord> rows, CancellationToken ct) =>
-        queue.EnqueueAsync(tenantId, rows.Select(r => new DeliveryItem(r.ProfileId, r.Key)).Distinct(), TimeSpan.FromSeconds(2), ct: ct);
+    /// <summary>
+    /// Deliveries to decide again shortly, because someone else wrote meanwhile: a row that is there is read; a campaign
+    /// message whose row was never written (dropped with another row of the same person) goes back as it came, or it
+    /// would be looked for and never found.
+    /// </summary>
+    private async Task AgainAsync(string tenantId, IEnumerable<DeliveryRecord> rows, HashSet<string> existing, CancellationToken ct)
+    {
+        var list = rows.DistinctBy(r => r.RowKey).ToList();
+        var unwritten = list.Where(r => r.ETag == default && r.Campaign is not null && r.Template is not null && !existing.Contains(r.RowKey)).ToList();
+        var again = TimeSpan.FromSeconds(2);
+        await queue.EnqueueAsync(tenantId, list.Except(unwritten).Select(r => new DeliveryItem(r.ProfileId, r.Key)), again, ct: ct);
+        foreach (var g in unwritten.GroupBy(r => (Campaign: r.Campaign!, Template: r.Template!, r.RequestedAt)))
+            await queue.EnqueueAsync(tenantId, g.Select(r => new DeliveryItem(r.ProfileId, r.Key)), again, ct: ct,
+                unrecorded: new UnrecordedSends(g.Key.Campaign, g.Key.Template, g.Key.RequestedAt));
+    }
 
     /// <summary>A decided message whose campaign was cancelled, or whose brand halted sending, since it was decided.</summary>
     private async Task<DeliveryChange?> StoppedAsync(string tenantId, DeliveryRecord claimed, CancellationToken ct)
