@@ -375,7 +375,8 @@ public sealed class JourneyEngine(RunStore runs, TimerStore timers, JourneyCatal
         foreach (var (id, state) in loaded) cache[id] = state;
     }
 
-    private static Func<string, SegmentCondition?> Resolver(Siyu.Core.Audience.AudienceDefinitions definitions)
+    /// <summary>The tenant's segment rules by id, for conditions on segment membership.</summary>
+    public static Func<string, SegmentCondition?> Resolver(Siyu.Core.Audience.AudienceDefinitions definitions)
     {
         var rules = definitions.Segments.ToDictionary(s => s.Id, s => s.Rule, StringComparer.Ordinal);
         return id => rules.GetValueOrDefault(id);

@@ -1,13 +1,19 @@
 using System.Text.Json.Nodes;
 using Siyu.Core.Journeys;
+using Siyu.Core.Profiles;
+using Siyu.Core.Segments;
 using Siyu.Core.Storage;
+using Siyu.Storage.Audience;
 using Siyu.Storage.Journeys;
 using Siyu.Storage.Tables;
 
 namespace Siyu.Functions.Journeys;
 
-/// <summary>One person to enter: by profile id, with optional context variables and (everyTime journeys) a run key.</summary>
-public sealed record EntryRequest(string ProfileId, JsonObject? Context, string? Key);
+/// <summary>
+/// One person to enter: by profile id, with optional context variables and (everyTime journeys) a run key. With the
+/// person's <see cref="Profile"/> as just read, the run takes its first step as it is written.
+/// </summary>
+public sealed record EntryRequest(string ProfileId, JsonObject? Context, string? Key, ProfileState? Profile = null);
 
 public static class EntryOutcomes
 {
@@ -21,28 +27,31 @@ public static class EntryOutcomes
 public sealed record EntryResult(string ProfileId, string Outcome, string? Run);
 
 /// <summary>
-/// Enters people by API or campaign. Runs are added per partition in shared transactions, with a timer due now armed
-/// first, without reading first (a run already there refuses the add, and only then is it read); the first step
-/// happens when the timer sweep hands it on (well under a second), so entering many people costs a few writes per
+/// Enters people by API or campaign. Runs are added per partition in shared transactions, without reading first (a
+/// run already there refuses the add, and only then is it read). When the caller has just read the person (the API
+/// has), the run takes its first step as it is written: it is stored at its first wait with that wait's timer, its
+/// sends recorded with it. Otherwise, or when the first step needs an outside effect, it is stored with a timer due
+/// now and the timer sweep hands it to the engine (well under a second). Entering many people costs a few writes per
 /// hundred, not a read and a step each.
 /// </summary>
-public sealed class JourneyEntries(RunStore runs, TimerStore timers, TimeProvider clock)
+public sealed class JourneyEntries(RunStore runs, TimerStore timers, AudienceStore audience, TimeProvider clock, Delivery.DeliveryQueue? deliveries = null)
 {
     public async Task<List<EntryResult>> EnterAsync(string tenantId, ActiveJourney journey, IReadOnlyList<EntryRequest> people, string by, CancellationToken ct)
     {
         var results = new List<EntryResult>();
         var now = clock.GetUtcNow();
+        var segments = people.Any(p => p.Profile is not null) ? JourneyEngine.Resolver(await audience.GetAsync(tenantId, ct)) : _ => null;
         var byPartition = people.GroupBy(p => RunStore.Partition(tenantId, p.ProfileId)).ToList();
         await Parallel.ForEachAsync(byPartition, new ParallelOptions { MaxDegreeOfParallelism = 8, CancellationToken = ct }, async (group, token) =>
         {
-            var mine = await EnterPartitionAsync(tenantId, group.Key, journey, group.ToList(), by, now, token);
+            var mine = await EnterPartitionAsync(tenantId, group.Key, journey, group.ToList(), by, segments, now, token);
             lock (results) results.AddRange(mine);
         });
         return results;
     }
 
     private async Task<List<EntryResult>> EnterPartitionAsync(string tenantId, string partition, ActiveJourney journey, List<EntryRequest> people,
-        string by, DateTimeOffset now, CancellationToken ct)
+        string by, Func<string, SegmentCondition?> segments, DateTimeOffset now, CancellationToken ct)
     {
         var definition = journey.Latest;
         var id = journey.Stored.Id;
@@ -82,6 +91,13 @@ public sealed class JourneyEntries(RunStore runs, TimerStore timers, TimeProvide
             var run = JourneyInterpreter.NewRun(id, journey.Stored.Version, person.ProfileId, slot, (previous?.Instance.Run ?? 0) + 1, person.Context, by, definition, now);
             // Generations go on across runs of a slot, so no timer of an earlier run can ever match this one.
             run.Generation = (previous?.Instance.Generation ?? 0) + 1;
+            if (person.Profile is { } profile)
+            {
+                // The first step, now: through the nodes where no time passes, to the first wait (or the end). An outside
+                // effect is left to the engine, which records it as pending before carrying it out.
+                var first = JourneyInterpreter.Step(run, new Stimulus.Enter(), new StepInput(definition, profile, true, segments, now));
+                if (first is { Outcome: StepOutcome.Moved, Effect: null }) return new RunChange(first.Instance, previous?.ETag, first.Sends, first.Delta);
+            }
             run.DueAt = now;
             return new RunChange(run, previous?.ETag, [], new JourneyStats());
         }
@@ -97,14 +113,20 @@ public sealed class JourneyEntries(RunStore runs, TimerStore timers, TimeProvide
         if (changes.Count == 0) return [];
         var now = clock.GetUtcNow();
         var bucket = Ids.ProfileBucket(changes[0].Instance.ProfileId);
-        // A timer of a run that is then refused finds another generation, or a run not due: it changes nothing.
-        await timers.ArmAsync(changes.Select(c => new JourneyTimer(tenantId, bucket, RunStore.RunKey(c.Instance), c.Instance.Generation, c.Instance.DueAt!.Value)), now, ct);
+        // Timers and sends first, as the engine does: a timer of a run that is then refused finds another generation, or a
+        // run not due, and changes nothing; a send whose row is never written is never found, and never sent.
+        await timers.ArmAsync(changes.Where(c => c.Instance is { IsActive: true, DueAt: not null })
+            .Select(c => new JourneyTimer(tenantId, bucket, RunStore.RunKey(c.Instance), c.Instance.Generation, c.Instance.DueAt!.Value)), now, ct);
+        var sends = changes.SelectMany(c => c.Sends.Select(s => new Delivery.DeliveryItem(c.Instance.ProfileId, s.Key))).ToList();
+        if (sends.Count > 0 && deliveries is not null) await deliveries.EnqueueAsync(tenantId, sends, ct: ct);
         var (conflicted, _) = await runs.CommitAsync(partition, changes, now, ct, stopAtConflict);
         var lost = conflicted.Select(c => RunStore.RunKey(c.Instance)).ToHashSet(StringComparer.Ordinal);
         foreach (var c in changes.Where(c => !lost.Contains(RunStore.RunKey(c.Instance))))
         {
             results.Add(new EntryResult(c.Instance.ProfileId, EntryOutcomes.Entered, RunStore.RunKey(c.Instance)));
             JourneyMetrics.Entered.Add(1);
+            // A run that took its first step here (it counts its way through the nodes it passed) was a step too.
+            if (!c.Delta.IsEmpty) JourneyMetrics.Steps.Add(1);
         }
         return changes.Where(c => lost.Contains(RunStore.RunKey(c.Instance))).ToList();
     }

@@ -256,16 +256,17 @@ public static class JourneysEndpoints
         var journey = new ActiveJourney(stored, latest);
 
         // People named by identity are looked up; a person we do not know, or who was erased, is "notFound".
-        var resolved = new (EnterPerson Person, string? ProfileId)[people.Count];
+        // The profile read here also serves each run's first step, taken as the run is written.
+        var resolved = new (EnterPerson Person, string? ProfileId, Siyu.Core.Profiles.ProfileState? Profile)[people.Count];
         await Parallel.ForEachAsync(Enumerable.Range(0, people.Count), new ParallelOptions { MaxDegreeOfParallelism = 16, CancellationToken = ct }, async (i, token) =>
         {
             var p = people[i];
             var pid = p.ProfileId ?? await identities.LookupAsync(tenant, IdentityRules.NormaliseKey(p.Identity)!, token);
-            if (pid is not null && await LiveProfiles.ReadAsync(profiles, tenant, pid, token) is { } live) resolved[i] = (p, live.ProfileId);
-            else resolved[i] = (p, null);
+            if (pid is not null && await LiveProfiles.ReadAsync(profiles, tenant, pid, token) is { } live) resolved[i] = (p, live.ProfileId, live);
+            else resolved[i] = (p, null, null);
         });
         var results = await entries.EnterAsync(tenant, journey,
-            resolved.Where(r => r.ProfileId is not null).Select(r => new EntryRequest(r.ProfileId!, r.Person.Context, r.Person.Key)).ToList(),
+            resolved.Where(r => r.ProfileId is not null).Select(r => new EntryRequest(r.ProfileId!, r.Person.Context, r.Person.Key, r.Profile)).ToList(),
             "api:" + http.Caller().KeyId, ct);
         var byProfile = results.GroupBy(r => r.ProfileId).ToDictionary(g => g.Key, g => g.First().Outcome, StringComparer.Ordinal);
         var outcomes = resolved.Select(r => new EnterOutcome(r.ProfileId, r.Person.Identity,

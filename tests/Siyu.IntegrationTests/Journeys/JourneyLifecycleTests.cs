@@ -108,6 +108,11 @@ public sealed class JourneyLifecycleTests(ClockedApp app) : IClassFixture<Clocke
         for (var i = 0; i < 40; i++) people.Add((await PersonAsync(tenant)).Id);
         var first = await (await tenant.Enter("waiting", new { people = people.Take(20).Select(id => new { profileId = id }) })).Json();
         Assert.Equal(20, first.GetProperty("entered").GetInt32());
+        // The first step was taken as each run was written: already at the wait when the call returns, timer armed.
+        var run = (await tenant.Runs(people[0])).GetProperty("journeys")[0];
+        Assert.Equal("wait", run.GetProperty("node").GetString());
+        Assert.Equal("active", run.GetProperty("status").GetString());
+        Assert.Equal(JsonValueKind.String, run.GetProperty("dueAt").ValueKind);
 
         // Those in first come first in the second batch: in a partition where one of them is refused, the adds stop and
         // everyone after is read, then entered or kept out.
