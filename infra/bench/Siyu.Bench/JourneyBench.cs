@@ -256,7 +256,7 @@ public static class JourneyBench
             $"| **Entry**, `POST /api/journeys/{{id}}/enter` × {PerRequest:N0} people by {o.EnterBy}, {o.EnterConcurrency} requests at a time | **{entryRate:N0} profiles/s; " +
                 $"{n:N0} in {entrySeconds:F1} s** (target < 120 s); request p50 {Stats.Of(requestMs).P50:N0} ms, p99 {Stats.Of(requestMs).P99:N0} ms; {entered:N0} entered | " +
                 $"batch writes {batched:N0} entities/s; point reads {raw.PointReadsPerSecond:N0}/s | {entryRate / batched:F2}× / {entryRate / raw.PointReadsPerSecond:F2}× |",
-            $"| **First steps** (entry timer → run at the delay, its profile read, timer armed), alongside entry | **{firstRate:N0} steps/s** (all {n:N0} armed {(firstEnd - entryStart).TotalSeconds:F1} s " +
+            $"| **First steps** (run at the delay, timer armed: taken by the entry itself when it has read the person, else by the engine on an entry timer) | **{firstRate:N0} steps/s** (all {n:N0} armed {(firstEnd - entryStart).TotalSeconds:F1} s " +
                 $"after entry began; best second {firstStepsRate:N0}/s); entry → armed p50 {entryToArmed.P50 / 1000:F1} s, p99 {entryToArmed.P99 / 1000:F1} s | batch writes {batched:N0} entities/s; " +
                 $"step floor with a profile read {floor.WithProfile(floor.OrQueries):N0}/s | {firstRate / batched:F2}× / {firstRate / floor.WithProfile(floor.OrQueries):F2}× |",
             $"| **{n:N0} timers due at one instant**: lateness of leaving the delay (step start / its commit) | **p50 {lateStart.P50 / 1000:F1} s, p99 {lateStart.P99 / 1000:F1} s, max {lateStart.Max / 1000:F1} s** / " +
