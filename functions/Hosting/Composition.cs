@@ -96,6 +96,7 @@ public static class Composition
         services.AddSingleton<JourneyStore>();
         services.AddSingleton<RunStore>();
         services.AddSingleton<TimerStore>();
+        services.AddSingleton<TimerArming>();
         services.AddSingleton<JourneyCatalog>();
         services.AddSingleton<JourneyQueue>();
         services.AddSingleton<JourneyTriggers>();

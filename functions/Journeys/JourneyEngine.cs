@@ -38,6 +38,8 @@ public sealed class JourneySettings
     public bool TimersEnabled { get; set; } = true;
     /// <summary>Timers per queue message: one partition's due runs, so they share reads and writes.</summary>
     public int TimersPerMessage { get; set; } = 100;
+    /// <summary>Timers handed on by the sweep are deleted this long after (see <see cref="TimerSweep"/>).</summary>
+    public TimeSpan TimerClearDelay { get; set; } = TimeSpan.FromSeconds(30);
     /// <summary>People per <c>POST /api/journeys/{id}/enter</c>.</summary>
     public int MaxEntriesPerRequest { get; set; } = 1000;
 }
@@ -64,7 +66,7 @@ public sealed class NoJourneyFaults : IJourneyFaults
 /// effect is recorded as pending, carried out, then reported back, so a crash anywhere repeats the effect under the
 /// same key at most, and never skips it. Safe to run twice on the same work: stale timers and repeated events are no-ops.
 /// </summary>
-public sealed class JourneyEngine(RunStore runs, TimerStore timers, JourneyCatalog catalog, ProfileStore profiles, AudienceStore audience,
+public sealed class JourneyEngine(RunStore runs, TimerArming timers, JourneyCatalog catalog, ProfileStore profiles, AudienceStore audience,
     JourneyEffects effects, IJourneyFaults faults, IOptions<JourneySettings> settings, TimeProvider clock, ILogger<JourneyEngine> log,
     Delivery.DeliveryQueue? deliveries = null)
 {

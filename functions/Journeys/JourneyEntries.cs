@@ -34,7 +34,7 @@ public sealed record EntryResult(string ProfileId, string Outcome, string? Run);
 /// now and the timer sweep hands it to the engine (well under a second). Entering many people costs a few writes per
 /// hundred, not a read and a step each.
 /// </summary>
-public sealed class JourneyEntries(RunStore runs, TimerStore timers, AudienceStore audience, TimeProvider clock, Delivery.DeliveryQueue? deliveries = null)
+public sealed class JourneyEntries(RunStore runs, TimerArming timers, AudienceStore audience, TimeProvider clock, Delivery.DeliveryQueue? deliveries = null)
 {
     public async Task<List<EntryResult>> EnterAsync(string tenantId, ActiveJourney journey, IReadOnlyList<EntryRequest> people, string by, CancellationToken ct)
     {

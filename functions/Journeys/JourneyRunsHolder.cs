@@ -15,7 +15,7 @@ namespace Siyu.Functions.Journeys;
 /// A person's journey runs and delivery requests. Exported with the person; erased with them (their runs leave first,
 /// so the counters stay true); moved to the survivor when they are merged into another profile.
 /// </summary>
-public sealed class JourneyRunsHolder(RunStore runs, TimerStore timers, JourneyEngine engine, TimeProvider clock) : IPersonalDataHolder, IMergeParticipant
+public sealed class JourneyRunsHolder(RunStore runs, TimerArming timers, JourneyEngine engine, TimeProvider clock) : IPersonalDataHolder, IMergeParticipant
 {
     public const string ReasonErased = "erased";
     public const string ReasonMerged = "merged";

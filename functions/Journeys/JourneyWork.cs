@@ -32,11 +32,12 @@ public sealed class JourneyQueue(IQueueService queues, QueueNames names, QueueWa
 
     public string QueueFor(int bucket) => names.Journeys[bucket % names.Journeys.Count];
 
-    public async Task SendAsync(JourneyMessage message, CancellationToken ct)
+    /// <summary>Sends one message, visible at once or after <paramref name="delay"/>.</summary>
+    public async Task SendAsync(JourneyMessage message, CancellationToken ct, TimeSpan delay = default)
     {
         var queue = QueueFor(message.Bucket);
-        await queues.Queue(queue).SendAsync(JsonSerializer.Serialize(message, JsonSerializerOptions.Web), ct: ct);
-        wakeups.Wake(queue);
+        await queues.Queue(queue).SendAsync(JsonSerializer.Serialize(message, JsonSerializerOptions.Web), visibilityDelay: delay > TimeSpan.Zero ? delay : null, ct: ct);
+        if (delay <= TimeSpan.Zero) wakeups.Wake(queue);
     }
 
     /// <summary>Events of one partition, in as few messages as fit.</summary>

@@ -1,3 +1,5 @@
+using System.Collections.Concurrent;
+using Azure;
 using Microsoft.Extensions.Options;
 using Siyu.Functions.Hosting;
 using Siyu.Storage.Journeys;
@@ -5,18 +7,35 @@ using Siyu.Storage.Journeys;
 namespace Siyu.Functions.Journeys;
 
 /// <summary>
-/// Moves due timers from the timer table to the journey queues, one message per partition's worth of runs, then
-/// deletes them. A crash in between sends them again: the runs see a stale generation and ignore the repeat. The
-/// sweep keeps a cursor (the earliest hour that may still hold timers), so it never scans the past twice.
+/// Moves due timers from the timer table to the journey queues, one message per partition's worth of runs. Each
+/// partition is read onward from the last row handed on, and rows handed on are deleted only
+/// <see cref="JourneySettings.TimerClearDelay"/> later (or when their hour closes): when many timers fall due at once,
+/// storage works on the steps they start first. Reading onward misses nothing, because no timer is filed within
+/// <see cref="TimerArming.QueueWindow"/> of falling due; should a write still land behind the position (a clock far
+/// off, a write held up for that long), it is found when the partition is cleared, after which reading starts from
+/// its beginning again. A crash before clearing hands the same timers on again: the runs see a stale generation and
+/// ignore the repeat. The sweep keeps a cursor (the earliest hour that may still hold timers), so it never scans the
+/// past twice.
 /// </summary>
 public sealed class TimerSweep(TimerStore timers, JourneyQueue queue, IOptions<JourneySettings> settings, TimeProvider clock)
 {
     /// <summary>An hour is closed this long after it ends: a writer whose clock is a little behind can still file into it.</summary>
     public static readonly TimeSpan Grace = TimeSpan.FromMinutes(5);
     private const int PageSize = 1000;
+    /// <summary>Rows handed on and kept, per partition, before they are cleared however recent.</summary>
+    private const int MaxKept = 50_000;
     private readonly JourneySettings _settings = settings.Value;
     private readonly SemaphoreSlim _one = new(1, 1);
+    private readonly ConcurrentDictionary<string, Swept> _swept = new(StringComparer.Ordinal);
     private string? _cursor;
+
+    /// <summary>Where reading a partition goes on from, and the rows handed on since it was last cleared.</summary>
+    private sealed class Swept
+    {
+        public string? After { get; set; }
+        public List<(string RowKey, ETag ETag)> Fired { get; } = new();
+        public DateTimeOffset Since { get; set; }
+    }
 
     /// <summary>Dispatches every timer due now; returns how many.</summary>
     public async Task<int> RunOnceAsync(CancellationToken ct)
@@ -35,10 +54,11 @@ public sealed class TimerSweep(TimerStore timers, JourneyQueue queue, IOptions<J
             var cursor = _cursor;
             foreach (var hour in hours)
             {
-                var counts = await Task.WhenAll(Enumerable.Range(0, TimerStore.Shards).Select(shard => DrainAsync(TimerStore.Partition(hour, shard), now, ct)));
+                // Past hours, once drained and cleared, are closed for good; the cursor moves over them.
+                var closing = TimerStore.HourStart(hour).AddHours(1) + Grace <= now;
+                var counts = await Task.WhenAll(Enumerable.Range(0, TimerStore.Shards).Select(shard => DrainAsync(TimerStore.Partition(hour, shard), now, closing, ct)));
                 dispatched += counts.Sum();
-                // Past hours, once drained, are closed for good; the cursor moves over them.
-                closed &= TimerStore.HourStart(hour).AddHours(1) + Grace <= now;
+                closed &= closing;
                 if (closed) cursor = TimerStore.Hour(TimerStore.HourStart(hour).AddHours(1));
             }
             if (cursor != _cursor)
@@ -51,22 +71,34 @@ public sealed class TimerSweep(TimerStore timers, JourneyQueue queue, IOptions<J
         finally { _one.Release(); }
     }
 
-    private async Task<int> DrainAsync(string partition, DateTimeOffset now, CancellationToken ct)
+    private async Task<int> DrainAsync(string partition, DateTimeOffset now, bool closing, CancellationToken ct)
     {
+        var swept = _swept.GetOrAdd(partition, _ => new Swept());
         var total = 0;
         while (true)
         {
-            var due = await timers.DueAsync(partition, now, PageSize, ct);
-            if (due.Count == 0) return total;
-            var messages = due.GroupBy(d => (d.Timer.TenantId, d.Timer.Bucket))
-                .SelectMany(g => g.Chunk(_settings.TimersPerMessage).Select(chunk => new JourneyMessage(JourneyMessage.TimersKind, g.Key.TenantId, g.Key.Bucket,
-                    Timers: chunk.Select(c => new TimerItem(c.Timer.RunKey, c.Timer.Generation, c.Timer.DueAt)).ToList())));
-            await Parallel.ForEachAsync(messages, new ParallelOptions { MaxDegreeOfParallelism = 8, CancellationToken = ct }, (m, token) => new ValueTask(queue.SendAsync(m, token)));
-            await timers.DeleteAsync(partition, due.Select(d => d.RowKey), ct);
-            JourneyMetrics.TimersFired.Add(due.Count);
-            total += due.Count;
-            if (due.Count < PageSize) return total;
+            var due = await timers.DueAsync(partition, swept.After, now, PageSize, ct);
+            if (due.Count > 0)
+            {
+                // In run-key order, so one message's runs lie together and are read by one range query (RunStore.GetManyAsync).
+                var messages = due.GroupBy(d => (d.Timer.TenantId, d.Timer.Bucket))
+                    .SelectMany(g => g.OrderBy(d => d.Timer.RunKey, StringComparer.Ordinal).Chunk(_settings.TimersPerMessage).Select(chunk => new JourneyMessage(
+                        JourneyMessage.TimersKind, g.Key.TenantId, g.Key.Bucket, Timers: chunk.Select(c => new TimerItem(c.Timer.RunKey, c.Timer.Generation, c.Timer.DueAt)).ToList())));
+                await Parallel.ForEachAsync(messages, new ParallelOptions { MaxDegreeOfParallelism = 8, CancellationToken = ct }, (m, token) => new ValueTask(queue.SendAsync(m, token)));
+                if (swept.Fired.Count == 0) swept.Since = now;
+                swept.Fired.AddRange(due.Select(d => (d.RowKey, d.ETag)));
+                swept.After = due[^1].RowKey;
+                JourneyMetrics.TimersFired.Add(due.Count);
+                total += due.Count;
+            }
+            if (due.Count < PageSize) break;
         }
+        if (swept.Fired.Count == 0 || closing || now - swept.Since >= _settings.TimerClearDelay || swept.Fired.Count >= MaxKept)
+        {
+            if (swept.Fired.Count > 0) await timers.DeleteAsync(partition, swept.Fired, ct);
+            _swept.TryRemove(partition, out _);
+        }
+        return total;
     }
 }
 

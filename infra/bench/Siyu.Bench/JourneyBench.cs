@@ -57,6 +57,7 @@ public static class JourneyBench
         var tenant = await Tenant.CreateAsync(new HttpClient(), app.BaseAddress, operatorKey, "bench-journeys");
         var admin = tenant.Admin;
         using var monitor = new Monitor();
+        using var ops = new StorageOps();
         var runsTable = app.Services.GetRequiredService<RunStore>().Table;
 
         // ---- seeding: N people, every third gold, all sharing one date attribute (the delay's anchor) -------------
@@ -172,6 +173,7 @@ public static class JourneyBench
             await Task.Delay(untilDue - TimeSpan.FromMilliseconds(Math.Min(200, untilDue.TotalMilliseconds)));
         }
         var dueTick = monitor.Now;
+        var opsAtDue = ops.Snapshot();
         var waitingMemory = monitor.Window(waitTick, dueTick);
         var waitCpu = monitor.CpuOver(waitTick, dueTick);
         Console.WriteLine($"while {n:N0} runs waited ({(dueTick - waitTick) / (double)Stopwatch.Frequency:F0} s): working set max {waitingMemory.MaxWorkingSetMb:F0} MiB, " +
@@ -190,6 +192,9 @@ public static class JourneyBench
             $"lateness at the step {lateStart}; at its commit {lateCommit}");
         var waveCpu = monitor.CpuOver(dueTick, waveTick);
         Console.WriteLine($"  CPU while the due runs moved: {waveCpu}");
+        var waveOps = ops.Report(opsAtDue, n, "step");
+        var opsAtWaveEnd = ops.Snapshot();
+        Console.WriteLine(waveOps);
         wave = null!;
 
         // ---- 5. the timeouts: condition, send, exit ---------------------------------------------------------------------
@@ -206,6 +211,8 @@ public static class JourneyBench
         var timeoutRate = n / (timeoutsTo - timeoutsFrom).TotalSeconds;
         var timeoutBest = monitor.PeakRate(waveTick, endTick, m => m.Steps);
         var timeoutCpu = monitor.CpuOver(waveTick, endTick);
+        var timeoutOps = ops.Report(opsAtWaveEnd, n, "run");
+        Console.WriteLine(timeoutOps);
         Console.WriteLine($"timeouts: {n:N0} runs timed out, checked and ended between {(timeoutsFrom - dueAt).TotalSeconds:F1} s and {(timeoutsTo - dueAt).TotalSeconds:F1} s " +
             $"after the delays' due time ({timeoutRate:F0} steps/s, best second {timeoutBest:F0}/s); lateness at the step {lateTimeout}; at its commit {lateTimeoutCommit}; CPU {timeoutCpu}");
 
@@ -258,14 +265,14 @@ public static class JourneyBench
                 $"batch writes {batched:N0} entities/s; point reads {raw.PointReadsPerSecond:N0}/s | {entryRate / batched:F2}× / {entryRate / raw.PointReadsPerSecond:F2}× |",
             $"| **First steps** (run at the delay, timer armed: taken by the entry itself when it has read the person, else by the engine on an entry timer) | **{firstRate:N0} steps/s** (all {n:N0} armed {(firstEnd - entryStart).TotalSeconds:F1} s " +
                 $"after entry began; best second {firstStepsRate:N0}/s); entry → armed p50 {entryToArmed.P50 / 1000:F1} s, p99 {entryToArmed.P99 / 1000:F1} s | batch writes {batched:N0} entities/s; " +
-                $"step floor with a profile read {floor.WithProfile(floor.OrQueries):N0}/s | {firstRate / batched:F2}× / {firstRate / floor.WithProfile(floor.OrQueries):F2}× |",
+                $"step floor with a profile read {floor.WithProfile(floor.PointReads):N0}/s | {firstRate / batched:F2}× / {firstRate / floor.WithProfile(floor.PointReads):F2}× |",
             $"| **{n:N0} timers due at one instant**: lateness of leaving the delay (step start / its commit) | **p50 {lateStart.P50 / 1000:F1} s, p99 {lateStart.P99 / 1000:F1} s, max {lateStart.Max / 1000:F1} s** / " +
                 $"p50 {lateCommit.P50 / 1000:F1} s, p99 {lateCommit.P99 / 1000:F1} s, max {lateCommit.Max / 1000:F1} s (n={lateCommit.Count:N0}) | | |",
             $"| … all {n:N0} processed (delay → wait armed) | **{(waveEnd - dueAt).TotalSeconds:F1} s, {waveRate:N0} steps/s** (best second {waveBest:N0}/s) | batch writes {batched:N0} entities/s; " +
-                $"step floor {floor.Step(floor.OrQueries):N0}/s (with point reads of runs {floor.Step(floor.PointReads):N0}/s) | {waveRate / batched:F2}× / {waveRate / floor.Step(floor.OrQueries):F2}× |",
+                $"step floor {floor.Step(floor.Spans):N0}/s (with point reads of runs {floor.Step(floor.PointReads):N0}/s) | {waveRate / batched:F2}× / {waveRate / floor.Step(floor.Spans):F2}× |",
             $"| Wait timeouts (each due {timeoutSeconds} s after its own wait began): condition, send, exit | {timeoutRate:N0} steps/s over {(timeoutsTo - timeoutsFrom).TotalSeconds:F1} s " +
                 $"(best second {timeoutBest:N0}/s); lateness at the step p50 {lateTimeout.P50 / 1000:F1} s, p99 {lateTimeout.P99 / 1000:F1} s, max {lateTimeout.Max / 1000:F1} s | batch writes {batched:N0} entities/s; " +
-                $"step floor with a profile read {floor.WithProfile(floor.OrQueries):N0}/s | {timeoutRate / batched:F2}× / {timeoutRate / floor.WithProfile(floor.OrQueries):F2}× |",
+                $"step floor with a profile read {floor.WithProfile(floor.PointReads):N0}/s | {timeoutRate / batched:F2}× / {timeoutRate / floor.WithProfile(floor.PointReads):F2}× |",
             $"| Delivery requests written vs gold people | {deliveries.Count:N0} of {expectedSends:N0}: {missing} missing, {duplicates} duplicates, {unwanted} unwanted, {badContent} wrong content; " +
                 $"stats endpoint sms {statsSms:N0}, completed {stats.GetProperty("completed").GetInt64():N0} | | |",
             $"| Runs read back on their expected path, completed | {runCount - wrongRuns:N0} of {n:N0} | | |",
@@ -278,9 +285,9 @@ public static class JourneyBench
             "",
             $"Raw Azurite ceilings: batch transaction of 100 {raw.BatchTransactionsPerSecond:N0}/s = {batched:N0} entities/s (8 in flight), single upsert {raw.SingleUpsertsPerSecond:N0}/s, " +
             $"point read {raw.PointReadsPerSecond:N0}/s, queue put {raw.QueuePutsPerSecond:N0}/s (32 in flight). " +
-            $"On the run's own emulator at the end ({tableRows:N0} runs and delivery requests in `journeyruns`): reading runs by queries of 15 row keys OR-ed in one partition, " +
-            $"as the engine and entry read them, {floor.OrQueries:N0} runs/s (8 in flight), by point reads {floor.PointReads:N0}/s (32 in flight); rewriting run rows " +
-            $"{floor.Rewrites:N0}/s, adding rows {floor.Inserts:N0}/s, deleting them {floor.Deletes:N0}/s (transactions of 100, 8 in flight). The **step floor** is the least " +
+            $"On the run's own emulator at the end ({tableRows:N0} runs and delivery requests in `journeyruns`): reading runs by range queries over 100 " +
+            $"consecutive run keys of a partition, as the engine reads one message of due runs, {floor.Spans:N0} runs/s (8 in flight), by point reads {floor.PointReads:N0}/s " +
+            $"(32 in flight, as scattered runs are read); rewriting run rows by merge {floor.Rewrites:N0}/s, adding rows {floor.Inserts:N0}/s, deleting them {floor.Deletes:N0}/s (transactions of 100, 8 in flight). The **step floor** is the least " +
             "storage work of one timer step done back to back on this one emulator process, nothing else running: read the run, rewrite it, add the next timer, delete the " +
             "fired one (first steps and timeouts also read the profile). Azurite answers every query by scanning the whole table, and its updates and deletes slow as a table " +
             "grows (point reads and adds do not), unlike Table Storage.",
@@ -288,6 +295,8 @@ public static class JourneyBench
             "time the engine stamped on the run's path when it moved it, \"at its commit\" the storage timestamp of that write. " +
             $"ETag conflicts during the run: {monitor.Conflicts:N0}.",
         };
+        report.AddRange(["", $"Storage requests of the app while the {n:N0} due runs moved (with the progress polls of the stats endpoint):", "", waveOps,
+            "", $"… and while the {n:N0} wait timeouts ran (condition, send, exit; the sends are queued to the delivery worker, which is part of this):", "", timeoutOps]);
         if (armedAfterDue > 0) report.Add($"**{armedAfterDue:N0} delays were armed after their due time**: the lateness figures understate; rerun with a larger `--delay-seconds`.");
 
         var text = string.Join(Environment.NewLine, report);
@@ -367,7 +376,7 @@ public static class JourneyBench
     }
 
     /// <summary>What one step's storage work costs this emulator, per operation, measured on the runs table as the run left it.</summary>
-    private sealed record StepCeilings(double PointReads, double OrQueries, double Rewrites, double Inserts, double Deletes)
+    private sealed record StepCeilings(double PointReads, double Spans, double Rewrites, double Inserts, double Deletes)
     {
         /// <summary>Steps per second if a step's storage work ran back to back: read the run, rewrite it, add a timer, delete the fired one.</summary>
         public double Step(double runReads) => 1 / (1 / runReads + 1 / Rewrites + 1 / Inserts + 1 / Deletes);
@@ -376,18 +385,20 @@ public static class JourneyBench
         public double WithProfile(double runReads) => 1 / (1 / Step(runReads) + 1 / PointReads);
 
         public override string ToString() =>
-            $"runs read by OR-ed queries of 15 {OrQueries:F0}/s (8 in flight), by point reads {PointReads:F0}/s (32 in flight); run rows rewritten {Rewrites:F0}/s, " +
-            $"rows added {Inserts:F0}/s, deleted {Deletes:F0}/s (transactions of 100, 8 in flight); step floor {Step(OrQueries):F0}/s ({Step(PointReads):F0}/s with point reads), " +
-            $"with a profile read {WithProfile(OrQueries):F0}/s";
+            $"runs read by range queries of 100 keys {Spans:F0}/s (8 in flight), by point reads {PointReads:F0}/s (32 in flight); run rows rewritten by merge {Rewrites:F0}/s, " +
+            $"rows added {Inserts:F0}/s, deleted {Deletes:F0}/s (transactions of 100, 8 in flight); step floor {Step(Spans):F0}/s ({Step(PointReads):F0}/s with point reads), " +
+            $"with a profile read {WithProfile(PointReads):F0}/s";
     }
 
     /// <summary>
-    /// Run rows per second by point reads and by OR-ed row-key queries of 15 (<see cref="RunStore.GetManyAsync"/>'s shape); run
-    /// rows rewritten unchanged, timer-sized rows added and deleted, 100 per transaction; all on the runs table as the run left it.
+    /// Run rows per second by point reads and by range queries over 100 consecutive run keys of a partition (how
+    /// <see cref="RunStore.GetManyAsync"/> reads one message of due runs); run rows rewritten unchanged by merge, timer-sized rows
+    /// added and deleted, 100 per transaction; all on the runs table as the run left it.
     /// </summary>
     private static async Task<StepCeilings> StepCeilingsAsync(TableClient table, string tenantId, string[] ids, TimeSpan duration)
     {
-        var byPartition = ids.GroupBy(id => RunStore.Partition(tenantId, id)).Select(g => (Partition: g.Key, Keys: g.Select(id => RunStore.RunKey(id, JourneyId, "0")).ToArray())).ToArray();
+        var byPartition = ids.GroupBy(id => RunStore.Partition(tenantId, id))
+            .Select(g => (Partition: g.Key, Keys: g.Select(id => RunStore.RunKey(id, JourneyId, "0")).Order(StringComparer.Ordinal).ToArray())).ToArray();
         async Task<double> Run(int workers, Func<int, Task<int>> work)
         {
             var done = 0;
@@ -403,13 +414,14 @@ public static class JourneyBench
             var (partition, keys) = byPartition[i % byPartition.Length];
             return (await table.GetEntityIfExistsAsync<TableEntity>(partition, keys[i / byPartition.Length % keys.Length])).HasValue ? 1 : 0;
         });
-        var or = await Run(8, async i =>
+        var spans = await Run(8, async i =>
         {
             var (partition, keys) = byPartition[i % byPartition.Length];
-            var chunk = keys.Skip(i / byPartition.Length * 15 % Math.Max(1, keys.Length - 15)).Take(15);
-            var filter = $"PartitionKey eq '{partition}' and (" + string.Join(" or ", chunk.Select(k => $"RowKey eq '{k}'")) + ")";
+            var chunk = keys.Skip(i / byPartition.Length * 100 % Math.Max(1, keys.Length - 100)).Take(100).ToArray();
+            var wanted = chunk.ToHashSet(StringComparer.Ordinal);
+            var filter = TableClient.CreateQueryFilter($"PartitionKey eq {partition} and RowKey ge {chunk[0]} and RowKey le {chunk[^1]}");
             var found = 0;
-            await foreach (var _ in table.QueryAsync<TableEntity>(filter)) found++;
+            await foreach (var row in table.QueryAsync<TableEntity>(filter, maxPerPage: 1000)) if (wanted.Contains(row.RowKey)) found++;
             return found;
         });
 
@@ -426,7 +438,7 @@ public static class JourneyBench
         var rewrites = await Run(8, async i =>
         {
             var (_, list) = batches[i % batches.Length];
-            await table.SubmitTransactionAsync(list.Select(r => new TableTransactionAction(TableTransactionActionType.UpdateReplace, r, ETag.All)));
+            await table.SubmitTransactionAsync(list.Select(r => new TableTransactionAction(TableTransactionActionType.UpdateMerge, r, ETag.All)));
             return list.Count;
         });
 
@@ -448,7 +460,7 @@ public static class JourneyBench
         await Parallel.ForEachAsync(toDelete, new ParallelOptions { MaxDegreeOfParallelism = 8 }, async (batch, ct) =>
             await table.SubmitTransactionAsync(batch.Keys.Select(k => new TableTransactionAction(TableTransactionActionType.Delete, new TableEntity(batch.Partition, k), ETag.All)), ct));
         var deletes = toDelete.Sum(b => b.Keys.Length) / deleteClock.Elapsed.TotalSeconds;
-        return new StepCeilings(point, or, rewrites, inserts, deletes);
+        return new StepCeilings(point, spans, rewrites, inserts, deletes);
     }
 
     // ---- waiting on the app ------------------------------------------------------------------------------------------------------

@@ -49,21 +49,53 @@ public sealed class RunStore(StorageTables tables)
         return row.HasValue ? ToRun(row.Value!) : null;
     }
 
-    /// <summary>Several runs of one partition, read in a few queries instead of one read each.</summary>
     /// <summary>
-    /// Runs by key, read one by one in parallel: point reads are what Table Storage serves best (row keys OR-ed in one
-    /// query become a partition scan), and on Azurite they keep their speed as the table grows, where queries do not.
+    /// Runs by key, all of one partition. Keys that lie close together (one partition's runs due at once, a batch of
+    /// entries) are read by one range query over their span, which costs one request per page however many rows it
+    /// holds; the span is read only while it is dense enough (at most <see cref="SpanBudget"/> rows per wanted key),
+    /// and whatever lies beyond where it stopped is read by point reads, one by one in parallel. Row keys OR-ed in one
+    /// query are never used: Table Storage makes them a partition scan, and Azurite evaluates every OR on every row.
     /// </summary>
     public async Task<Dictionary<string, StoredRun>> GetManyAsync(string partition, IReadOnlyCollection<string> runKeys, CancellationToken ct = default)
     {
         var found = new Dictionary<string, StoredRun>(StringComparer.Ordinal);
-        await Parallel.ForEachAsync(runKeys.Distinct(StringComparer.Ordinal), new ParallelOptions { MaxDegreeOfParallelism = 16, CancellationToken = ct }, async (key, token) =>
+        var keys = runKeys.Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal).ToList();
+        var rest = keys;
+        if (keys.Count >= SpanMinimum)
+        {
+            var wanted = keys.ToHashSet(StringComparer.Ordinal);
+            var budget = keys.Count * SpanBudget;
+            var read = 0;
+            string? reached = null;
+            var complete = false;
+            var filter = TableClient.CreateQueryFilter($"PartitionKey eq {partition} and RowKey ge {keys[0]} and RowKey le {keys[^1]}");
+            await foreach (var page in Table.QueryAsync<TableEntity>(filter, maxPerPage: Math.Min(1000, budget), cancellationToken: ct).AsPages())
+            {
+                foreach (var row in page.Values)
+                {
+                    if (wanted.Contains(row.RowKey)) found[row.RowKey] = ToRun(row);
+                    reached = row.RowKey;
+                }
+                read += page.Values.Count;
+                if (page.ContinuationToken is null) { complete = true; break; }
+                if (read >= budget) break;
+            }
+            // Rows come in key order, so a wanted key at or before the last row read and not found does not exist.
+            rest = complete ? [] : keys.Where(k => reached is null || string.CompareOrdinal(k, reached) > 0).ToList();
+        }
+        await Parallel.ForEachAsync(rest, new ParallelOptions { MaxDegreeOfParallelism = 16, CancellationToken = ct }, async (key, token) =>
         {
             var row = await Table.GetEntityIfExistsAsync<TableEntity>(partition, key, cancellationToken: token);
             if (row.HasValue) lock (found) found[key] = ToRun(row.Value!);
         });
         return found;
     }
+
+    /// <summary>Fewer keys than this are read by point reads alone.</summary>
+    public const int SpanMinimum = 4;
+
+    /// <summary>Rows a span read may cover per wanted key before the rest are read by point reads.</summary>
+    public const int SpanBudget = 3;
 
     /// <summary>Every run of one person (all journeys).</summary>
     public async Task<List<StoredRun>> ForProfileAsync(string tenantId, string profileId, CancellationToken ct = default)
@@ -148,8 +180,10 @@ public sealed class RunStore(StorageTables tables)
                 foreach (var c in take)
                 {
                     var entity = ToEntity(partition, c.Instance, now);
+                    // A merge that writes every property is a replace (see ToEntity); Azurite updates a row in place on a
+                    // merge, but removes and re-inserts it on a replace, which slows with the table's size.
                     tx.Add(c.ETag is { } etag
-                        ? new TableTransactionAction(TableTransactionActionType.UpdateReplace, entity, etag)
+                        ? new TableTransactionAction(TableTransactionActionType.UpdateMerge, entity, etag)
                         : new TableTransactionAction(TableTransactionActionType.Add, entity));
                     owners.Add(c);
                     foreach (var send in c.Sends)
@@ -229,6 +263,11 @@ public sealed class RunStore(StorageTables tables)
         }
     }
 
+    /// <summary>
+    /// A run's row. Every property is always written (none is ever null), so a merge over an older version leaves
+    /// nothing of it behind; a document that shrinks to fewer parts leaves its old parts, which <c>Doc_n</c> excludes.
+    /// Only the document is read back; the other properties are for people browsing the table.
+    /// </summary>
     public static TableEntity ToEntity(string partition, JourneyInstance i, DateTimeOffset now)
     {
         var entity = new TableEntity(partition, RunKey(i))
@@ -236,8 +275,7 @@ public sealed class RunStore(StorageTables tables)
             ["Kind"] = "run",
             ["Journey"] = i.JourneyId,
             ["Status"] = i.Status,
-            ["Node"] = i.Node,
-            ["DueAt"] = i.DueAt,
+            ["Node"] = i.Node ?? "",
             ["UpdatedAt"] = now,
         };
         EntityJson.Write(entity, "Doc", i);

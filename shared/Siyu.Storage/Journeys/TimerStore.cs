@@ -5,6 +5,9 @@ using Siyu.Storage.Tables;
 
 namespace Siyu.Storage.Journeys;
 
+/// <summary>A timer found due: the timer, its row key and the ETag it was read with.</summary>
+public sealed record DueTimer(JourneyTimer Timer, string RowKey, ETag ETag);
+
 /// <summary>A timer: wake run <see cref="RunKey"/> of partition (<see cref="TenantId"/>, <see cref="Bucket"/>) at <see cref="DueAt"/>, if it is still at <see cref="Generation"/>.</summary>
 public sealed record JourneyTimer(string TenantId, int Bucket, string RunKey, long Generation, DateTimeOffset DueAt);
 
@@ -13,7 +16,8 @@ public sealed record JourneyTimer(string TenantId, int Bucket, string RunKey, lo
 /// messages gets slow for everyone (Azurite: 16 receives/s at 10,000 messages), while a table serves "what is due
 /// now" as one range query per partition however many timers wait. Partitions are hours, each split into
 /// <see cref="Shards"/> so the rows due in one hour are written and swept in parallel. A timer is never changed, only
-/// written and deleted; a timer that outlives its purpose is recognised by its generation and ignored.
+/// written and deleted; a timer that outlives its purpose is recognised by its generation and ignored. Timers due
+/// within seconds do not come here (see Functions' TimerArming): every row is filed well before it falls due.
 /// </summary>
 public sealed class TimerStore(StorageTables tables)
 {
@@ -54,35 +58,43 @@ public sealed class TimerStore(StorageTables tables)
         });
     }
 
-    /// <summary>Timers of one partition due by <paramref name="now"/>, oldest first, at most <paramref name="max"/>.</summary>
-    public async Task<List<(JourneyTimer Timer, string RowKey)>> DueAsync(string partition, DateTimeOffset now, int max, CancellationToken ct = default)
+    /// <summary>
+    /// Timers of one partition due by <paramref name="now"/>, in row-key order (oldest first), after row key
+    /// <paramref name="after"/> when given, at most <paramref name="max"/>, each with the ETag to clear it by.
+    /// </summary>
+    public async Task<List<DueTimer>> DueAsync(string partition, string? after, DateTimeOffset now, int max, CancellationToken ct = default)
     {
-        var list = new List<(JourneyTimer, string)>();
+        var list = new List<DueTimer>();
         var upTo = $"{now.UtcTicks + 1:D19}";
-        var filter = TableClient.CreateQueryFilter($"PartitionKey eq {partition} and RowKey lt {upTo}");
+        var filter = after is null
+            ? TableClient.CreateQueryFilter($"PartitionKey eq {partition} and RowKey lt {upTo}")
+            : TableClient.CreateQueryFilter($"PartitionKey eq {partition} and RowKey gt {after} and RowKey lt {upTo}");
         await foreach (var row in Table.QueryAsync<TableEntity>(filter, maxPerPage: Math.Min(max, 1000), cancellationToken: ct))
         {
-            list.Add((new JourneyTimer(row.GetString("Tenant")!, row.GetInt32("Bucket") ?? 0, row.GetString("Run")!,
-                row.GetInt64("Generation") ?? 0, row.GetDateTimeOffset("DueAt") ?? now), row.RowKey));
+            list.Add(new DueTimer(new JourneyTimer(row.GetString("Tenant")!, row.GetInt32("Bucket") ?? 0, row.GetString("Run")!,
+                row.GetInt64("Generation") ?? 0, row.GetDateTimeOffset("DueAt") ?? now), row.RowKey, row.ETag));
             if (list.Count >= max) break;
         }
         return list;
     }
 
-    public async Task DeleteAsync(string partition, IEnumerable<string> rowKeys, CancellationToken ct = default)
+    /// <summary>
+    /// Deletes fired timers, each only as it was read: a row written again since (the same timer armed anew) stays,
+    /// and so does a row another sweeper deleted already (it is gone).
+    /// </summary>
+    public async Task DeleteAsync(string partition, IReadOnlyList<(string RowKey, ETag ETag)> rows, CancellationToken ct = default)
     {
-        await Parallel.ForEachAsync(rowKeys.Chunk(100), new ParallelOptions { MaxDegreeOfParallelism = 4, CancellationToken = ct }, async (chunk, token) =>
+        await Parallel.ForEachAsync(rows.Chunk(100), new ParallelOptions { MaxDegreeOfParallelism = 2, CancellationToken = ct }, async (chunk, token) =>
         {
             try
             {
-                await Table.SubmitTransactionAsync(chunk.Select(k => new TableTransactionAction(TableTransactionActionType.Delete, new TableEntity(partition, k), ETag.All)), token);
+                await Table.SubmitTransactionAsync(chunk.Select(r => new TableTransactionAction(TableTransactionActionType.Delete, new TableEntity(partition, r.RowKey), r.ETag)), token);
             }
-            catch (RequestFailedException e) when (e.Status == 404)
+            catch (RequestFailedException e) when (e.Status is 404 or 412)
             {
-                // Another sweeper got some of them first.
-                foreach (var k in chunk)
-                    try { await Table.DeleteEntityAsync(partition, k, ETag.All, token); }
-                    catch (RequestFailedException gone) when (gone.Status == 404) { }
+                foreach (var (key, etag) in chunk)
+                    try { await Table.DeleteEntityAsync(partition, key, etag, token); }
+                    catch (RequestFailedException one) when (one.Status is 404 or 412) { }
             }
         });
     }
