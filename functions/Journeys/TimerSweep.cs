@@ -14,8 +14,9 @@ namespace Siyu.Functions.Journeys;
 /// <see cref="TimerArming.QueueWindow"/> of falling due; should a write still land behind the position (a clock far
 /// off, a write held up for that long), it is found when the partition is cleared, after which reading starts from
 /// its beginning again. A crash before clearing hands the same timers on again: the runs see a stale generation and
-/// ignore the repeat. The sweep keeps a cursor (the earliest hour that may still hold timers), so it never scans the
-/// past twice.
+/// ignore the repeat. For the same reason a drained partition is not looked at again until its next timer is due or
+/// <see cref="TimerArming.QueueWindow"/> has passed, whichever is first: nothing filed meanwhile can fall due sooner.
+/// The sweep keeps a cursor (the earliest hour that may still hold timers), so it never scans the past twice.
 /// </summary>
 public sealed class TimerSweep(TimerStore timers, JourneyQueue queue, IOptions<JourneySettings> settings, TimeProvider clock)
 {
@@ -35,6 +36,8 @@ public sealed class TimerSweep(TimerStore timers, JourneyQueue queue, IOptions<J
         public string? After { get; set; }
         public List<(string RowKey, ETag ETag)> Fired { get; } = new();
         public DateTimeOffset Since { get; set; }
+        /// <summary>Nothing here can be due before this.</summary>
+        public DateTimeOffset NextLook { get; set; }
     }
 
     /// <summary>Dispatches every timer due now; returns how many.</summary>
@@ -75,7 +78,14 @@ public sealed class TimerSweep(TimerStore timers, JourneyQueue queue, IOptions<J
     {
         var swept = _swept.GetOrAdd(partition, _ => new Swept());
         var total = 0;
-        while (true)
+        if (closing && swept.Fired.Count > 0)
+        {
+            // A closing hour is cleared, then read once more from its start: after this, nobody looks at it again.
+            await timers.DeleteAsync(partition, swept.Fired, ct);
+            _swept[partition] = swept = new Swept();
+        }
+        var look = closing || now >= swept.NextLook;
+        while (look)
         {
             var due = await timers.DueAsync(partition, swept.After, now, PageSize, ct);
             if (due.Count > 0)
@@ -91,12 +101,23 @@ public sealed class TimerSweep(TimerStore timers, JourneyQueue queue, IOptions<J
                 JourneyMetrics.TimersFired.Add(due.Count);
                 total += due.Count;
             }
-            if (due.Count < PageSize) break;
+            if (due.Count < PageSize)
+            {
+                var next = await timers.NextDueAsync(partition, now, ct);
+                swept.NextLook = next is { } n && n < now + TimerArming.QueueWindow ? n : now + TimerArming.QueueWindow;
+                break;
+            }
         }
-        if (swept.Fired.Count == 0 || closing || now - swept.Since >= _settings.TimerClearDelay || swept.Fired.Count >= MaxKept)
+        if (closing)
         {
             if (swept.Fired.Count > 0) await timers.DeleteAsync(partition, swept.Fired, ct);
             _swept.TryRemove(partition, out _);
+        }
+        else if (swept.Fired.Count > 0 && (now - swept.Since >= _settings.TimerClearDelay || swept.Fired.Count >= MaxKept))
+        {
+            await timers.DeleteAsync(partition, swept.Fired, ct);
+            // Read from the start again, at once: a row written behind the position is found now.
+            _swept[partition] = new Swept();
         }
         return total;
     }

@@ -78,6 +78,16 @@ public sealed class TimerStore(StorageTables tables)
         return list;
     }
 
+    /// <summary>When the first timer of a partition due after <paramref name="now"/> falls due, or null when there is none.</summary>
+    public async Task<DateTimeOffset?> NextDueAsync(string partition, DateTimeOffset now, CancellationToken ct = default)
+    {
+        var from = $"{now.UtcTicks + 1:D19}";
+        await foreach (var row in Table.QueryAsync<TableEntity>(TableClient.CreateQueryFilter($"PartitionKey eq {partition} and RowKey ge {from}"),
+            maxPerPage: 1, select: ["RowKey"], cancellationToken: ct))
+            return new DateTimeOffset(long.Parse(row.RowKey.AsSpan(0, 19), CultureInfo.InvariantCulture), TimeSpan.Zero);
+        return null;
+    }
+
     /// <summary>
     /// Deletes fired timers, each only as it was read: a row written again since (the same timer armed anew) stays,
     /// and so does a row another sweeper deleted already (it is gone).

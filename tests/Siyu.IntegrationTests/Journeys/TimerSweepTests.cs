@@ -51,6 +51,17 @@ public sealed class TimerSweepTests(FaultyApp app) : IClassFixture<FaultyApp>
         clock.Advance(TimeSpan.FromSeconds(31));
         await sweep.RunOnceAsync(CancellationToken.None);
         Assert.Empty(await RowsAsync(store));
+
+        // A drained partition is looked at again when its next timer is due (here 12 s on), not after every poll; and a
+        // timer armed after that look, 11 s ahead (so filed, not queued), is not passed over either.
+        var soon = clock.GetUtcNow().AddSeconds(12);
+        await store.ArmAsync([new JourneyTimer(Tenant, 3, "e", 1, soon)], clock.GetUtcNow());
+        Assert.Equal(0, await sweep.RunOnceAsync(CancellationToken.None));
+        await store.ArmAsync([new JourneyTimer(Tenant, 3, "f", 1, clock.GetUtcNow().AddSeconds(11))], clock.GetUtcNow());
+        clock.Advance(TimeSpan.FromSeconds(11));
+        Assert.Equal(1, await sweep.RunOnceAsync(CancellationToken.None));
+        clock.Advance(TimeSpan.FromSeconds(1));
+        Assert.Equal(1, await sweep.RunOnceAsync(CancellationToken.None));
     }
 
     private static async Task<List<string>> RowsAsync(TimerStore store)
