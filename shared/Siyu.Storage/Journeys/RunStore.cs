@@ -95,7 +95,7 @@ public sealed class RunStore(StorageTables tables)
     public const int SpanMinimum = 4;
 
     /// <summary>Rows a span read may cover per wanted key before the rest are read by point reads.</summary>
-    public const int SpanBudget = 3;
+    public const int SpanBudget = 8;
 
     /// <summary>Every run of one person (all journeys).</summary>
     public async Task<List<StoredRun>> ForProfileAsync(string tenantId, string profileId, CancellationToken ct = default)

@@ -84,7 +84,7 @@ public sealed class RunStoreTests
     {
         var store = await StoreAsync();
         await SeedAsync(store, 600);
-        // 10 keys over 600 people (1,200 rows with their delivery requests): the span stops after 30 rows, the rest are read one by one.
+        // 10 keys over 600 people (1,200 rows with their delivery requests): the span stops after 88 rows, the rest are read one by one.
         var people = Enumerable.Range(0, 10).Select(i => i * 60 + 3).ToList();
         var wanted = people.Select(i => RunStore.RunKey(Person(i), "cart", "0")).Append(RunStore.RunKey(Person(601), "cart", "0")).ToList();
 
@@ -92,7 +92,7 @@ public sealed class RunStoreTests
         var found = await store.GetManyAsync(Partition, wanted);
 
         Assert.Equal(people.Select(Person).Order(), found.Values.Select(r => r.Instance.ProfileId).Order());
-        // The first person is in the span's first 33 rows; the other nine and the missing one are looked up.
+        // The first person is in the span's first 88 rows; the other nine and the missing one are looked up.
         Assert.Equal((1, 10), (requests.Of("query"), requests.Of("read")));
     }
 
