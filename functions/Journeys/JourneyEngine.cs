@@ -38,8 +38,12 @@ public sealed class JourneySettings
     public bool TimersEnabled { get; set; } = true;
     /// <summary>Timers per queue message: one partition's due runs, so they share reads and writes.</summary>
     public int TimersPerMessage { get; set; } = 100;
-    /// <summary>Timers handed on by the sweep are deleted this long after (see <see cref="TimerSweep"/>).</summary>
+    /// <summary>
+    /// Timers handed on by the sweep are deleted at least this long after, once the journey queues are nearly empty
+    /// (the steps they started come first), and at most <see cref="TimerClearDelayMax"/> after (see <see cref="TimerSweep"/>).
+    /// </summary>
     public TimeSpan TimerClearDelay { get; set; } = TimeSpan.FromSeconds(30);
+    public TimeSpan TimerClearDelayMax { get; set; } = TimeSpan.FromMinutes(10);
     /// <summary>People per <c>POST /api/journeys/{id}/enter</c>.</summary>
     public int MaxEntriesPerRequest { get; set; } = 1000;
 }

@@ -40,6 +40,13 @@ public sealed class JourneyQueue(IQueueService queues, QueueNames names, QueueWa
         if (delay <= TimeSpan.Zero) wakeups.Wake(queue);
     }
 
+    /// <summary>Messages waiting in the journey queues, or being worked on (Queue Storage's approximate counts).</summary>
+    public async Task<long> BacklogAsync(CancellationToken ct)
+    {
+        var counts = await Task.WhenAll(names.Journeys.Select(q => queues.Queue(q).GetApproximateCountAsync(ct)));
+        return counts.Sum();
+    }
+
     /// <summary>Events of one partition, in as few messages as fit.</summary>
     public async Task SendEventsAsync(string tenantId, int bucket, IReadOnlyList<EventItem> events, CancellationToken ct)
     {

@@ -8,9 +8,10 @@ namespace Siyu.Functions.Journeys;
 
 /// <summary>
 /// Moves due timers from the timer table to the journey queues, one message per partition's worth of runs. Each
-/// partition is read onward from the last row handed on, and rows handed on are deleted only
-/// <see cref="JourneySettings.TimerClearDelay"/> later (or when their hour closes): when many timers fall due at once,
-/// storage works on the steps they start first. Reading onward misses nothing, because no timer is filed within
+/// partition is read onward from the last row handed on, and rows handed on are deleted only later: at least
+/// <see cref="JourneySettings.TimerClearDelay"/> after, once the journey queues are nearly empty, at most
+/// <see cref="JourneySettings.TimerClearDelayMax"/> after, or when their hour closes. When many timers fall due at once,
+/// storage works on the steps they start first (on Azurite a delete costs more the bigger the table). Reading onward misses nothing, because no timer is filed within
 /// <see cref="TimerArming.QueueWindow"/> of falling due; should a write still land behind the position (a clock far
 /// off, a write held up for that long), it is found when the partition is cleared, after which reading starts from
 /// its beginning again. A crash before clearing hands the same timers on again: the runs see a stale generation and
@@ -25,6 +26,8 @@ public sealed class TimerSweep(TimerStore timers, JourneyQueue queue, IOptions<J
     private const int PageSize = 1000;
     /// <summary>Rows handed on and kept, per partition, before they are cleared however recent.</summary>
     private const int MaxKept = 50_000;
+    /// <summary>Journey queue messages (waiting or being worked on) at or below which the queues count as nearly empty.</summary>
+    private const long QuietBacklog = 16;
     private readonly JourneySettings _settings = settings.Value;
     private readonly SemaphoreSlim _one = new(1, 1);
     private readonly ConcurrentDictionary<string, Swept> _swept = new(StringComparer.Ordinal);
@@ -55,11 +58,14 @@ public sealed class TimerSweep(TimerStore timers, JourneyQueue queue, IOptions<J
             var dispatched = 0;
             var closed = true;
             var cursor = _cursor;
+            // Asked only when some handed-on timers are old enough to clear.
+            var quiet = _swept.Values.Any(s => s.Fired.Count > 0 && now - s.Since >= _settings.TimerClearDelay)
+                        && await queue.BacklogAsync(ct) <= QuietBacklog;
             foreach (var hour in hours)
             {
                 // Past hours, once drained and cleared, are closed for good; the cursor moves over them.
                 var closing = TimerStore.HourStart(hour).AddHours(1) + Grace <= now;
-                var counts = await Task.WhenAll(Enumerable.Range(0, TimerStore.Shards).Select(shard => DrainAsync(TimerStore.Partition(hour, shard), now, closing, ct)));
+                var counts = await Task.WhenAll(Enumerable.Range(0, TimerStore.Shards).Select(shard => DrainAsync(TimerStore.Partition(hour, shard), now, closing, quiet, ct)));
                 dispatched += counts.Sum();
                 closed &= closing;
                 if (closed) cursor = TimerStore.Hour(TimerStore.HourStart(hour).AddHours(1));
@@ -74,7 +80,7 @@ public sealed class TimerSweep(TimerStore timers, JourneyQueue queue, IOptions<J
         finally { _one.Release(); }
     }
 
-    private async Task<int> DrainAsync(string partition, DateTimeOffset now, bool closing, CancellationToken ct)
+    private async Task<int> DrainAsync(string partition, DateTimeOffset now, bool closing, bool quiet, CancellationToken ct)
     {
         var swept = _swept.GetOrAdd(partition, _ => new Swept());
         var total = 0;
@@ -113,7 +119,7 @@ public sealed class TimerSweep(TimerStore timers, JourneyQueue queue, IOptions<J
             if (swept.Fired.Count > 0) await timers.DeleteAsync(partition, swept.Fired, ct);
             _swept.TryRemove(partition, out _);
         }
-        else if (swept.Fired.Count > 0 && (now - swept.Since >= _settings.TimerClearDelay || swept.Fired.Count >= MaxKept))
+        else if (swept.Fired.Count > 0 && (now - swept.Since >= (quiet ? _settings.TimerClearDelay : _settings.TimerClearDelayMax) || swept.Fired.Count >= MaxKept))
         {
             await timers.DeleteAsync(partition, swept.Fired, ct);
             // Read from the start again, at once: a row written behind the position is found now.

@@ -289,7 +289,8 @@ public static class JourneyBench
             $"consecutive run keys of a partition, as the engine reads one message of due runs, {floor.Spans:N0} runs/s (8 in flight), by point reads {floor.PointReads:N0}/s " +
             $"(32 in flight, as scattered runs are read); rewriting run rows by merge {floor.Rewrites:N0}/s, adding rows {floor.Inserts:N0}/s, deleting them {floor.Deletes:N0}/s (transactions of 100, 8 in flight). The **step floor** is the least " +
             "storage work of one timer step done back to back on this one emulator process, nothing else running: read the run, rewrite it, add the next timer, delete the " +
-            "fired one (first steps and timeouts also read the profile). Azurite answers every query by scanning the whole table, and its updates and deletes slow as a table " +
+            "fired one (first steps and timeouts also read the profile); the sweep deletes fired timers later, once the journey queues are nearly empty, so a burst of due " +
+            "runs can move faster than this floor. Azurite answers every query by scanning the whole table, and its updates and deletes slow as a table " +
             "grows (point reads and adds do not), unlike Table Storage.",
             "A step is one committed move of a run (its row written under its ETag, with its delivery requests and the partition's counters); lateness \"at the step\" is the " +
             "time the engine stamped on the run's path when it moved it, \"at its commit\" the storage timestamp of that write. " +
