@@ -7,17 +7,18 @@ using Siyu.Storage.Journeys;
 namespace Siyu.Functions.Journeys;
 
 /// <summary>
-/// Moves due timers from the timer table to the journey queues, one message per partition's worth of runs. Each
-/// partition is read onward from the last row handed on, and rows handed on are deleted only later: at least
-/// <see cref="JourneySettings.TimerClearDelay"/> after, once the journey queues are nearly empty, at most
-/// <see cref="JourneySettings.TimerClearDelayMax"/> after, or when their hour closes. When many timers fall due at once,
-/// storage works on the steps they start first (on Azurite a delete costs more the bigger the table). Reading onward misses nothing, because no timer is filed within
-/// <see cref="TimerArming.QueueWindow"/> of falling due; should a write still land behind the position (a clock far
-/// off, a write held up for that long), it is found when the partition is cleared, after which reading starts from
-/// its beginning again. A crash before clearing hands the same timers on again: the runs see a stale generation and
-/// ignore the repeat. For the same reason a drained partition is not looked at again until its next timer is due or
-/// <see cref="TimerArming.QueueWindow"/> has passed, whichever is first: nothing filed meanwhile can fall due sooner.
-/// The sweep keeps a cursor (the earliest hour that may still hold timers), so it never scans the past twice.
+/// Moves due timers from the timer table to the journey queues, one message per partition's worth of runs.
+/// <para>Each partition is read onward from the last row handed on, and handed-on rows are deleted only later: at
+/// least <see cref="JourneySettings.TimerClearDelay"/> after, once the journey queues are nearly empty; at most
+/// <see cref="JourneySettings.TimerClearDelayMax"/> after; or when their hour closes. When many timers fall due at
+/// once, storage works on the steps they start first (on Azurite a delete costs more the bigger the table).</para>
+/// <para>Reading onward misses nothing, because no timer is filed within <see cref="TimerArming.QueueWindow"/> of
+/// falling due. Should a write still land behind the position (a clock far off, a write held up that long), it is
+/// found when the partition is cleared, after which reading starts from its beginning again. For the same reason a
+/// drained partition is not looked at again until its next timer is due or that window has passed, whichever is
+/// first: nothing filed meanwhile can fall due sooner.</para>
+/// <para>A crash before clearing hands the same timers on again: the runs see a stale generation and ignore the
+/// repeat. The sweep keeps a cursor (the earliest hour that may still hold timers), so it never scans the past twice.</para>
 /// </summary>
 public sealed class TimerSweep(TimerStore timers, JourneyQueue queue, IOptions<JourneySettings> settings, TimeProvider clock)
 {
