@@ -91,7 +91,8 @@ public static class CampaignEndpoints
 
         var now = clock.GetUtcNow();
         var fields = new List<(string Field, string Message)>();
-        var definition = CampaignRules.Parse(doc, now, fields);
+        var definition = CampaignRules.Parse(doc, fields);
+        if (definition is not null) CampaignRules.CheckSchedule(definition, now, fields);
         var errors = fields.Select(f => f.Field.Length == 0 ? f.Message : $"{f.Field}: {f.Message}").ToList();
         if (definition is not null)
         {

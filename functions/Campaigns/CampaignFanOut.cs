@@ -1,6 +1,7 @@
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using Azure;
+using Microsoft.Extensions.Options;
 using Siyu.Core.Delivery;
 using Siyu.Core.Storage;
 using Siyu.Functions.Delivery;
@@ -21,12 +22,18 @@ public sealed record CampaignMessage(string Tenant, string Campaign, string Kind
     public const string PartKind = "part";
 }
 
-/// <summary>Sends campaign work, now or at a time (hops of at most seven days: a start looks at the clock again).</summary>
-public sealed class CampaignQueue(IQueueService queues, QueueNames names, QueueWakeups wakeups)
+/// <summary>
+/// Sends campaign work, now or at a time, in hops of at most <see cref="DeliverySettings.CampaignStartLook"/>: a start that
+/// comes up early looks at the clock again and waits the rest.
+/// </summary>
+public sealed class CampaignQueue(IQueueService queues, QueueNames names, QueueWakeups wakeups, IOptions<DeliverySettings> settings)
 {
+    private readonly TimeSpan _longestHop = settings.Value.CampaignStartLook > TimeSpan.Zero && settings.Value.CampaignStartLook < QueueLimits.MaxVisibilityTimeout
+        ? settings.Value.CampaignStartLook : QueueLimits.MaxVisibilityTimeout;
+
     public async Task SendAsync(CampaignMessage message, TimeSpan? delay = null, CancellationToken ct = default)
     {
-        var visible = delay is { } d && d > TimeSpan.Zero ? (d > QueueLimits.MaxVisibilityTimeout ? QueueLimits.MaxVisibilityTimeout : d) : (TimeSpan?)null;
+        var visible = delay is { } d && d > TimeSpan.Zero ? (d > _longestHop ? _longestHop : d) : (TimeSpan?)null;
         await queues.Queue(names.Campaigns).SendAsync(JsonSerializer.Serialize(message, JsonSerializerOptions.Web), visibilityDelay: visible,
             timeToLive: QueueLimits.NeverExpires, ct: ct);
         if (visible is null) wakeups.Wake(names.Campaigns);

@@ -23,4 +23,9 @@ public sealed class DeliverySettings
     public int SendConcurrency { get; set; } = 64;
     /// <summary>How long the halt switch, campaign states and templates are cached: a halt or a cancel takes effect within this.</summary>
     public TimeSpan CacheTtl { get; set; } = TimeSpan.FromSeconds(1);
+    /// <summary>
+    /// A scheduled campaign's start looks at the clock again at least this often (at most seven days, a queue message's
+    /// longest delay): it starts at its <c>startAt</c>, or at the first look after it.
+    /// </summary>
+    public TimeSpan CampaignStartLook { get; set; } = TimeSpan.FromDays(7);
 }

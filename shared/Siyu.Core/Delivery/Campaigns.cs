@@ -78,8 +78,12 @@ public static class CampaignRules
 
     private static readonly string[] Known = ["name", "audience", "journey", "message", "context", "startAt", "holdoutPercent"];
 
-    /// <summary>Reads a campaign; every problem is added to <paramref name="errors"/> as (field, message).</summary>
-    public static CampaignDefinition? Parse(JsonObject? doc, DateTimeOffset now, List<(string Field, string Message)> errors)
+    /// <summary>
+    /// Reads a campaign's document; every problem is added to <paramref name="errors"/> as (field, message). It takes no
+    /// clock on purpose: a stored campaign is read back with this same method, and what was valid when it was accepted
+    /// must read back whenever it is read. What depends on the time of the request is <see cref="CheckSchedule"/>.
+    /// </summary>
+    public static CampaignDefinition? Parse(JsonObject? doc, List<(string Field, string Message)> errors)
     {
         if (doc is null) { errors.Add(("", "a campaign is a JSON object")); return null; }
         foreach (var (k, _) in doc)
@@ -148,10 +152,7 @@ public static class CampaignRules
         {
             if (Text(doc["startAt"]) is { } t && DateTimeOffset.TryParse(t, System.Globalization.CultureInfo.InvariantCulture, System.Globalization.DateTimeStyles.None, out var at)
                 && t.Length >= 19 && (t.EndsWith('Z') || t[^6] is '+' or '-'))
-            {
                 startAt = at;
-                if (at > now + MaxScheduleAhead) errors.Add(("startAt", $"at most {MaxScheduleAhead.TotalDays:0} days ahead"));
-            }
             else errors.Add(("startAt", "an ISO 8601 time with its offset, e.g. 2026-11-23T10:00:00+08:00"));
         }
 
@@ -164,6 +165,13 @@ public static class CampaignRules
 
         if (errors.Count > 0) return null;
         return new CampaignDefinition(name!.Trim(), segment, identities, journey, message, context, startAt, holdout);
+    }
+
+    /// <summary>The checks that depend on when a campaign is asked for: made once, when it is accepted, never on read-back.</summary>
+    public static void CheckSchedule(CampaignDefinition definition, DateTimeOffset now, List<(string Field, string Message)> errors)
+    {
+        if (definition.StartAt is { } at && at > now + MaxScheduleAhead)
+            errors.Add(("startAt", $"at most {MaxScheduleAhead.TotalDays:0} days ahead"));
     }
 
     /// <summary>Whether a person is in the campaign's control group: a stable hash of campaign and person, so a replay agrees.</summary>

@@ -105,7 +105,9 @@ public class CampaignRulesTests
     private static CampaignDefinition? Parse(string json, out List<(string Field, string Message)> errors)
     {
         errors = new();
-        return CampaignRules.Parse(JsonNode.Parse(json)!.AsObject(), Now, errors);
+        var c = CampaignRules.Parse(JsonNode.Parse(json)!.AsObject(), errors);
+        if (c is not null) CampaignRules.CheckSchedule(c, Now, errors);
+        return c;
     }
 
     [Fact]
@@ -156,6 +158,20 @@ public class CampaignRulesTests
         Assert.Contains(errors, e => e.Field == "startAt");
         Parse("""{"name": "n", "audience": {"segment": "s"}, "journey": "j", "startAt": "2027-11-23T10:00:00Z"}""", out errors);
         Assert.Contains(errors, e => e.Field == "startAt" && e.Message.Contains("90 days"));
+    }
+
+    [Fact]
+    public void A_scheduled_campaign_reads_back_at_any_time()
+    {
+        // What was accepted must read back whenever it is read: a stored document is never checked against a clock again.
+        var doc = JsonNode.Parse("""{"name": "n", "audience": {"segment": "s"}, "journey": "j", "startAt": "2027-01-20T10:00:00+08:00"}""")!.AsObject();
+        var errors = new List<(string Field, string Message)>();
+        var accepted = CampaignRules.Parse(doc, errors)!;
+        CampaignRules.CheckSchedule(accepted, Now, errors);
+        Assert.Empty(errors);
+        var readBack = CampaignRules.Parse((JsonObject)doc.DeepClone(), errors);
+        Assert.Empty(errors);
+        Assert.Equal(accepted.StartAt, readBack!.StartAt);
     }
 
     [Fact]

@@ -11,7 +11,7 @@ using Siyu.IntegrationTests.Journeys;
 namespace Siyu.IntegrationTests.Delivery;
 
 /// <summary>The app with its providers pointed at a local fake that speaks their contracts, with short waits for retries and holds.</summary>
-public sealed class DeliveryApp : SiyuApp
+public class DeliveryApp : SiyuApp
 {
     public FakeProviderServer Fake { get; private set; } = null!;
     public TestCampaignFaults Faults { get; } = new();
