@@ -188,13 +188,15 @@ public sealed class IngestProcessor(
             if (owner is not null) lock (owners) owners[key] = owner;
         });
 
-        await MergeConflictsAsync(tenantId, work, owners, ct);
+        // The batch's people: events that share an identity are about one person, as they would be if they came one by one.
+        var people = People(work);
+        await MergeConflictsAsync(tenantId, people, owners, ct);
 
         var created = new Dictionary<string, string>(StringComparer.Ordinal); // new profile id -> its primary identity
         var claims = new Dictionary<string, string>(StringComparer.Ordinal);  // identity -> profile id, not yet stored
-        foreach (var w in work)
+        foreach (var person in people)
         {
-            var ordered = w.Event.Identities.OrderBy(i => IdentityRules.Precedence(i.Type)).ToList();
+            var ordered = Ordered(person.SelectMany(w => w.Event.Identities));
             var profileId = ordered.Select(i => owners.GetValueOrDefault(i.Key)).FirstOrDefault(p => p is not null);
             if (profileId is null)
             {
@@ -207,7 +209,8 @@ public sealed class IngestProcessor(
                 owners[i.Key] = profileId;
                 claims[i.Key] = profileId;
             }
-            w.ProfileId = profileId;
+            // Each event to the profile of its strongest identity: the person's, unless a merge could not be made (erasing).
+            foreach (var w in person) w.ProfileId = Ordered(w.Event.Identities).Select(i => owners[i.Key]).First();
         }
 
         if (created.Count > 0) await SuppressErasedAsync(tenantId, work, created, claims, ct);
@@ -232,24 +235,58 @@ public sealed class IngestProcessor(
             .Where(c => !(created.TryGetValue(c.Value, out var primary) && primary == c.Key))
             .Select(c => (IdentityKey: c.Key, ProfileId: redirect.GetValueOrDefault(c.Value, c.Value)))
             .ToList();
-        if (rest.Count > 0) await identities.ClaimAsync(tenantId, rest, ct);
+        if (rest.Count == 0) return;
+        var owned = await identities.ClaimAsync(tenantId, rest, ct);
+
+        // An identity lost here was claimed meanwhile by another processor for another profile. The event names it
+        // beside identities of its own profile, so the two are one person: merge them, as if the owner had been known
+        // when we looked. Never leave the event's profile listing an identity the index gives to someone else.
+        var lost = rest.Where(c => owned[c.IdentityKey] != c.ProfileId).Select(c => (Ours: c.ProfileId, Theirs: owned[c.IdentityKey])).Distinct().ToList();
+        foreach (var (ours, theirs) in lost)
+        {
+            var (result, survivor) = await merger.MergeAsync(tenantId, ours, theirs, ct, fromIndex: true);
+            if (result is not (MergeResult.Merged or MergeResult.AlreadyOne)) continue;
+            foreach (var w in work.Where(w => w.ProfileId == ours || w.ProfileId == theirs)) w.ProfileId = survivor!;
+        }
+    }
+
+    private static List<Identity> Ordered(IEnumerable<Identity> identities) =>
+        identities.DistinctBy(i => i.Key).OrderBy(i => IdentityRules.Precedence(i.Type)).ThenBy(i => i.Key, StringComparer.Ordinal).ToList();
+
+    /// <summary>Groups events into people: two events that name a common identity (directly or through others) are one person.</summary>
+    private static List<List<Work>> People(List<Work> work)
+    {
+        var parent = new Dictionary<string, string>(StringComparer.Ordinal);
+        string Root(string key)
+        {
+            parent.TryAdd(key, key);
+            while (parent[key] != key) key = parent[key] = parent[parent[key]];
+            return key;
+        }
+        foreach (var w in work)
+        {
+            var first = Root(w.Event.Identities[0].Key);
+            foreach (var i in w.Event.Identities.Skip(1))
+                if (Root(i.Key) is var other && other != first) parent[other] = first;
+        }
+        return work.GroupBy(w => Root(w.Event.Identities[0].Key), StringComparer.Ordinal).Select(g => g.ToList()).ToList();
     }
 
     /// <summary>
-    /// An event that names identities of more than one profile says they are one person: merge them (OneID) before
-    /// anything is folded, and point those identities at the survivor. A profile being erased is never merged: the
-    /// event then stays with the profile of its strongest identity.
+    /// A person whose identities belong to more than one profile is one person: merge them (OneID) before anything is
+    /// folded, and point those identities at the survivor. A profile being erased is never merged: its events then stay
+    /// with the profile of their strongest identity.
     /// </summary>
-    private async Task MergeConflictsAsync(string tenantId, List<Work> work, Dictionary<string, string> owners, CancellationToken ct)
+    private async Task MergeConflictsAsync(string tenantId, List<List<Work>> people, Dictionary<string, string> owners, CancellationToken ct)
     {
-        foreach (var w in work)
+        foreach (var person in people)
         {
-            var named = w.Event.Identities.OrderBy(i => IdentityRules.Precedence(i.Type))
-                .Select(i => owners.GetValueOrDefault(i.Key)).OfType<string>().Distinct().ToList();
+            var named = Ordered(person.SelectMany(w => w.Event.Identities)).Select(i => owners.GetValueOrDefault(i.Key)).OfType<string>().Distinct().ToList();
             for (var i = 1; i < named.Count; i++)
             {
                 if (named[0] == named[i]) continue;
-                var (result, survivor) = await merger.MergeAsync(tenantId, named[0], named[i], ct);
+                // Both came from the index: a profile whose first commit has not landed yet is merged all the same.
+                var (result, survivor) = await merger.MergeAsync(tenantId, named[0], named[i], ct, fromIndex: true);
                 if (result is not (MergeResult.Merged or MergeResult.AlreadyOne)) continue;
                 foreach (var key in owners.Where(o => o.Value == named[0] || o.Value == named[i]).Select(o => o.Key).ToList())
                     owners[key] = survivor!;

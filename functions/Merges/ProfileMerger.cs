@@ -38,22 +38,31 @@ public interface IMergeParticipant
 /// </summary>
 public sealed class ProfileMerger(
     ProfileStore profiles, ProfileRefresher refresher, IdentityStore identities, DefinitionStore definitions, IEnumerable<IMergeParticipant> participants,
-    IQueueService queues, QueueNames names, QueueWakeups wakeups, TimeProvider clock, ILogger<ProfileMerger> log)
+    ErasureStore erasures, IQueueService queues, QueueNames names, QueueWakeups wakeups, TimeProvider clock, ILogger<ProfileMerger> log)
     : JsonCommandHandler<ProfileMerger.Command>(log)
 {
-    public sealed record Command(string TenantId, string ProfileId, string OtherProfileId);
+    /// <param name="FromIndex">Both ids came from the identity index: see <see cref="MergeAsync"/>.</param>
+    public sealed record Command(string TenantId, string ProfileId, string OtherProfileId, bool FromIndex = false);
 
     /// <summary>How many merges one request may chain (A into B while B goes into C…) before giving up.</summary>
     private const int MaxRounds = 8;
 
-    /// <summary>Merges two profiles of one tenant, whichever way round they are named. Returns the survivor's id.</summary>
-    public async Task<(MergeResult Result, string? SurvivorId)> MergeAsync(string tenantId, string profileId, string otherProfileId, CancellationToken ct)
+    /// <summary>
+    /// Merges two profiles of one tenant, whichever way round they are named. Returns the survivor's id.
+    /// <paramref name="fromIndex"/>: both ids were read from the identity index or just claimed in it (ingestion). An
+    /// identity points at its profile before that profile's first commit writes its row, so such a profile may have no
+    /// row yet; it is started empty here (its first commit then finds it and folds in, or follows it if it became an
+    /// alias), so the merge never waits for, nor misses, a profile that is still being created. A person being erased
+    /// (a receipt exists) is never started again.
+    /// </summary>
+    public async Task<(MergeResult Result, string? SurvivorId)> MergeAsync(string tenantId, string profileId, string otherProfileId, CancellationToken ct,
+        bool fromIndex = false)
     {
         if (!Ids.IsProfileId(profileId) || !Ids.IsProfileId(otherProfileId)) return (MergeResult.NotFound, null);
-        await queues.Queue(names.Merge).SendAsync(JsonSerializer.Serialize(new Command(tenantId, profileId, otherProfileId), JsonSerializerOptions.Web),
+        await queues.Queue(names.Merge).SendAsync(JsonSerializer.Serialize(new Command(tenantId, profileId, otherProfileId, fromIndex), JsonSerializerOptions.Web),
             visibilityDelay: TimeSpan.FromMinutes(2), ct: ct);
         wakeups.Wake(names.Merge);
-        return await RunAsync(tenantId, profileId, otherProfileId, ct);
+        return await RunAsync(tenantId, profileId, otherProfileId, fromIndex, ct);
     }
 
     protected override string Kind => "merge";
@@ -63,12 +72,21 @@ public sealed class ProfileMerger(
 
     protected override async Task<WorkOutcome> RunAsync(Command c, CancellationToken ct)
     {
-        await RunAsync(c.TenantId, c.ProfileId, c.OtherProfileId, ct);
+        await RunAsync(c.TenantId, c.ProfileId, c.OtherProfileId, c.FromIndex, ct);
         return WorkOutcome.Done;
     }
 
-    private async Task<(MergeResult, string?)> RunAsync(string tenantId, string a, string b, CancellationToken ct)
+    private async Task<(MergeResult, string?)> RunAsync(string tenantId, string a, string b, bool fromIndex, CancellationToken ct)
     {
+        if (fromIndex)
+        {
+            foreach (var id in new[] { a, b }.Distinct())
+            {
+                if (await profiles.ReadAsync(tenantId, id, ct) is not null) continue;
+                if (await erasures.GetAsync(tenantId, id, ct) is not null) return (MergeResult.Erasing, null);
+                await profiles.AddIfAbsentAsync(tenantId, ProfileState.New(id, clock.GetUtcNow()), ct);
+            }
+        }
         for (var round = 0; round < MaxRounds; round++)
         {
             // Both sides as they are now: either may have been merged elsewhere meanwhile.

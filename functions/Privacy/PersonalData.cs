@@ -43,7 +43,7 @@ public sealed class IdentityIndexHolder(StorageTables tables, IdentityStore iden
             var item = IdentityRules.TryParseKey(key, out var identity)
                 ? new JsonObject { ["type"] = IdentityRules.Name(identity.Type), ["value"] = identity.Value, ["appId"] = identity.AppId }
                 : new JsonObject { ["type"] = "unknown", ["value"] = key };
-            if (row.HasValue && row.Value!.GetString("ProfileId") == s.ProfileId) item["linkedAt"] = row.Value.GetDateTimeOffset("ClaimedAt");
+            if (row.HasValue && (row.Value!.GetString("ProfileId") is { } owner) && (owner == s.ProfileId || s.State.MergedFrom?.Contains(owner) == true)) item["linkedAt"] = row.Value.GetDateTimeOffset("ClaimedAt");
             list.Add(item);
         }
         return list;
@@ -51,8 +51,10 @@ public sealed class IdentityIndexHolder(StorageTables tables, IdentityStore iden
 
     public async Task EraseAsync(PersonalDataSubject s, CancellationToken ct)
     {
-        // Only the rows that are this person's: an identifier may belong to someone else by now.
-        foreach (var key in s.State.Identities) await identities.ReleaseAsync(s.TenantId, key, s.ProfileId, ct);
+        // Only the rows that are this person's (under their id or an id merged into it): an identifier may belong to
+        // someone else by now.
+        var theirs = (s.State.MergedFrom ?? []).Append(s.ProfileId).ToHashSet(StringComparer.Ordinal);
+        foreach (var key in s.State.Identities) await identities.ReleaseAsync(s.TenantId, key, theirs, ct);
     }
 }
 

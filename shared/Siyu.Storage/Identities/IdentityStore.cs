@@ -108,11 +108,18 @@ public sealed class IdentityStore(StorageTables tables, TimeProvider clock, int 
     public void Forget(string tenantId, string identityKey) => _cache.Remove(tenantId + "|" + identityKey);
 
     /// <summary>Deletes the identity's row if it still belongs to <paramref name="profileId"/> (erasure). Idempotent.</summary>
-    public async Task ReleaseAsync(string tenantId, string identityKey, string profileId, CancellationToken ct = default)
+    public Task ReleaseAsync(string tenantId, string identityKey, string profileId, CancellationToken ct = default) =>
+        ReleaseAsync(tenantId, identityKey, [profileId], ct);
+
+    /// <summary>
+    /// Deletes the identity's row if it still belongs to one of <paramref name="profileIds"/>: a person's own id and the
+    /// ids merged into it (an identity claimed for a profile just before it was merged away points at its alias). Idempotent.
+    /// </summary>
+    public async Task ReleaseAsync(string tenantId, string identityKey, IReadOnlyCollection<string> profileIds, CancellationToken ct = default)
     {
         var partition = Partition(tenantId, identityKey);
         var row = await tables.Identities.GetEntityIfExistsAsync<TableEntity>(partition, KeyEncoding.Escape(identityKey), ["ProfileId"], ct);
-        if (row.HasValue && row.Value!.GetString("ProfileId") == profileId)
+        if (row.HasValue && row.Value!.GetString("ProfileId") is { } owner && profileIds.Contains(owner))
         {
             try { await tables.Identities.DeleteEntityAsync(partition, KeyEncoding.Escape(identityKey), row.Value.ETag, ct); }
             catch (RequestFailedException e) when (e.Status is 404 or 412) { }

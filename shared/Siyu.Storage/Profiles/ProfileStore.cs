@@ -68,6 +68,19 @@ public sealed class ProfileStore(StorageTables tables)
         return ([], null);
     }
 
+    /// <summary>
+    /// Writes a profile row that does not exist yet; false when it does (someone wrote it first, which is as good).
+    /// </summary>
+    public async Task<bool> AddIfAbsentAsync(string tenantId, ProfileState state, CancellationToken ct = default)
+    {
+        try
+        {
+            await tables.Profiles.AddEntityAsync(ToEntity(tenantId, state), ct);
+            return true;
+        }
+        catch (RequestFailedException e) when (e.Status == 409) { return false; }
+    }
+
     /// <summary>Aliases are followed at most this far; a longer chain is a fault, not a person.</summary>
     public const int MaxAliasHops = 8;
 
