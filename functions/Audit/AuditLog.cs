@@ -22,6 +22,7 @@ public sealed class AuditLog(AuditStore store, TimeProvider clock)
         public const string DefinitionsChanged = "definitions.write";
         public const string TagsChanged = "profile.tags.write";
         public const string Merge = "profile.merge";
+        public const string IdentityRepair = "identities.repair";
         public const string SegmentsChanged = "segments.write";
         public const string BulkTag = "tags.bulk";
         public const string SegmentMembersRead = "segment.members.read";

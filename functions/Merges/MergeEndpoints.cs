@@ -11,6 +11,8 @@ public sealed record MergeRequest(string? ProfileId);
 
 public sealed record MergeView(string SurvivorId, IReadOnlyList<string> MergedFrom);
 
+public sealed record IdentityRepairView(int Partitions);
+
 /// <summary>
 /// Merging two profiles by hand, for when a person is known to be one but no event says so (a service agent matched
 /// them). Ingestion merges by itself when one event names identities of two profiles.
@@ -32,6 +34,25 @@ public static class MergeEndpoints
             .ProducesProblem(StatusCodes.Status400BadRequest)
             .ProducesProblem(StatusCodes.Status404NotFound)
             .ProducesProblem(StatusCodes.Status409Conflict);
+
+        app.MapPost("/api/identities/repair", RepairAsync)
+            .WithTags("Profiles")
+            .Allow(Role.Admin)
+            .WithName("RepairIdentities")
+            .WithSummary("Find people split over two profiles (one lists an identity the index gives to the other) and merge them")
+            .WithDescription("A one-off job over every profile partition of the tenant, run by the sweep: each identity a profile lists is " +
+                             "checked against the identity index; two live profiles sharing one are merged as ingestion would have merged " +
+                             "them, and an identity with no index row is claimed. 202 at once; merges are logged and counted " +
+                             "(siyu.sweep.split_profiles_merged). Idempotent.")
+            .Produces<IdentityRepairView>(StatusCodes.Status202Accepted);
+    }
+
+    private static async Task<IResult> RepairAsync(HttpContext http, Segments.AudienceSweep sweep, AuditLog audit, CancellationToken ct)
+    {
+        var tenant = http.Caller().TenantId;
+        await audit.RecordAsync(http, AuditLog.Actions.IdentityRepair, null, "identity repair of every profile partition");
+        await sweep.RequestAsync(tenant, ct, repairIdentities: true);
+        return Results.Accepted(value: new IdentityRepairView(Siyu.Core.Storage.Ids.ProfileBuckets));
     }
 
     private static async Task<IResult> MergeAsync(string id, HttpContext http, ProfileMerger merger, Storage.Profiles.ProfileStore profiles,

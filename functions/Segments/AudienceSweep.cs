@@ -7,7 +7,9 @@ using Siyu.Core.Profiles;
 using Siyu.Core.Storage;
 using Siyu.Functions.Audience;
 using Siyu.Functions.Hosting;
+using Siyu.Functions.Merges;
 using Siyu.Storage.Audience;
+using Siyu.Storage.Identities;
 using Siyu.Storage.Privacy;
 using Siyu.Storage.Profiles;
 using Siyu.Storage.Queues;
@@ -36,17 +38,18 @@ public sealed record SweepReport(int Evaluated, int Changed, int IndexRowsFixed)
 public sealed class AudienceSweep(
     TenantStore tenants, ProfileStore profiles, AudienceStore audience, DefinitionStore definitions, MembershipStore members,
     ProfileRefresher refresher, IQueueService queues, QueueNames names, QueueWakeups wakeups, TimeProvider clock, ILogger<AudienceSweep> log,
-    Journeys.JourneyTriggers journeys)
+    Journeys.JourneyTriggers journeys, IdentityStore identities, ProfileMerger merger)
     : JsonCommandHandler<AudienceSweep.Command>(log)
 {
-    public sealed record Command(string TenantId, int Bucket);
+    /// <param name="RepairIdentities">Also check every identity a profile lists against the identity index (see <see cref="RepairIdentitiesAsync"/>).</param>
+    public sealed record Command(string TenantId, int Bucket, bool RepairIdentities = false);
 
-    /// <summary>Queues a sweep of every partition of one tenant.</summary>
-    public async Task RequestAsync(string tenantId, CancellationToken ct)
+    /// <summary>Queues a sweep of every partition of one tenant; with <paramref name="repairIdentities"/>, the identity repair too.</summary>
+    public async Task RequestAsync(string tenantId, CancellationToken ct, bool repairIdentities = false)
     {
         var queue = queues.Queue(names.Sweep);
         await Parallel.ForEachAsync(Enumerable.Range(0, Ids.ProfileBuckets), new ParallelOptions { MaxDegreeOfParallelism = 8, CancellationToken = ct },
-            async (bucket, token) => await queue.SendAsync(JsonSerializer.Serialize(new Command(tenantId, bucket), JsonSerializerOptions.Web), ct: token));
+            async (bucket, token) => await queue.SendAsync(JsonSerializer.Serialize(new Command(tenantId, bucket, repairIdentities), JsonSerializerOptions.Web), ct: token));
         wakeups.Wake(names.Sweep);
     }
 
@@ -65,8 +68,48 @@ public sealed class AudienceSweep(
 
     protected override async Task<WorkOutcome> RunAsync(Command c, CancellationToken ct)
     {
+        if (c.RepairIdentities) await RepairIdentitiesAsync(c.TenantId, c.Bucket, ct);
         await SweepAsync(c.TenantId, c.Bucket, ct);
         return WorkOutcome.Done;
+    }
+
+    /// <summary>
+    /// Finds people split over two profiles and makes them one: a live profile that lists an identity the index gives
+    /// to another live profile is merged with it (OneID, as ingestion would have), and an identity it lists that the
+    /// index has no row for is claimed for it. Repairs what resolution races left before identities were claimed as
+    /// they are now; one point read per identity, so it runs when asked for, not with every sweep. Idempotent.
+    /// Returns how many merges it made.
+    /// </summary>
+    public async Task<int> RepairIdentitiesAsync(string tenantId, int bucket, CancellationToken ct)
+    {
+        var partition = Storage.Tables.StorageTables.BucketPartition(tenantId, bucket);
+        var filter = TableClient.CreateQueryFilter($"PartitionKey eq {partition} and Kind eq {"profile"}");
+        var live = new List<ProfileState>();
+        await foreach (var row in profiles.Table.QueryAsync<TableEntity>(filter, maxPerPage: 1000, cancellationToken: ct))
+            if (ProfileStore.FromEntity(row) is { MergedInto: null, ErasureRequestedAt: null } state) live.Add(state);
+
+        var merges = 0;
+        foreach (var state in live)
+        {
+            var current = state.ProfileId; // the survivor, once this profile has been merged
+            foreach (var key in state.Identities.ToList())
+            {
+                var owner = await identities.LookupAsync(tenantId, key, ct, fresh: true)
+                            ?? (await identities.ClaimAsync(tenantId, [(key, current)], ct))[key];
+                if (owner == current) continue;
+                if (await profiles.ResolveAsync(tenantId, owner, ct) is not { } other || other.State.ProfileId == current) continue;
+                var (result, survivor) = await merger.MergeAsync(tenantId, current, other.State.ProfileId, ct);
+                if (result is not (MergeResult.Merged or MergeResult.AlreadyOne)) continue;
+                if (result == MergeResult.Merged)
+                {
+                    merges++;
+                    log.LogWarning("Identity repair in tenant {Tenant}: profiles {A} and {B} shared an identity and were merged", tenantId, current, other.State.ProfileId);
+                }
+                current = survivor!;
+            }
+        }
+        SweepMetrics.SplitProfilesMerged.Add(merges);
+        return merges;
     }
 
     /// <summary>Sweeps one partition of one tenant. Idempotent.</summary>
@@ -165,4 +208,5 @@ public static class SweepMetrics
 {
     private static readonly System.Diagnostics.Metrics.Meter Meter = new("Siyu.Audience");
     public static readonly System.Diagnostics.Metrics.Counter<long> ProfilesEvaluated = Meter.CreateCounter<long>("siyu.sweep.profiles_evaluated");
+    public static readonly System.Diagnostics.Metrics.Counter<long> SplitProfilesMerged = Meter.CreateCounter<long>("siyu.sweep.split_profiles_merged");
 }

@@ -16,11 +16,11 @@ public sealed class IdentityStore(StorageTables tables, TimeProvider clock, int 
     public const int Buckets = 32;
     private readonly BoundedCache<string, string> _cache = new(cacheCapacity, clock);
 
-    /// <summary>The profile an identity belongs to, or null.</summary>
-    public async Task<string?> LookupAsync(string tenantId, string identityKey, CancellationToken ct = default)
+    /// <summary>The profile an identity belongs to, or null. <paramref name="fresh"/>: read the index, not this process's cache.</summary>
+    public async Task<string?> LookupAsync(string tenantId, string identityKey, CancellationToken ct = default, bool fresh = false)
     {
         var cacheKey = tenantId + "|" + identityKey;
-        if (_cache.TryGet(cacheKey, out var cached)) return cached;
+        if (!fresh && _cache.TryGet(cacheKey, out var cached)) return cached;
         var row = await tables.Identities.GetEntityIfExistsAsync<TableEntity>(
             Partition(tenantId, identityKey), KeyEncoding.Escape(identityKey), ["ProfileId"], ct);
         var profileId = row.HasValue ? row.Value!.GetString("ProfileId") : null;

@@ -137,4 +137,34 @@ public sealed class OneIdentityOneProfileTests(TwoInstances apps) : IClassFixtur
                 if (await marketer.FindProfile(identity, appId) is { } still) left.Add($"{identity} -> {still.GetProperty("id").GetString()}");
         Assert.True(left.Count == 0, "identities still resolve after erasure: " + string.Join(", ", left.Take(10)));
     }
+
+    [Fact]
+    public async Task The_identity_repair_merges_profiles_that_were_split_before()
+    {
+        var tenant = await apps.First.NewTenantAsync();
+        var phone = ConsentApi.NewPhone();
+        var userId = "u-" + Guid.NewGuid().ToString("N")[..10];
+        var ingest = tenant.Ingest();
+        var marketer = tenant.Marketer();
+        await ingest.PostEvents(Event("identify", "r1", new { phone }, new { tier = "gold" }));
+        await ingest.PostEvents(Event("track", "r2", new { userId }));
+        var byPhone = await marketer.ProfileIdOf($"phone:{phone}");
+        var byUser = await marketer.ProfileIdOf($"userId:{userId}");
+        Assert.NotEqual(byPhone, byUser);
+
+        // What a resolution race left behind before claims were merged: the second profile also lists the phone.
+        var phoneKey = Siyu.Core.Identities.IdentityRules.NormaliseKey($"phone:{phone}")!;
+        var (written, _) = await apps.First.Service<Siyu.Storage.Profiles.ProfileStore>().UpdateAsync(tenant.Id, byUser, s => s.Identities.Add(phoneKey));
+        Assert.Equal(Siyu.Storage.Profiles.ProfileUpdate.Written, written);
+
+        await (await marketer.PostAsync("/api/identities/repair", null)).AssertProblem(HttpStatusCode.Forbidden, "wrong_role");
+        var repair = await tenant.Admin().PostAsync("/api/identities/repair", null);
+        Assert.Equal(HttpStatusCode.Accepted, repair.StatusCode);
+
+        var one = await Eventually.Get(async () => (await marketer.FindProfile($"phone:{phone}"), await marketer.FindProfile($"userId:{userId}")),
+            p => p.Item1?.GetProperty("id").GetString() is { } a && a == p.Item2?.GetProperty("id").GetString()
+                 && p.Item1.Value.GetProperty("eventCount").GetInt64() == 2, TimeSpan.FromSeconds(60), "the split to be repaired, with both events");
+        Assert.Contains(one.Item1!.Value.GetProperty("id").GetString(), new[] { byPhone, byUser });
+        Assert.Equal("gold", one.Item1!.Value.GetProperty("attributes").GetProperty("tier").GetString());
+    }
 }
