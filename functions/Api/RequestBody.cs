@@ -95,42 +95,57 @@ public static class RequestBody
     /// themselves are not judged here but by <see cref="Batch.Each"/>, one by one.
     /// </summary>
     public static async Task<(Batch? Batch, IResult? Problem)> ReadBatchAsync(HttpRequest request, int maxBytes, string field, string what, int maxItems,
-        CancellationToken ct)
+        CancellationToken ct, BatchOptions? options = null)
     {
         var (doc, problem) = await ParseAsync(request, maxBytes, ct);
         if (problem is not null) return (null, problem);
         var root = doc!.RootElement;
+        // One pass over every string first (even looking a name up reads it): a problem inside an item is that item's,
+        // one beside the batch is the body's.
+        var path = root.ValueKind == JsonValueKind.Array ? "" : field;
+        var textErrors = new List<FieldError>();
+        JsonText.Check(root, "", textErrors, int.MaxValue);
+        var itemErrors = new Dictionary<int, FieldError>();
+        var outside = new List<FieldError>();
+        foreach (var e in textErrors)
+        {
+            if (ItemIndex(e.Path, path) is { } i) itemErrors.TryAdd(i, e);
+            else outside.Add(e);
+        }
+        var single = options?.OrSingle == true && root.ValueKind == JsonValueKind.Object && outside.Count == 0 && !root.TryGetProperty(field, out _);
+        if (single)
+        {
+            // One object, not a batch: all its problems are the body's.
+            outside.AddRange(itemErrors.Values);
+            itemErrors.Clear();
+        }
+        IResult? refused = null;
         var items = root.ValueKind switch
         {
+            _ when single || outside.Count > 0 => default,
             JsonValueKind.Array => root,
             JsonValueKind.Object when root.TryGetProperty(field, out var b) && b.ValueKind == JsonValueKind.Array => b,
             _ => default,
         };
-        IResult? refused = null;
-        var path = root.ValueKind == JsonValueKind.Array ? "" : field;
-        var itemErrors = new Dictionary<int, FieldError>();
-        if (items.ValueKind != JsonValueKind.Array)
-            refused = Problems.BadRequest("invalid_batch", $"the body must be {{\"{field}\": [{what}]}} or an array of {what}");
-        else if (items.GetArrayLength() == 0) refused = Problems.BadRequest("empty_batch", $"the batch has no {what}");
-        else if (items.GetArrayLength() > maxItems)
-            refused = Problems.BadRequest("batch_too_large", $"at most {maxItems} {what} per request; this one has {items.GetArrayLength()}");
-        else
-        {
-            // One pass over every string: a problem inside an item is that item's; one beside the batch is the body's.
-            var errors = new List<FieldError>();
-            JsonText.Check(root, "", errors, int.MaxValue);
-            var outside = new List<FieldError>();
-            foreach (var e in errors)
-            {
-                if (ItemIndex(e.Path, path) is { } i) itemErrors.TryAdd(i, e);
-                else outside.Add(e);
-            }
-            if (outside.Count > 0) refused = Problems.Invalid(JsonText.Code, "the body", outside.Take(MaxErrors).ToList());
-        }
-        if (refused is null) return (new Batch(doc, items, path, itemErrors), null);
+        var count = items.ValueKind == JsonValueKind.Array ? items.GetArrayLength() : 0;
+        if (outside.Count > 0) refused = Problems.Invalid(options?.Code ?? JsonText.Code, "the body", outside.Take(MaxErrors).ToList());
+        else if (single) { }
+        else if (items.ValueKind != JsonValueKind.Array)
+            refused = Problems.BadRequest(options?.Code ?? "invalid_batch", $"the body must be {{\"{field}\": [{what}]}}{(options?.OrSingle == true ? " or one object" : $" or an array of {what}")}");
+        else if (count == 0) refused = Problems.BadRequest(options?.Code ?? "empty_batch", $"the batch has no {what}");
+        else if (count > maxItems)
+            refused = Problems.BadRequest(options?.Code ?? "batch_too_large", $"at most {maxItems} {what} per request; this one has {count}");
+        if (refused is null)
+            return (single ? new Batch(doc, [root], "", itemErrors, true) : new Batch(doc, items.EnumerateArray().ToList(), path, itemErrors, false), null);
         doc.Dispose();
         return (null, refused);
     }
+
+    /// <summary>
+    /// How a batch endpoint differs: <see cref="OrSingle"/> takes one object without the batch field as the only item
+    /// (journey entry: one person, or many under "people"); <see cref="Code"/> replaces the codes of a body that is no batch.
+    /// </summary>
+    public sealed record BatchOptions(bool OrSingle = false, string? Code = null);
 
     /// <summary>The index of the batch item a path is in (<c>batch[3].name</c> is in item 3), or null outside the items.</summary>
     private static int? ItemIndex(string errorPath, string batchPath)
@@ -142,9 +157,13 @@ public static class RequestBody
     }
 
     /// <summary>The items of a batch body, each judged on its own.</summary>
-    public sealed class Batch(JsonDocument document, JsonElement items, string path, IReadOnlyDictionary<int, FieldError> notText) : IDisposable
+    public sealed class Batch(JsonDocument document, IReadOnlyList<JsonElement> items, string path, IReadOnlyDictionary<int, FieldError> notText, bool single)
+        : IDisposable
     {
-        public int Count => items.GetArrayLength();
+        public int Count => items.Count;
+
+        /// <summary>The body was one object, not a batch: its problems are the body's, a 400.</summary>
+        public bool Single => single;
 
         /// <summary>
         /// Each item with its index, and the error of an item whose strings are not all text (it is refused before it is
@@ -152,18 +171,17 @@ public static class RequestBody
         /// </summary>
         public IEnumerable<(int Index, JsonElement Item, ItemError? Refused)> Each()
         {
-            var index = 0;
-            foreach (var item in items.EnumerateArray())
-            {
-                yield return (index, item, notText.TryGetValue(index, out var bad)
-                    ? new ItemError(index, null, bad.Code, bad.Message) { Path = bad.Path }
+            for (var index = 0; index < items.Count; index++)
+                yield return (index, items[index], notText.TryGetValue(index, out var bad)
+                    ? new ItemError(index, null, bad.Code, bad.Message) { Path = bad.Path[path.Length..] }
                     : null);
-                index++;
-            }
         }
 
         /// <summary>An item's error with its path under the batch's field (<c>[3].timestamp</c> becomes <c>batch[3].timestamp</c>).</summary>
-        public ItemError Place(ItemError error) => error with { Path = path + error.Path };
+        public ItemError Place(ItemError error) => error with
+        {
+            Path = !single ? path + error.Path : error.Path == "[0]" ? "" : error.Path.StartsWith("[0].", StringComparison.Ordinal) ? error.Path[4..] : error.Path,
+        };
 
         public void Dispose() => document.Dispose();
     }

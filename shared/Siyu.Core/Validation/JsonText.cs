@@ -5,13 +5,15 @@ using System.Text.Unicode;
 namespace Siyu.Core.Validation;
 
 /// <summary>
-/// Whether every string and property name of a JSON value is text. The JSON parser accepts bytes that are not UTF-8
-/// and escapes of a lone surrogate (<c>"\ud800"</c>) and only fails when the string is read; a body is checked here
-/// once, as it is read, so nothing after it meets such a string.
+/// Whether every string and property name of a JSON value is text, and no object names a property twice. The JSON
+/// parser accepts bytes that are not UTF-8, escapes of a lone surrogate (<c>"\ud800"</c>) and repeated names, and
+/// only fails when the string is read or the object is built; a body is checked here once, as it is read, so nothing
+/// after it meets such a string or object.
 /// </summary>
 public static class JsonText
 {
     public const string Code = "invalid_text";
+    public const string DuplicateCode = "duplicate_property";
     private const string NotText = "is not text: it holds bytes that are not UTF-8, or an escaped lone surrogate such as \\ud800";
 
     /// <summary>Adds an error for each string or property name under <paramref name="element"/> that is not text (at most <paramref name="max"/> in all).</summary>
@@ -24,6 +26,7 @@ public static class JsonText
                 if (!IsText(element)) errors.Add(new FieldError(path, Code, "the string " + NotText));
                 break;
             case JsonValueKind.Object:
+                HashSet<string>? names = null;
                 foreach (var property in element.EnumerateObject())
                 {
                     if (errors.Count >= max) return;
@@ -34,6 +37,8 @@ public static class JsonText
                         errors.Add(new FieldError(path, Code, "a property name " + NotText));
                         continue;
                     }
+                    if (!(names ??= new HashSet<string>(StringComparer.Ordinal)).Add(name))
+                        errors.Add(new FieldError(FieldError.Member(path, name), DuplicateCode, "the object names this property twice"));
                     Check(property.Value, FieldError.Member(path, name), errors, max);
                 }
                 break;
