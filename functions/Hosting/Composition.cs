@@ -184,13 +184,7 @@ public static class Composition
             c.ProblemDetails.Extensions["requestId"] = c.HttpContext.TraceIdentifier;
             if (!c.HttpContext.Response.HasStarted) c.HttpContext.Response.Headers["X-Request-Id"] = c.HttpContext.TraceIdentifier;
         });
-        services.AddOpenApi("v1", o => o.AddDocumentTransformer((doc, _, _) =>
-        {
-            doc.Info.Title = "Siyu private-domain marketing API";
-            doc.Info.Description = "Events in, profiles out; consent, preferences and personal-data rights. " +
-                                   "Authenticate with 'Authorization: Bearer <API key>'.";
-            return Task.CompletedTask;
-        }));
+        services.AddSiyuOpenApi();
         return services;
     }
 
