@@ -4,6 +4,7 @@ using Siyu.Core.Consent;
 using Siyu.Core.Delivery;
 using Siyu.Core.Storage;
 using Siyu.Core.Tenants;
+using Siyu.Core.Validation;
 using Siyu.Functions.Api;
 using Siyu.Functions.Audit;
 using Siyu.Functions.Privacy;
@@ -50,12 +51,14 @@ public static class DeliveryEndpoints
                     : Problems.NotFound("template_not_found", $"no template '{id}'"))
             .Allow(Role.Marketer, Role.Admin)
             .WithName("GetTemplate")
+            .WithSummary("A message template as saved")
             .Produces<TemplateView>()
             .ProducesProblem(StatusCodes.Status404NotFound);
         templates.MapGet("/", async (HttpContext http, TemplateStore store, CancellationToken ct) =>
                 Results.Ok((await store.ListAsync(http.Caller().TenantId, ct)).Select(t => new TemplateView(t.Id, t.Template.Channel, t.Document, t.UpdatedAt)).ToList()))
             .Allow(Role.Marketer, Role.Admin)
             .WithName("ListTemplates")
+            .WithSummary("Every message template of the tenant")
             .Produces<List<TemplateView>>();
 
         var sending = app.MapGroup("/api/tenants/current").WithTags("Sending");
@@ -66,13 +69,13 @@ public static class DeliveryEndpoints
             .Produces<SendingView>();
         sending.MapPost("/sending:halt", (HttpContext http, SendingStore store, SendingCache cache, AuditLog audit, TimeProvider clock, CancellationToken ct) =>
                 SwitchAsync(http, true, store, cache, audit, clock, ct))
-            .Allow(Role.Marketer, Role.Admin)
+            .Allow(Role.Admin)
             .WithName("HaltSending")
             .WithSummary("Stop all sending at once (停发): queued and scheduled messages are held, not dropped, until resumed")
             .Produces<SendingView>();
         sending.MapPost("/sending:resume", (HttpContext http, SendingStore store, SendingCache cache, AuditLog audit, TimeProvider clock, CancellationToken ct) =>
                 SwitchAsync(http, false, store, cache, audit, clock, ct))
-            .Allow(Role.Marketer, Role.Admin)
+            .Allow(Role.Admin)
             .WithName("ResumeSending")
             .WithSummary("Resume sending: held messages go out again")
             .Produces<SendingView>();
@@ -95,6 +98,7 @@ public static class DeliveryEndpoints
                 Results.Ok((await store.ListChannelsAsync(http.Caller().TenantId, ct)).Select(ToView).ToList()))
             .Allow(Role.Admin)
             .WithName("ListChannels")
+            .WithSummary("The brand's provider accounts (whether an API key is set, never the key)")
             .Produces<List<ChannelView>>();
 
         app.MapPost("/api/delivery/receipts/{tenant}/{channel}", ReceiptAsync)
@@ -136,7 +140,7 @@ public static class DeliveryEndpoints
         var doc = node as JsonObject;
         var errors = new List<(string Field, string Message)>();
         var template = MessageTemplates.Parse(id, doc, errors);
-        if (template is null) return Problems.Invalid("invalid_template", $"template '{id}'", errors.Select(e => e.Field.Length == 0 ? e.Message : $"{e.Field}: {e.Message}").ToList());
+        if (template is null) return Problems.Invalid("invalid_template", $"template '{id}'", FieldError.FromFields(errors, "invalid_template"));
         var tenant = http.Caller().TenantId;
         var now = clock.GetUtcNow();
         await store.PutAsync(tenant, id, doc!, now, ct);
@@ -160,7 +164,7 @@ public static class DeliveryEndpoints
             "invalid_caps", "an object of channel caps, e.g. {\"sms\": {\"perDay\": 1, \"perWeek\": 3}}", ct);
         if (caps is null) return problem!;
         // The same rules as a person's own caps.
-        var errors = new Preferences { Caps = caps }.Validate().Select(e => $"{e.Field}: {e.Message}").ToList();
+        var errors = FieldError.FromFields(new Preferences { Caps = caps }.Validate(), "invalid_caps");
         if (errors.Count > 0) return Problems.Invalid("invalid_caps", "the caps", errors);
         var tenant = http.Caller().TenantId;
         await store.SetCapsAsync(tenant, caps, ct);

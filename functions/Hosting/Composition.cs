@@ -166,6 +166,7 @@ public static class Composition
         if (config.GetValue("Demo:Seed", false)) services.AddHostedService<DemoSeeder>();
 
         services.AddExceptionHandler<StorageFailureHandler>();
+        services.AddExceptionHandler<UnexpectedFailureHandler>();
         services.AddProblemDetails(o => o.CustomizeProblemDetails = c =>
         {
             // Framework-made problems (a body that does not bind, an unknown route) get a code too.
@@ -174,17 +175,16 @@ public static class Composition
                 400 => "bad_request",
                 404 => "not_found",
                 405 => "method_not_allowed",
+                413 => "body_too_large",
                 415 => "unsupported_media_type",
-                _ => "error",
+                >= 500 => "internal_error",
+                _ => "request_failed",
             });
+            // Every problem names its request, and so does its header, also where an exception handler cleared the response.
+            c.ProblemDetails.Extensions["requestId"] = c.HttpContext.TraceIdentifier;
+            if (!c.HttpContext.Response.HasStarted) c.HttpContext.Response.Headers["X-Request-Id"] = c.HttpContext.TraceIdentifier;
         });
-        services.AddOpenApi("v1", o => o.AddDocumentTransformer((doc, _, _) =>
-        {
-            doc.Info.Title = "Siyu private-domain marketing API";
-            doc.Info.Description = "Events in, profiles out; consent, preferences and personal-data rights. " +
-                                   "Authenticate with 'Authorization: Bearer <API key>'.";
-            return Task.CompletedTask;
-        }));
+        services.AddSiyuOpenApi();
         return services;
     }
 
@@ -200,6 +200,7 @@ public static class Composition
         });
         app.UseRouting();
         app.UseMiddleware<ApiKeyMiddleware>();
+        app.UseMiddleware<BoundBodyCheck>();
 
         app.MapOpenApi("/api/openapi.json").WithMetadata(Access.Anonymous);
         app.MapHealth();

@@ -34,24 +34,19 @@ public static class EventsEndpoints
     private static async Task<IResult> AcceptAsync(HttpContext http, IngestQueue queue, IOptions<IngestionSettings> settings, TimeProvider clock, CancellationToken ct)
     {
         var limits = settings.Value;
-        var (json, problem) = await RequestBody.ReadJsonAsync(http.Request, limits.MaxBodyBytes, ct);
+        var (read, problem) = await RequestBody.ReadBatchAsync(http.Request, limits.MaxBodyBytes, "batch", "events", limits.MaxEventsPerRequest, ct);
         if (problem is not null) return problem;
-        using var doc = json!;
-
-        var (batch, batchProblem) = RequestBody.BatchItems(doc, "batch", "events", limits.MaxEventsPerRequest);
-        if (batchProblem is not null) return batchProblem;
-        var count = batch.GetArrayLength();
+        using var batch = read!;
 
         var validator = new EventValidator(limits.MaxFutureSkew);
         var now = clock.GetUtcNow();
-        var accepted = new List<IncomingEvent>(count);
+        var accepted = new List<IncomingEvent>(batch.Count);
         var errors = new List<ItemError>();
-        var index = 0;
-        foreach (var item in batch.EnumerateArray())
+        foreach (var (index, item, refused) in batch.Each())
         {
-            if (validator.TryValidate(item, index, now, out var evt, out var error)) accepted.Add(evt!);
-            else errors.Add(error!);
-            index++;
+            if (refused is not null) errors.Add(batch.Place(refused));
+            else if (validator.TryValidate(item, index, now, out var evt, out var error)) accepted.Add(evt!);
+            else errors.Add(batch.Place(error!));
         }
 
         if (accepted.Count == 0)

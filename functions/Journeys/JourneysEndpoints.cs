@@ -1,10 +1,12 @@
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using Siyu.Core.Delivery;
+using Siyu.Core.Events;
 using Siyu.Core.Identities;
 using Siyu.Core.Journeys;
 using Siyu.Core.Storage;
 using Siyu.Core.Tenants;
+using Siyu.Core.Validation;
 using Siyu.Functions.Api;
 using Siyu.Functions.Audit;
 using Siyu.Functions.Privacy;
@@ -19,10 +21,12 @@ using Siyu.Storage.Profiles;
 namespace Siyu.Functions.Journeys;
 
 public sealed record JourneyView(string Id, string Name, string Status, int Version, JsonNode? Draft, DateTimeOffset CreatedAt, DateTimeOffset UpdatedAt,
-    DateTimeOffset? PublishedAt, IReadOnlyList<string>? Problems = null)
+    DateTimeOffset? PublishedAt, IReadOnlyList<FieldError>? Problems = null)
 {
+    /// <summary>A saved draft's <paramref name="problems"/> are what publishing would refuse, in the shape of every error list.</summary>
     public static JourneyView From(StoredJourney j, IReadOnlyList<string>? problems = null) =>
-        new(j.Id, j.Name, j.Status, j.Version, j.Draft, j.CreatedAt, j.UpdatedAt, j.PublishedAt, problems);
+        new(j.Id, j.Name, j.Status, j.Version, j.Draft, j.CreatedAt, j.UpdatedAt, j.PublishedAt,
+            problems is null ? null : FieldError.FromTexts(problems, "invalid_journey"));
 }
 
 public sealed record JourneySummary(string Id, string Name, string Status, int Version, DateTimeOffset UpdatedAt);
@@ -33,7 +37,9 @@ public sealed record EnterPerson(string? ProfileId, string? Identity, JsonObject
 /// <summary>One person (the fields of <see cref="EnterPerson"/>) or many under "people".</summary>
 public sealed record EnterRequest(string? ProfileId, string? Identity, JsonObject? Context, string? Key, List<EnterPerson>? People);
 
-public sealed record EnterResponse(int Entered, int AlreadyIn, int NotFound, int Busy, IReadOnlyList<EnterOutcome> Results);
+/// <summary>What became of each person, in the order sent; those who could not be entered are "invalid", with their error in <see cref="Errors"/>.</summary>
+public sealed record EnterResponse(int Entered, int AlreadyIn, int NotFound, int Busy, IReadOnlyList<EnterOutcome> Results, int Invalid = 0,
+    IReadOnlyList<ItemError>? Errors = null);
 
 public sealed record EnterOutcome(string? ProfileId, string? Identity, string Outcome);
 
@@ -226,25 +232,30 @@ public static class JourneysEndpoints
         IdentityStore identities, ProfileStore profiles, AuditLog audit, Microsoft.Extensions.Options.IOptions<JourneySettings> settings, CancellationToken ct)
     {
         var tenant = http.Caller().TenantId;
-        var (request, problem) = await RequestBody.ReadObjectAsync<EnterRequest>(http.Request, 2 * 1024 * 1024, JsonSerializerOptions.Web, "invalid_entry",
-            "{\"profileId\": \"…\", \"context\": {…}} or {\"people\": [{\"identity\": \"phone:13800138000\"}, …]}", ct);
-        if (request is null) return problem!;
-        var people = request.People ?? [new EnterPerson(request.ProfileId, request.Identity, request.Context, request.Key)];
         var max = settings.Value.MaxEntriesPerRequest;
-        var errors = new List<string>();
-        if (people.Count == 0) errors.Add("people: is empty");
-        if (people.Count > max) errors.Add($"people: at most {max} per call; this one names {people.Count}");
-        for (var i = 0; i < Math.Min(people.Count, max) && errors.Count < 20; i++)
+        var (read, problem) = await RequestBody.ReadBatchAsync(http.Request, 2 * 1024 * 1024, "people", "people", max, ct,
+            new RequestBody.BatchOptions(OrSingle: true, Code: "invalid_entry"));
+        if (problem is not null) return problem;
+        // Each person is judged on their own: one who cannot be entered gets an error, and the others are entered.
+        var valid = new List<(int Index, EnterPerson Person)>();
+        var invalid = new List<ItemError>();
+        bool single;
+        using (var batch = read!)
         {
-            var p = people[i];
-            var path = request.People is null ? "" : $"people[{i}].";
-            if ((p.ProfileId is null) == (p.Identity is null)) errors.Add($"{path}profileId: name the person by profileId or identity (one of the two)");
-            else if (p.ProfileId is not null && !Ids.IsProfileId(p.ProfileId)) errors.Add($"{path}profileId: '{p.ProfileId}' is not a profile id");
-            else if (p.Identity is not null && IdentityRules.NormaliseKey(p.Identity) is null) errors.Add($"{path}identity: '{p.Identity}' is not an identity such as phone:13800138000");
-            if (p.Context is { } c && c.ToJsonString().Length > MaxContextChars) errors.Add($"{path}context: at most {MaxContextChars / 1024} KB");
-            if (p.Key is { } k && (k.Length is 0 or > 200)) errors.Add($"{path}key: 1-200 characters");
+            single = batch.Single;
+            foreach (var (index, item, refused) in batch.Each())
+            {
+                EnterPerson? person = null;
+                var error = refused ?? CheckPerson(item, index, out person);
+                if (error is null) valid.Add((index, person!));
+                else invalid.Add(batch.Place(error));
+            }
         }
-        if (errors.Count > 0) return Problems.Invalid("invalid_entry", "the entry", errors);
+        if (single && invalid.Count > 0)
+            return Problems.Invalid("invalid_entry", "the entry", invalid.Select(e => new FieldError(e.Path, e.Code, e.Message)).ToList());
+        if (valid.Count == 0)
+            return Problems.BadRequest("invalid_entry", "no person in the batch can be entered", new Dictionary<string, object?> { ["errors"] = invalid });
+        var people = valid.Select(v => v.Person).ToList();
 
         if (await Find(store, http, id, ct) is not { } stored) return NotFound(id);
         if (stored.Status != JourneyStatus.Live)
@@ -271,10 +282,41 @@ public static class JourneysEndpoints
         var byProfile = results.GroupBy(r => r.ProfileId).ToDictionary(g => g.Key, g => g.First().Outcome, StringComparer.Ordinal);
         var outcomes = resolved.Select(r => new EnterOutcome(r.ProfileId, r.Person.Identity,
             r.ProfileId is null ? "notFound" : byProfile.GetValueOrDefault(r.ProfileId, EntryOutcomes.AlreadyIn))).ToList();
+        // The results stay in the order people were sent: the invalid in their places.
+        foreach (var e in invalid) outcomes.Insert(e.Index, new EnterOutcome(null, null, Invalid));
         await audit.RecordAsync(http, AuditLog.Actions.JourneyEntered, null,
             $"journey {id}: {outcomes.Count(o => o.Outcome == EntryOutcomes.Entered)} of {outcomes.Count} entered");
         return Results.Ok(new EnterResponse(outcomes.Count(o => o.Outcome == EntryOutcomes.Entered), outcomes.Count(o => o.Outcome == EntryOutcomes.AlreadyIn),
-            outcomes.Count(o => o.Outcome == "notFound"), outcomes.Count(o => o.Outcome == EntryOutcomes.Busy), outcomes));
+            outcomes.Count(o => o.Outcome == "notFound"), outcomes.Count(o => o.Outcome == EntryOutcomes.Busy), outcomes, invalid.Count, invalid));
+    }
+
+    private const string Invalid = "invalid";
+
+    /// <summary>One person to enter, as sent: their error (with its path under the item), or null and the person.</summary>
+    private static ItemError? CheckPerson(JsonElement item, int index, out EnterPerson? person)
+    {
+        var shape = new List<FieldError>();
+        person = JsonShape.Read<EnterPerson>(item, JsonSerializerOptions.Web, "", shape);
+        if (person is null)
+            return shape.Count > 0 && item.ValueKind == JsonValueKind.Object
+                ? ItemError.At(index, null, shape[0].Path, shape[0].Code, $"{shape[0].Message}{(shape.Count > 1 ? $" (and {shape.Count - 1} more)" : "")}")
+                : ItemError.At(index, null, "", "invalid_person", "each person is an object: {\"profileId\": \"…\"} or {\"identity\": \"phone:13800138000\"}");
+        var p = person;
+        var failed = Problem(p);
+        if (failed is not null) person = null;
+        return failed;
+
+        ItemError? Problem(EnterPerson p)
+        {
+            ItemError Fail(string field, string code, string message) => ItemError.At(index, null, field, code, message);
+        if ((p.ProfileId is null) == (p.Identity is null)) return Fail("profileId", "missing_person", "name the person by profileId or identity (one of the two)");
+        if (p.ProfileId is not null && !Ids.IsProfileId(p.ProfileId)) return Fail("profileId", "invalid_profile_id", $"'{p.ProfileId}' is not a profile id");
+        if (p.Identity is not null && IdentityRules.NormaliseKey(p.Identity) is null)
+            return Fail("identity", "invalid_identity", $"'{p.Identity}' is not an identity such as phone:13800138000");
+        if (p.Context is { } c && c.ToJsonString().Length > MaxContextChars) return Fail("context", "context_too_large", $"at most {MaxContextChars / 1024} KB");
+            if (p.Key is { } k && (k.Length is 0 or > 200)) return Fail("key", "invalid_key", "1-200 characters");
+            return null;
+        }
     }
 
     private static async Task<IResult> StatsAsync(string id, HttpContext http, JourneyStore store, JourneyCatalog catalog, RunStore runs, CancellationToken ct)

@@ -74,22 +74,19 @@ public static class ConsentEndpoints
     private static async Task<IResult> RecordAsync(HttpContext http, IngestQueue queue, ProfileStore profiles, AuditLog audit,
         IOptions<IngestionSettings> settings, TimeProvider clock, CancellationToken ct)
     {
-        var (json, problem) = await RequestBody.ReadJsonAsync(http.Request, settings.Value.MaxBodyBytes, ct);
+        var (read, problem) = await RequestBody.ReadBatchAsync(http.Request, settings.Value.MaxBodyBytes, "consents", "consents", MaxConsentsPerRequest, ct);
         if (problem is not null) return problem;
-        using var doc = json!;
-        var (items, batchProblem) = RequestBody.BatchItems(doc, "consents", "consents", MaxConsentsPerRequest);
-        if (batchProblem is not null) return batchProblem;
+        using var batch = read!;
 
         var tenant = http.Caller().TenantId;
         var now = clock.GetUtcNow();
         var accepted = new List<(int Index, IncomingEvent Event)>();
         var errors = new List<ItemError>();
-        var index = 0;
-        foreach (var item in items.EnumerateArray())
+        foreach (var (index, item, refused) in batch.Each())
         {
-            if (TryRead(item, index, now, settings.Value.MaxFutureSkew, out var evt, out var error)) accepted.Add((index, evt!));
-            else errors.Add(error!);
-            index++;
+            if (refused is not null) errors.Add(batch.Place(refused));
+            else if (TryRead(item, index, now, settings.Value.MaxFutureSkew, out var evt, out var error)) accepted.Add((index, evt!));
+            else errors.Add(batch.Place(error!));
         }
 
         // A profile named by id must exist in this tenant; another tenant's id is simply not found here.
@@ -106,7 +103,7 @@ public static class ConsentEndpoints
         catch (RequestFailedException e) { return Problems.Unavailable($"profiles could not be read ({e.Status})"); }
         foreach (var a in accepted.Where(a => a.Event.ProfileId is { } id && missing.Contains(id)).ToList())
         {
-            errors.Add(new ItemError(a.Index, a.Event.MessageId, "profile_not_found", $"no profile '{a.Event.ProfileId}' in this tenant"));
+            errors.Add(batch.Place(ItemError.At(a.Index, a.Event.MessageId, "profileId", "profile_not_found", $"no profile '{a.Event.ProfileId}' in this tenant")));
             accepted.Remove(a);
         }
         errors.Sort((x, y) => x.Index.CompareTo(y.Index));
@@ -139,7 +136,7 @@ public static class ConsentEndpoints
         evt = null;
         error = null;
         string? id = null;
-        ItemError Fail(string code, string message) => new(index, id, code, message);
+        ItemError Fail(string code, string message, string field = "") => ItemError.At(index, id, field, code, message);
 
         if (item.ValueKind != JsonValueKind.Object) { error = Fail("invalid_item", "each consent must be a JSON object"); return false; }
         if (EventJson.HasDuplicateNames(item)) { error = Fail("duplicate_property", "the item names the same property twice"); return false; }
@@ -149,32 +146,32 @@ public static class ConsentEndpoints
         {
             id = idNode.GetValueKind() == JsonValueKind.String ? idNode.GetValue<string>() : null;
             if (string.IsNullOrWhiteSpace(id) || id.Length > EventValidator.MaxMessageIdLength || id.Any(char.IsControl))
-            { error = Fail("invalid_id", $"id must be 1-{EventValidator.MaxMessageIdLength} characters without control characters"); return false; }
+            { error = Fail("invalid_id", $"id must be 1-{EventValidator.MaxMessageIdLength} characters without control characters", "id"); return false; }
         }
 
         var profileId = fields["profileId"] is JsonValue pv && pv.TryGetValue<string>(out var pid) ? pid : null;
         var hasIdentities = item.TryGetProperty("identities", out var idsEl) && idsEl.ValueKind != JsonValueKind.Null;
-        if (fields["profileId"] is not null && profileId is null) { error = Fail("invalid_profile_id", "profileId must be a string"); return false; }
-        if (profileId is not null && hasIdentities) { error = Fail("ambiguous_profile", "name the person by profileId or by identities, not both"); return false; }
+        if (fields["profileId"] is not null && profileId is null) { error = Fail("invalid_profile_id", "profileId must be a string", "profileId"); return false; }
+        if (profileId is not null && hasIdentities) { error = Fail("ambiguous_profile", "name the person by profileId or by identities, not both", "profileId"); return false; }
         List<Siyu.Core.Identities.Identity> identities = [];
         if (profileId is not null)
         {
-            if (!Ids.IsProfileId(profileId)) { error = Fail("profile_not_found", $"no profile '{profileId}' in this tenant"); return false; }
+            if (!Ids.IsProfileId(profileId)) { error = Fail("profile_not_found", $"no profile '{profileId}' in this tenant", "profileId"); return false; }
         }
         else if (!EventValidator.TryIdentities(item, out identities, out var idError))
         {
-            error = Fail(idError is null ? "missing_profile" : "invalid_identity", idError ?? "name the person: profileId, or identities such as {\"phone\": \"13800138000\"}");
+            error = Fail(idError is null ? "missing_profile" : "invalid_identity", idError ?? "name the person: profileId, or identities such as {\"phone\": \"13800138000\"}", "identities");
             return false;
         }
 
-        if (!ConsentRules.TryRead(fields, out _, out var consentError)) { error = Fail(consentError.Code, consentError.Message); return false; }
+        if (!ConsentRules.TryRead(fields, out _, out var consentError)) { error = Fail(consentError.Code, consentError.Message, ConsentRules.FieldOf(consentError.Code)); return false; }
 
         if (fields["occurredAt"] is not JsonValue occurredNode)
-        { error = Fail("missing_occurred_at", "occurredAt is required: when the person decided (ISO 8601)"); return false; }
+        { error = Fail("missing_occurred_at", "occurredAt is required: when the person decided (ISO 8601)", "occurredAt"); return false; }
         if (!occurredNode.TryGetValue<string>(out var occurredText) || !EventValidator.TryParseTime(occurredText, out var occurredAt))
-        { error = Fail("invalid_occurred_at", "occurredAt must be an ISO 8601 date-time"); return false; }
-        if (occurredAt > now + maxFutureSkew) { error = Fail("occurred_at_in_future", "occurredAt is in the future"); return false; }
-        if (occurredAt < EventValidator.Earliest) { error = Fail("invalid_occurred_at", "occurredAt is before the year 2000"); return false; }
+        { error = Fail("invalid_occurred_at", "occurredAt must be an ISO 8601 date-time", "occurredAt"); return false; }
+        if (occurredAt > now + maxFutureSkew) { error = Fail("occurred_at_in_future", "occurredAt is in the future", "occurredAt"); return false; }
+        if (occurredAt < EventValidator.Earliest) { error = Fail("invalid_occurred_at", "occurredAt is before the year 2000", "occurredAt"); return false; }
 
         var properties = new JsonObject();
         foreach (var name in new[] { "purpose", "channel", "status", "source", "evidence", "scope" })

@@ -1,6 +1,7 @@
 using System.Text.Json;
 using Siyu.Core.Consent;
 using Siyu.Core.Tenants;
+using Siyu.Core.Validation;
 using Siyu.Functions.Api;
 using Siyu.Functions.Audit;
 using Siyu.Functions.Tenants;
@@ -59,8 +60,7 @@ public static class PreferencesEndpoints
         };
         var problems = preferences.Validate();
         if (problems.Count > 0)
-            return Problems.BadRequest("invalid_preferences", string.Join("; ", problems.Select(p => $"{p.Field}: {p.Message}")),
-                new Dictionary<string, object?> { ["errors"] = problems.Select(p => new { field = p.Field, message = p.Message }).ToList() });
+            return Problems.Invalid("invalid_preferences", "the preferences", FieldError.FromFields(problems, "invalid_preferences"));
 
         var (result, _) = await LiveProfiles.UpdateAsync(profiles, http.Caller().TenantId, id, state =>
         {

@@ -4,6 +4,7 @@ using Siyu.Core.Privacy;
 using Siyu.Core.Profiles;
 using Siyu.Core.Storage;
 using Siyu.Core.Tenants;
+using Siyu.Core.Validation;
 using Siyu.Functions.Api;
 using Siyu.Functions.Audience;
 using Siyu.Functions.Audit;
@@ -17,9 +18,10 @@ using Siyu.Storage.Queues;
 
 namespace Siyu.Functions.Tags;
 
-public sealed record BulkTagRequest(IReadOnlyList<string>? ProfileIds, IReadOnlyList<string>? Identities, string? Action);
+public sealed record BulkTagRequest(IReadOnlyList<string?>? ProfileIds, IReadOnlyList<string?>? Identities, string? Action);
 
-public sealed record BulkTagAccepted(string JobId, string Status, int Total, string Location);
+/// <summary>The job, and the entries that name no one (each with its error); the others are tagged.</summary>
+public sealed record BulkTagAccepted(string JobId, string Status, int Total, string Location, int Rejected = 0, IReadOnlyList<FieldError>? Errors = null);
 
 /// <summary>
 /// Tagging many people at once (up to <see cref="MaxTargets"/> per call): the call answers 202 with a job at once; the
@@ -74,17 +76,26 @@ public sealed class BulkTagging(
         if (action is not ("add" or "remove")) return Problems.BadRequest("invalid_bulk_tag", "action must be \"add\" or \"remove\"");
         if ((request.ProfileIds is null) == (request.Identities is null))
             return Problems.BadRequest("invalid_bulk_tag", "name the people by \"profileIds\" or by \"identities\" (one of the two)");
-        var targets = (request.ProfileIds ?? request.Identities)!;
-        if (targets.Count == 0) return Problems.BadRequest("invalid_bulk_tag", "the list of people is empty");
-        if (targets.Count > MaxTargets)
-            return Problems.BadRequest("too_many_profiles", $"at most {MaxTargets} people per call; this one names {targets.Count}. Split it into several calls.");
-        // Identities as a client writes them ("phone:138 0013 8000"), normalised to the keys the index holds.
-        if (request.Identities is not null) targets = targets.Select(t => IdentityRules.NormaliseKey(t) ?? "!" + t).ToList();
-        var bad = request.ProfileIds is not null
-            ? targets.Where(t => !Ids.IsProfileId(t)).ToList()
-            : targets.Where(t => t.StartsWith('!')).Select(t => t[1..]).ToList();
-        if (bad.Count > 0)
-            return Problems.BadRequest("invalid_bulk_tag", $"{bad.Count} entr{(bad.Count == 1 ? "y is" : "ies are")} not {(request.ProfileIds is not null ? "profile ids" : "identities such as phone:13800138000")}, e.g. '{bad[0]}'");
+        var named = (request.ProfileIds ?? request.Identities)!;
+        if (named.Count == 0) return Problems.BadRequest("invalid_bulk_tag", "the list of people is empty");
+        if (named.Count > MaxTargets)
+            return Problems.BadRequest("too_many_profiles", $"at most {MaxTargets} people per call; this one names {named.Count}. Split it into several calls.");
+        // Each entry on its own: one that names no one gets its error, and the others are tagged. Identities as a client
+        // writes them ("phone:138 0013 8000") are normalised to the keys the index holds.
+        var field = request.ProfileIds is not null ? "profileIds" : "identities";
+        var targets = new List<string>();
+        var errors = new List<FieldError>();
+        for (var i = 0; i < named.Count; i++)
+        {
+            var entry = named[i];
+            var target = entry is null ? null : request.ProfileIds is not null ? (Ids.IsProfileId(entry) ? entry : null) : IdentityRules.NormaliseKey(entry);
+            if (target is not null) targets.Add(target);
+            else errors.Add(new FieldError(FieldError.Item(field, i), request.ProfileIds is not null ? "invalid_profile_id" : "invalid_identity",
+                entry is null ? "must be a string, not null"
+                    : request.ProfileIds is not null ? $"'{entry}' is not a profile id" : $"'{entry}' is not an identity such as phone:13800138000"));
+        }
+        if (targets.Count == 0)
+            return Problems.Invalid("invalid_bulk_tag", $"{field} ({errors.Count} entr{(errors.Count == 1 ? "y" : "ies")})", errors.Take(RequestBody.MaxErrors).ToList());
 
         var caller = http.Caller();
         var defs = await definitions.GetAsync(caller.TenantId, ct);
@@ -97,7 +108,8 @@ public sealed class BulkTagging(
         await audit.RecordAsync(http, AuditLog.Actions.BulkTag, null, $"{action} {name} for {targets.Count} people (job {jobId})");
         await bulk.EnqueueAsync(caller.TenantId, jobId, name, action, caller.KeyId, chunks, ct);
         var location = $"/api/tags/jobs/{jobId}";
-        return Results.Json(new BulkTagAccepted(jobId, "queued", chunks.Sum(c => c.Count), location), statusCode: StatusCodes.Status202Accepted);
+        return Results.Json(new BulkTagAccepted(jobId, "queued", chunks.Sum(c => c.Count), location, errors.Count, errors.Take(RequestBody.MaxErrors).ToList()),
+            statusCode: StatusCodes.Status202Accepted);
     }
 
     private async Task EnqueueAsync(string tenantId, string jobId, string tag, string action, string by, IReadOnlyList<IReadOnlyList<string>> chunks, CancellationToken ct)

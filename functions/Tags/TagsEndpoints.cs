@@ -82,7 +82,7 @@ public static class TagsEndpoints
         if (request.Description is { Length: > TagDefinition.MaxTextLength }) errors.Add($"description: at most {TagDefinition.MaxTextLength} characters");
         if (request.Sensitive && (request.Purpose is null || !ConsentVocabulary.IsPurpose(request.Purpose) || !ConsentVocabulary.IsSensitive(request.Purpose)))
             errors.Add("purpose: a sensitive tag needs a sensitive purpose: " + string.Join(", ", ConsentVocabulary.Purposes.Where(ConsentVocabulary.IsSensitive)));
-        if (errors.Count > 0) return Problems.BadRequest("invalid_tag_definition", string.Join("; ", errors));
+        if (errors.Count > 0) return Problems.Invalid("invalid_tag_definition", $"tag '{name}'", errors);
 
         var caller = http.Caller();
         var existing = (await definitions.GetAsync(caller.TenantId, ct)).Tag(name);

@@ -86,6 +86,10 @@ public static class ConsentRules
     /// <c>scope</c>. The id and time are the caller's to fill in. On failure, <paramref name="error"/> is
     /// (code, message).
     /// </summary>
+    /// <summary>The field an error of <see cref="TryRead"/> is about (its code names it: <c>unknown_purpose</c>, <c>evidence_too_long</c>), or "".</summary>
+    public static string FieldOf(string code) =>
+        new[] { "purpose", "channel", "status", "source", "evidence", "scope" }.FirstOrDefault(f => code.Split('_').Contains(f)) ?? "";
+
     public static bool TryRead(JsonObject? fields, out ConsentDecision decision, out (string Code, string Message) error)
     {
         decision = null!;

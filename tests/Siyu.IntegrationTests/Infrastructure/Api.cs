@@ -35,6 +35,18 @@ public static class Api
         return profile!.Value;
     }
 
+    /// <summary>
+    /// A problem's <c>errors</c> as "path: message" lines, after checking that each has the one shape every error list
+    /// has: a path, a code and a message, all strings.
+    /// </summary>
+    public static List<string> ErrorTexts(this JsonElement problem) => problem.GetProperty("errors").EnumerateArray().Select(e =>
+    {
+        var path = e.GetProperty("path").GetString()!;
+        Assert.False(string.IsNullOrEmpty(e.GetProperty("code").GetString()), $"an error without a code: {e}");
+        var message = e.GetProperty("message").GetString()!;
+        return path.Length == 0 ? message : $"{path}: {message}";
+    }).ToList();
+
     public static async Task AssertProblem(this HttpResponseMessage response, HttpStatusCode status, string code)
     {
         var body = await response.Content.ReadAsStringAsync();

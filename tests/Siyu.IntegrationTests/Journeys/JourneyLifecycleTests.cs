@@ -66,7 +66,7 @@ public sealed class JourneyLifecycleTests(ClockedApp app) : IClassFixture<Clocke
 
         var publish = await marketer.PostAsync("/api/journeys/broken/publish", null);
         await publish.AssertProblem(HttpStatusCode.BadRequest, "invalid_journey");
-        var errors = (await publish.Json()).GetProperty("errors").EnumerateArray().Select(e => e.GetString()!).ToList();
+        var errors = (await publish.Json()).ErrorTexts();
         Assert.Contains(errors, e => e.StartsWith("nodes.a.type") && e.Contains("teleport"));         // unknown node type
         Assert.Contains(errors, e => e.StartsWith("nodes.b.timeout"));                               // a wait with no timeout
         Assert.Contains(errors, e => e.Contains("'nowhere'"));                                        // a dangling branch

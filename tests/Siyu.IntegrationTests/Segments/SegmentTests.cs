@@ -54,7 +54,7 @@ public sealed class SegmentTests(ClockedApp app) : IClassFixture<ClockedApp>
             },
         });
         await response.AssertProblem(HttpStatusCode.BadRequest, "invalid_segment");
-        var errors = (await response.Json()).GetProperty("errors").EnumerateArray().Select(e => e.GetString()!).ToList();
+        var errors = (await response.Json()).ErrorTexts();
         Assert.Equal(5, errors.Count);
         Assert.Contains(errors, e => e.StartsWith("rule.and[0]") && e.Contains("float128"));
         Assert.Contains(errors, e => e.StartsWith("rule.and[1].withinDays") && e.Contains("180"));
