@@ -142,7 +142,8 @@ public sealed class CampaignStore(StorageTables tables)
         // The stored document keeps the list's size, not the list: parse it as a list of that many placeholders' worth.
         if (parseDoc["audience"] is JsonObject a && a["identities"] is JsonValue) a["identities"] = new JsonArray(JsonValue.Create("userId:list"));
         var errors = new List<(string, string)>();
-        var definition = CampaignRules.Parse(parseDoc, DateTimeOffset.MinValue, errors)
+        // Read back against the moment it was accepted, so the rules about time (startAt at most 90 days ahead) hold as they did then.
+        var definition = CampaignRules.Parse(parseDoc, row.GetDateTimeOffset("CreatedAt") ?? DateTimeOffset.MinValue, errors)
             ?? throw new InvalidDataException($"campaign {row.RowKey} does not read back: {string.Join("; ", errors)}");
         // An uploaded list reads back empty: its identities are in the list chunks, one fan-out part each.
         if (definition.Identities is not null) definition = definition with { Identities = [] };
