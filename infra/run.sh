@@ -1,14 +1,64 @@
 #!/usr/bin/env bash
-# Runs the product locally: installs Azurite from npm (first time), starts it with data kept under .local/azurite,
-# and starts the function app against it with a seeded demo tenant whose API keys are printed.
-# Ctrl-C stops both.
+# Runs the product locally. Azurite (tables and queues, data kept under .local/azurite) and the fake providers (a
+# local WeChat API and SMS/email/WeCom/push provider) run in the background: each is started only if its port is not
+# answering already, so running this again reuses them. The function app runs in the foreground, with a seeded demo
+# tenant whose API keys are printed and kept in .local/demo-keys.json (the same keys after a restart).
+# Ctrl-C stops the app alone: Azurite and the fake keep running, with their data and counts.
+#   ./infra/run.sh          start what is not running, then run the app
+#   ./infra/run.sh stop     stop the Azurite and fake provider processes this script started
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$root"
 
+table_port="${AZURITE_TABLE_PORT:-10002}"
+queue_port="${AZURITE_QUEUE_PORT:-10001}"
+fake_port="${FAKE_PROVIDER_PORT:-7072}"
+pids=.local/pids
+mkdir -p .local/azurite "$pids"
+
+answering() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+
+# Stops only what this script started: a pid from .local/pids whose process still runs the command it was started with.
+stop_services() {
+  local name pid
+  for name in azurite-table azurite-queue fake-providers; do
+    [ -f "$pids/$name" ] || continue
+    pid="$(cat "$pids/$name")"
+    if ps -p "$pid" -o args= 2>/dev/null | grep -q -e azurite -e Siyu.FakeProviders; then
+      # Its own process group (see start_detached): dotnet run's child goes with it.
+      kill -TERM -- "-$pid" 2>/dev/null || kill -TERM "$pid" 2>/dev/null || true
+      echo "stopped $name (pid $pid)"
+    fi
+    rm -f "$pids/$name"
+  done
+}
+
+case "${1:-}" in
+  stop) stop_services; exit 0 ;;
+  "") ;;
+  *) echo "usage: ./infra/run.sh [stop]" >&2; exit 2 ;;
+esac
+
+# Starts a service in a session of its own, so that Ctrl-C on the app does not reach it; its pid goes to .local/pids.
+start_detached() {
+  local name="$1"; shift
+  if command -v setsid > /dev/null 2>&1; then
+    setsid "$@" > ".local/$name.log" 2>&1 < /dev/null &
+  else # macOS has no setsid(1)
+    perl -MPOSIX -e 'POSIX::setsid(); exec @ARGV or die "exec: $!"' "$@" > ".local/$name.log" 2>&1 < /dev/null &
+  fi
+  echo $! > "$pids/$name"
+}
+
+wait_for() {
+  local port="$1" name="$2"
+  for _ in $(seq 1 600); do answering "$port" && return 0; sleep 0.2; done
+  echo "$name did not start on port $port; see .local/$name.log" >&2
+  exit 1
+}
+
 [ -d infra/azurite/node_modules/azurite ] || npm ci --prefix infra/azurite --no-audit --no-fund
 
-mkdir -p .local/azurite
 # Secrets for the local run only, made once and kept out of git.
 if [ ! -f .local/secrets.env ]; then
   {
@@ -20,20 +70,31 @@ fi
 # shellcheck disable=SC1091
 source .local/secrets.env
 
-table_port="${AZURITE_TABLE_PORT:-10002}"
-queue_port="${AZURITE_QUEUE_PORT:-10001}"
 azurite_src=infra/azurite/node_modules/azurite/dist/src
-node "$azurite_src/table/main.js" --location .local/azurite --tableHost 127.0.0.1 --tablePort "$table_port" --silent --disableTelemetry &
-table_pid=$!
-node "$azurite_src/queue/main.js" --location .local/azurite --queueHost 127.0.0.1 --queuePort "$queue_port" --silent --disableTelemetry &
-queue_pid=$!
+if answering "$table_port"; then echo "Azurite tables: already answering on $table_port, reused"
+else
+  start_detached azurite-table node "$azurite_src/table/main.js" --location .local/azurite --tableHost 127.0.0.1 --tablePort "$table_port" --silent --disableTelemetry
+  echo "Azurite tables: started on $table_port (pid $(cat "$pids/azurite-table"))"
+fi
+if answering "$queue_port"; then echo "Azurite queues: already answering on $queue_port, reused"
+else
+  start_detached azurite-queue node "$azurite_src/queue/main.js" --location .local/azurite --queueHost 127.0.0.1 --queuePort "$queue_port" --silent --disableTelemetry
+  echo "Azurite queues: started on $queue_port (pid $(cat "$pids/azurite-queue"))"
+fi
 # A local fake of WeChat's API and the SMS/email/WeCom/push provider contract, so sends go somewhere observable:
-# it knows WeChat app "wxdemo" (secret demo-secret) and provider key "pk_demo"; GET :7072/fake/stats counts what it took.
-fake_port="${FAKE_PROVIDER_PORT:-7072}"
-dotnet run --project infra/Siyu.FakeProviders -c Release -- --urls "http://127.0.0.1:$fake_port" \
-  --Fake:Apps:wxdemo=demo-secret --Fake:ApiKeys:0=pk_demo > .local/fake-providers.log 2>&1 &
-fake_pid=$!
-trap 'kill $table_pid $queue_pid $fake_pid 2>/dev/null || true' EXIT INT TERM
+# it knows WeChat app "wxdemo" (secret demo-secret) and provider key "pk_demo"; GET /fake/stats counts what it took.
+if answering "$fake_port"; then echo "Fake providers: already answering on $fake_port, reused (their counts go on)"
+else
+  dotnet build infra/Siyu.FakeProviders -c Release --nologo -v quiet > .local/fake-providers-build.log 2>&1 \
+    || { cat .local/fake-providers-build.log; exit 1; }
+  start_detached fake-providers dotnet run --no-build --project infra/Siyu.FakeProviders -c Release -- --urls "http://127.0.0.1:$fake_port" \
+    --Fake:Apps:wxdemo=demo-secret --Fake:ApiKeys:0=pk_demo
+  echo "Fake providers: started on $fake_port (pid $(cat "$pids/fake-providers"))"
+fi
+wait_for "$table_port" azurite-table
+wait_for "$queue_port" azurite-queue
+wait_for "$fake_port" fake-providers
+echo "They keep running when the app stops; ./infra/run.sh stop stops them."
 
 account=devstoreaccount1
 # Azurite's published, well-known development key: not a secret.
@@ -42,11 +103,12 @@ export Storage__ConnectionString="DefaultEndpointsProtocol=http;AccountName=$acc
 export Operator__BootstrapKey="$OPERATOR_KEY"
 export Secrets__EncryptionKey="$SECRETS_KEY"
 export Demo__Seed=true
+export Demo__KeysFile="$root/.local/demo-keys.json"
 export Channels__WeChatApiBaseUrl="http://127.0.0.1:$fake_port"
 for channel in sms email wecom push; do export "Channels__ProviderBaseUrls__$channel=http://127.0.0.1:$fake_port"; done
 export ASPNETCORE_ENVIRONMENT="${ASPNETCORE_ENVIRONMENT:-Development}"
 url="${SIYU_URL:-http://127.0.0.1:7071}"
 
 echo "Operator bootstrap key (for /api/operator/*): $OPERATOR_KEY"
-echo "API: $url   OpenAPI: $url/api/openapi.json   Health: $url/api/health"
-dotnet run --project functions/Siyu.Functions.csproj -c Release --urls "$url"
+echo "API: $url   OpenAPI: $url/api/openapi.json   Health: $url/api/health   Fake provider: http://127.0.0.1:$fake_port/fake/stats"
+exec dotnet run --project functions/Siyu.Functions.csproj -c Release --urls "$url"

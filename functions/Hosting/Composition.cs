@@ -163,7 +163,12 @@ public static class Composition
             if (config.GetValue("Audience:SweepEnabled", true)) services.AddHostedService<AudienceSweepTimer>();
             if (config.GetValue("Journeys:TimersEnabled", true)) services.AddHostedService<TimerSweepService>();
         }
-        if (config.GetValue("Demo:Seed", false)) services.AddHostedService<DemoSeeder>();
+        if (config.GetValue("Demo:Seed", false))
+        {
+            services.AddSingleton<DemoKeys>();
+            services.AddSingleton<DemoSeeder>();
+            services.AddHostedService(sp => sp.GetRequiredService<DemoSeeder>());
+        }
 
         services.AddExceptionHandler<StorageFailureHandler>();
         services.AddExceptionHandler<UnexpectedFailureHandler>();

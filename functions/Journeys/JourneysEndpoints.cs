@@ -173,7 +173,8 @@ public static class JourneysEndpoints
         return Results.Ok(JourneyView.From((await store.GetAsync(tenant, id, ct))!, problems));
     }
 
-    private static async Task<List<string>> ValidateAsync(string tenant, JsonNode document, AudienceStore audience, DefinitionStore definitions,
+    /// <summary>What publishing would refuse in this document, every problem at once (the demo seed checks its journey with it too).</summary>
+    internal static async Task<List<string>> ValidateAsync(string tenant, JsonNode document, AudienceStore audience, DefinitionStore definitions,
         TemplateStore templates, CancellationToken ct)
     {
         var stored = await audience.ReadAllAsync(tenant, ct);

@@ -34,14 +34,23 @@ public sealed partial class FakeProviderServer
     }
 
     /// <summary>The counters of <c>GET /fake/stats</c>.</summary>
-    public FakeStats Stats() => new(
-        Requests,
-        Volatile.Read(ref acceptedCount),
-        Duplicates,
-        tokenRequests.ToDictionary(p => p.Key, p => p.Value, StringComparer.Ordinal),
-        ReceiptsSent,
-        Volatile.Read(ref receiptsUndelivered),
-        receivedReceipts.Count);
+    public FakeStats Stats()
+    {
+        var perRecipient = acceptedByRecipient.ToArray();
+        return new(
+            Requests,
+            Volatile.Read(ref acceptedCount),
+            Duplicates,
+            tokenRequests.ToDictionary(p => p.Key, p => p.Value, StringComparer.Ordinal),
+            ReceiptsSent,
+            Volatile.Read(ref receiptsUndelivered),
+            receivedReceipts.Count)
+        {
+            Recipients = perRecipient.Length,
+            MaxPerRecipient = perRecipient.Length == 0 ? 0 : perRecipient.Max(p => p.Value),
+            RecipientsMoreThanOnce = perRecipient.Where(p => p.Value > 1).ToDictionary(p => p.Key, p => p.Value, StringComparer.Ordinal),
+        };
+    }
 
     public sealed record AppRegistration(string Secret);
 }
@@ -50,4 +59,14 @@ public sealed partial class FakeProviderServer
 /// app, receipts sent (and failed to send), receipts received by its own sink.</summary>
 public sealed record FakeStats(
     int Requests, int Accepted, int Duplicates, IReadOnlyDictionary<string, int> TokenRequests,
-    int ReceiptsSent, int ReceiptsUndelivered, int ReceiptsReceived);
+    int ReceiptsSent, int ReceiptsUndelivered, int ReceiptsReceived)
+{
+    /// <summary>People (openids, phones, addresses, webhook "to"s) who got at least one unique message.</summary>
+    public int Recipients { get; init; }
+
+    /// <summary>The most unique messages any one recipient got: 1 when nobody got two.</summary>
+    public int MaxPerRecipient { get; init; }
+
+    /// <summary>Each recipient who got more than one unique message, with how many; empty when nobody got two.</summary>
+    public IReadOnlyDictionary<string, int> RecipientsMoreThanOnce { get; init; } = new Dictionary<string, int>();
+}

@@ -26,6 +26,7 @@ public sealed partial class FakeProviderServer : IAsyncDisposable
     private readonly ConcurrentDictionary<string, ConcurrentQueue<Fault>> faults = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, string> seenKeys = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, int> requestsByRecipient = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, int> acceptedByRecipient = new(StringComparer.Ordinal);
     private readonly ConcurrentQueue<AcceptedMessage> accepted = new();
     private readonly ConcurrentQueue<ReceivedReceipt> receivedReceipts = new();
     private long nextId;
@@ -121,6 +122,9 @@ public sealed partial class FakeProviderServer : IAsyncDisposable
 
     public int RequestsFor(string recipient) => requestsByRecipient.GetValueOrDefault(recipient);
 
+    /// <summary>Unique messages taken for one recipient (repeats absorbed by idempotency do not count).</summary>
+    public int AcceptedFor(string recipient) => acceptedByRecipient.GetValueOrDefault(recipient);
+
     public int TokenRequests(string appId) => tokenRequests.GetValueOrDefault(appId);
 
     public int ReceiptsSent => Volatile.Read(ref receiptsSent);
@@ -136,6 +140,7 @@ public sealed partial class FakeProviderServer : IAsyncDisposable
         faults.Clear();
         seenKeys.Clear();
         requestsByRecipient.Clear();
+        acceptedByRecipient.Clear();
         accepted.Clear();
         receivedReceipts.Clear();
         Interlocked.Exchange(ref requests, 0);
@@ -177,7 +182,9 @@ public sealed partial class FakeProviderServer : IAsyncDisposable
             Interlocked.Increment(ref duplicates);
             return (seenKeys[dedupeKey], false);
         }
-        accepted.Enqueue(message(id));
+        var taken = message(id);
+        accepted.Enqueue(taken);
+        acceptedByRecipient.AddOrUpdate(taken.Recipient, 1, static (_, n) => n + 1);
         Interlocked.Increment(ref acceptedCount);
         return (id, true);
     }
