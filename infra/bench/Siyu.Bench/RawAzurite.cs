@@ -21,7 +21,7 @@ public static class RawAzurite
         var batch = service.GetTableClient("rawbatch");
         await single.CreateIfNotExistsAsync();
         await batch.CreateIfNotExistsAsync();
-        var queue = new RestQueueService(account).Queue("rawput");
+        var queue = new AzureQueueService(account).Queue("rawput");
         await queue.CreateIfNotExistsAsync();
 
         var singles = await Run(32, duration, async (w, i) =>
