@@ -54,7 +54,7 @@ public static class Composition
             return StorageAccount.FromSettings(s.ConnectionString, s.TableServiceUri, s.QueueServiceUri, s.ManagedIdentityClientId);
         });
         services.AddSingleton(sp => new StorageTables(sp.GetRequiredService<StorageAccount>(), sp.GetRequiredService<IOptions<StorageSettings>>().Value.Prefix));
-        services.AddSingleton<IQueueService>(sp => new RestQueueService(sp.GetRequiredService<StorageAccount>()));
+        services.AddSingleton<IQueueService>(sp => new AzureQueueService(sp.GetRequiredService<StorageAccount>()));
         services.AddSingleton(sp => new QueueNames(sp.GetRequiredService<IOptions<StorageSettings>>().Value, sp.GetRequiredService<IOptions<IngestionSettings>>().Value,
             sp.GetRequiredService<IOptions<JourneySettings>>().Value.Partitions, sp.GetRequiredService<IOptions<DeliverySettings>>().Value.Partitions));
 

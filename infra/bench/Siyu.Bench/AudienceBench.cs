@@ -271,7 +271,7 @@ public static class AudienceBench
         var index = service.GetTableClient("rawindex");
         await table.CreateIfNotExistsAsync();
         await index.CreateIfNotExistsAsync();
-        var queue = new RestQueueService(StorageAccount.Parse(connectionString)).Queue("rawchain");
+        var queue = new AzureQueueService(StorageAccount.Parse(connectionString)).Queue("rawchain");
         await queue.CreateIfNotExistsAsync();
         var count = (int)(rate * duration.TotalSeconds);
         var doc = new string('x', 1500); // about a profile row's document

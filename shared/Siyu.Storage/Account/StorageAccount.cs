@@ -15,6 +15,8 @@ public sealed class StorageAccount
     public string? AccountName { get; init; }
     /// <summary>Set for Shared Key auth: the base64 account key.</summary>
     public string? AccountKey { get; init; }
+    /// <summary>Set for Shared Key auth: the connection string this account was parsed from (the queue client takes it as is).</summary>
+    public string? ConnectionString { get; init; }
     /// <summary>Set for Entra ID (managed identity) auth.</summary>
     public TokenCredential? Credential { get; init; }
 
@@ -53,6 +55,7 @@ public sealed class StorageAccount
             {
                 AccountName = DevelopmentAccountName,
                 AccountKey = DevelopmentAccountKey,
+                ConnectionString = connectionString,
                 TableEndpoint = new Uri($"http://127.0.0.1:10002/{DevelopmentAccountName}"),
                 QueueEndpoint = new Uri($"http://127.0.0.1:10001/{DevelopmentAccountName}"),
             };
@@ -66,6 +69,7 @@ public sealed class StorageAccount
         {
             AccountName = name,
             AccountKey = key,
+            ConnectionString = connectionString,
             TableEndpoint = new Uri(parts.GetValueOrDefault("TableEndpoint") ?? $"{protocol}://{name}.table.{suffix}"),
             QueueEndpoint = new Uri(parts.GetValueOrDefault("QueueEndpoint") ?? $"{protocol}://{name}.queue.{suffix}"),
         };

@@ -1,18 +1,18 @@
-// Queue Storage behind our own interface.
+// Queue Storage behind our own interface, implemented by AzureQueueService over Azure.Storage.Queues.
 //
-// IQueueService / IMessageQueue are the stand-in for Azure.Storage.Queues (QueueServiceClient / QueueClient). The
-// official package cannot be restored here: its dependency System.IO.Hashing is missing from the NuGet mirror. So
-// RestQueueService implements the few Queue service REST operations we use on Azure.Core's HttpPipeline (the same
-// retry, logging and authentication machinery the official clients use). Everything else in the code base depends
-// only on these interfaces and records, so swapping the official client in later means writing one adapter file
-// (IQueueService over QueueServiceClient) and changing the registration; nothing else moves.
+// Why keep a seam when the official client is in: the listener, the poison queue and every producer need a dozen
+// queue operations, and need them with the guarantees written below (client-side limits, strict vs tolerant delete,
+// whole-second durations, never-expiring messages), which the SDK leaves to each caller. Tests swap in a queue that
+// fails (see IngestQueueTests), which takes ten one-line methods here, against QueueClient's virtual methods and
+// Response<T> models. So the SDK types stay in one file, AzureQueueService.cs; everything else depends on these
+// interfaces and records.
 //
 // Conventions, chosen to match Azure.Storage.Queues and Azure.Data.Tables:
 // - Service failures surface as Azure.RequestFailedException with Status and ErrorCode (x-ms-error-code), so callers
 //   treat table and queue failures alike. Argument problems we can detect locally (bad queue name, oversized text,
 //   out-of-range counts or timeouts) are ArgumentException / ArgumentOutOfRangeException, raised before any I/O.
-// - Message text is sent as XML-escaped UTF-8 text, not base64: the Functions host is configured with
-//   messageEncoding "none", so producers and the host agree on the raw text.
+// - Message text is sent as XML-escaped UTF-8 text, not base64 (QueueMessageEncoding.None): the Functions host is
+//   configured with messageEncoding "none", so producers and the host agree on the raw text.
 // - Durations go on the wire as whole seconds; fractions of a second are truncated (as the official client does).
 // - Delivery is at-least-once: a Send that fails on the network is retried by the pipeline and may enqueue twice.
 

@@ -1,2 +1,2 @@
-// The Shared Key string-to-sign is unit-tested directly (no network) by the storage tests.
+// The storage tests check internals of the queue adapter (AzureQueueService.OwnsTransport).
 [assembly: System.Runtime.CompilerServices.InternalsVisibleTo("Siyu.Storage.Tests")]

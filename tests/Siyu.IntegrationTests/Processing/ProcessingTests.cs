@@ -217,9 +217,9 @@ public sealed class ProcessingTests(QuietApp app) : IClassFixture<QuietApp>
     public async Task A_lease_renewal_still_in_flight_when_the_batch_ends_leaves_the_message_deletable()
     {
         // Renewals are answered 400 ms after the queue has applied them; the batch ends while one is on its way back.
-        var options = new RestQueueServiceOptions();
+        var options = AzureQueueService.CreateOptions();
         options.AddPolicy(new SlowAnswersToUpdates(TimeSpan.FromMilliseconds(400)), Azure.Core.HttpPipelinePosition.PerCall);
-        using var queues = new RestQueueService(Siyu.Storage.Account.StorageAccount.Parse(await SharedAzurite.ConnectionStringAsync()), options);
+        using var queues = new AzureQueueService(Siyu.Storage.Account.StorageAccount.Parse(await SharedAzurite.ConnectionStringAsync()), options);
         var name = SharedAzurite.NewPrefix() + "-renew";
         var queue = queues.Queue(name);
         await queue.CreateIfNotExistsAsync();

@@ -2,13 +2,13 @@ using Siyu.Storage.Queues;
 
 namespace Siyu.Storage.Tests.Queues;
 
-/// <summary>One <see cref="RestQueueService"/> over the shared Azurite for all queue tests, and fresh queues from it.</summary>
+/// <summary>One <see cref="AzureQueueService"/> over the shared Azurite for all queue tests, and fresh queues from it.</summary>
 internal static class QueueTestService
 {
-    private static readonly Lazy<Task<RestQueueService>> Instance = new(async () =>
-        new RestQueueService(await AzuriteFixture.AccountAsync()));
+    private static readonly Lazy<Task<AzureQueueService>> Instance = new(async () =>
+        new AzureQueueService(await AzuriteFixture.AccountAsync()));
 
-    public static Task<RestQueueService> GetAsync() => Instance.Value;
+    public static Task<AzureQueueService> GetAsync() => Instance.Value;
 
     /// <summary>A new, created queue with a name no other test uses.</summary>
     public static async Task<IMessageQueue> NewQueueAsync()

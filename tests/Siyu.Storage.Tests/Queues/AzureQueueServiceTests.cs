@@ -6,7 +6,7 @@ using Siyu.Storage.Queues;
 namespace Siyu.Storage.Tests.Queues;
 
 /// <summary>The queue client against a real Azurite: the operations that do not wait for time to pass.</summary>
-public sealed class RestQueueServiceTests
+public sealed class AzureQueueServiceTests
 {
     [Fact]
     public async Task Create_is_idempotent_and_delete_reports_existence()
@@ -151,6 +151,45 @@ public sealed class RestQueueServiceTests
     }
 
     [Fact]
+    public async Task UpdateVisibility_without_new_text_keeps_the_text()
+    {
+        var queue = await QueueTestService.NewQueueAsync();
+        await queue.SendAsync("keep me");
+        var received = Assert.Single(await queue.ReceiveAsync());
+
+        await queue.UpdateVisibilityAsync(received.MessageId, received.PopReceipt, TimeSpan.Zero);
+
+        Assert.Equal("keep me", Assert.Single(await queue.ReceiveAsync()).Text);
+    }
+
+    [Fact]
+    public async Task Queue_requests_are_counted_by_the_storage_request_meter()
+    {
+        var queue = await QueueTestService.NewQueueAsync();
+        var kinds = new System.Collections.Concurrent.ConcurrentQueue<string>();
+        using var listener = new System.Diagnostics.Metrics.MeterListener();
+        listener.InstrumentPublished = (i, l) => { if (i.Meter.Name == StorageRequestMeter.MeterName && i.Name == "siyu.storage.requests") l.EnableMeasurementEvents(i); };
+        listener.SetMeasurementEventCallback<long>((_, _, tags, _) =>
+        {
+            string? target = null, kind = null;
+            foreach (var tag in tags)
+            {
+                if (tag.Key == "target") target = tag.Value as string;
+                if (tag.Key == "kind") kind = tag.Value as string;
+            }
+            if (target == queue.Name && kind is not null) kinds.Enqueue(kind);   // other tests use other queues
+        });
+        listener.Start();
+
+        await queue.SendAsync("counted");
+        await queue.PeekAsync();
+        var m = Assert.Single(await queue.ReceiveAsync());
+        await queue.UpdateVisibilityAsync(m.MessageId, m.PopReceipt, TimeSpan.FromSeconds(30));
+
+        Assert.Equal(["put", "peek", "get", "update"], kinds.ToArray());
+    }
+
+    [Fact]
     public async Task Largest_message_is_accepted_and_oversized_text_is_rejected_client_side()
     {
         var queue = await QueueTestService.NewQueueAsync();
@@ -204,15 +243,10 @@ public sealed class RestQueueServiceTests
     [Fact]
     public async Task A_wrong_account_key_is_rejected_with_403()
     {
+        // The shared Azurite's connection string with a random key in place of the real one.
         var good = await AzuriteFixture.AccountAsync();
-        var wrong = new StorageAccount
-        {
-            TableEndpoint = good.TableEndpoint,
-            QueueEndpoint = good.QueueEndpoint,
-            AccountName = good.AccountName,
-            AccountKey = Convert.ToBase64String(RandomNumberGenerator.GetBytes(64)),
-        };
-        using var service = new RestQueueService(wrong);
+        var wrong = StorageAccount.Parse(good.ConnectionString!.Replace(good.AccountKey!, Convert.ToBase64String(RandomNumberGenerator.GetBytes(64)), StringComparison.Ordinal));
+        using var service = new AzureQueueService(wrong);
 
         var e = await Assert.ThrowsAsync<RequestFailedException>(() => service.Queue(AzuriteFixture.NewName("q")).CreateIfNotExistsAsync());
         Assert.Equal(403, e.Status);
@@ -223,42 +257,81 @@ public sealed class RestQueueServiceTests
     [Fact]
     public async Task The_default_transport_is_the_services_own_pool()
     {
-        var options = new RestQueueServiceOptions();
-        using (var owned = new RestQueueService(await AzuriteFixture.AccountAsync(), options))
+        var options = AzureQueueService.CreateOptions();
+        using (var owned = new AzureQueueService(await AzuriteFixture.AccountAsync(), options))
             Assert.True(owned.OwnsTransport);
         Assert.Same(Azure.Core.Pipeline.HttpClientTransport.Shared, options.Transport);   // the options are left reusable
-        var custom = new RestQueueServiceOptions { Transport = new Azure.Core.Pipeline.HttpClientTransport() };
-        using var service = new RestQueueService(await AzuriteFixture.AccountAsync(), custom);
+        var custom = AzureQueueService.CreateOptions();
+        custom.Transport = new Azure.Core.Pipeline.HttpClientTransport();
+        using var service = new AzureQueueService(await AzuriteFixture.AccountAsync(), custom);
         Assert.False(service.OwnsTransport);
     }
 
     [Fact]
-    public async Task An_account_with_a_token_credential_uses_bearer_tokens_which_Azure_Core_refuses_over_http()
+    public async Task An_account_with_a_token_credential_is_refused_over_plain_http()
     {
         var good = await AzuriteFixture.AccountAsync();
-        using var service = new RestQueueService(new StorageAccount
+
+        // Azurite here is plain http; the SDK will not send a bearer token without TLS, and says so before any request.
+        var e = Assert.Throws<ArgumentException>(() => new AzureQueueService(new StorageAccount
         {
             TableEndpoint = good.TableEndpoint,
             QueueEndpoint = good.QueueEndpoint,
             Credential = new FakeCredential(),
-        });
+        }));
+        Assert.Contains("HTTPS", e.Message);
+    }
 
-        // Azurite here is plain http; BearerTokenAuthenticationPolicy will not send a token without TLS.
-        var e = await Assert.ThrowsAsync<InvalidOperationException>(() => service.Queue(AzuriteFixture.NewName("q")).CreateIfNotExistsAsync());
-        Assert.Contains("TLS", e.Message);
+    [Fact]
+    public async Task An_account_with_a_token_credential_sends_a_storage_bearer_token_and_no_shared_key()
+    {
+        // Managed identity in Azure: service URI plus token credential. No TLS endpoint here, so the transport answers.
+        var credential = new FakeCredential();
+        var handler = new Answer201();
+        var options = AzureQueueService.CreateOptions();
+        options.Transport = new Azure.Core.Pipeline.HttpClientTransport(handler);
+        using var service = new AzureQueueService(new StorageAccount
+        {
+            TableEndpoint = new Uri("https://account.table.core.windows.net"),
+            QueueEndpoint = new Uri("https://account.queue.core.windows.net"),
+            Credential = credential,
+        }, options);
+
+        Assert.True(await service.Queue("orders").CreateIfNotExistsAsync());
+
+        var request = Assert.Single(handler.Requests);
+        Assert.Equal(new Uri("https://account.queue.core.windows.net/orders"), request.RequestUri);
+        Assert.Equal("Bearer token", request.Headers.Authorization?.ToString());
+        Assert.Equal(["https://storage.azure.com/.default"], credential.Scopes.Distinct());
+    }
+
+    private sealed class Answer201 : HttpMessageHandler
+    {
+        public List<HttpRequestMessage> Requests { get; } = [];
+
+        protected override Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken ct)
+        {
+            lock (Requests) Requests.Add(request);
+            return Task.FromResult(new HttpResponseMessage(System.Net.HttpStatusCode.Created) { Content = new ByteArrayContent([]) });
+        }
     }
 
     [Fact]
     public void An_account_without_key_or_credential_is_refused()
     {
         var account = new StorageAccount { TableEndpoint = new Uri("http://127.0.0.1:1/a"), QueueEndpoint = new Uri("http://127.0.0.1:2/a") };
-        Assert.Throws<InvalidOperationException>(() => new RestQueueService(account));
+        Assert.Throws<InvalidOperationException>(() => new AzureQueueService(account));
     }
 
     private sealed class FakeCredential : Azure.Core.TokenCredential
     {
-        public override Azure.Core.AccessToken GetToken(Azure.Core.TokenRequestContext context, CancellationToken ct) =>
-            new("token", DateTimeOffset.UtcNow.AddHours(1));
+        public System.Collections.Concurrent.ConcurrentQueue<string> Scopes { get; } = new();
+
+        public override Azure.Core.AccessToken GetToken(Azure.Core.TokenRequestContext context, CancellationToken ct)
+        {
+            foreach (var scope in context.Scopes) Scopes.Enqueue(scope);
+            return new("token", DateTimeOffset.UtcNow.AddHours(1));
+        }
 
         public override ValueTask<Azure.Core.AccessToken> GetTokenAsync(Azure.Core.TokenRequestContext context, CancellationToken ct) =>
             ValueTask.FromResult(GetToken(context, ct));
