@@ -1,4 +1,5 @@
 using Siyu.Core.Tenants;
+using Siyu.Core.Validation;
 using Siyu.Core.WeChat;
 using Siyu.Functions.Api;
 using Siyu.Functions.Tenants;
@@ -31,28 +32,26 @@ public static class WeChatAppEndpoints
 
         group.MapPut("/{appId}", async (string appId, WeChatAppRequest body, HttpContext http, WeChatAppStore apps, WeChatAppCache cache, CancellationToken ct) =>
             {
-                var problems = new List<string>();
+                // Every problem at once, each with its field, so the form can be fixed in one go.
+                var problems = new List<(string Field, string Message)>();
                 if (appId.Length is < 4 or > 64 || !appId.All(c => char.IsAsciiLetterOrDigit(c) || c is '_' or '-'))
-                    problems.Add("appId must be 4-64 letters, digits, '_' or '-' (e.g. wx1234567890abcdef)");
-                if (!Enum.TryParse<WeChatAppKind>(body.Kind, ignoreCase: true, out var kind))
-                    problems.Add("kind must be officialAccount or miniProgram");
-                if (!Enum.TryParse<WeChatMessageMode>(body.MessageMode ?? "safe", ignoreCase: true, out var mode))
-                    problems.Add("messageMode must be plaintext, compatible or safe");
+                    problems.Add(("appId", "must be 4-64 letters, digits, '_' or '-' (e.g. wx1234567890abcdef)"));
+                var kindKnown = Enum.TryParse<WeChatAppKind>(body.Kind, ignoreCase: true, out var kind) && Enum.IsDefined(kind);
+                if (!kindKnown) problems.Add(("kind", "must be officialAccount or miniProgram"));
+                var modeKnown = Enum.TryParse<WeChatMessageMode>(body.MessageMode ?? "safe", ignoreCase: true, out var mode) && Enum.IsDefined(mode);
+                if (!modeKnown) problems.Add(("messageMode", "must be plaintext, compatible or safe"));
                 if (body.Token is null || body.Token.Length is < 3 or > 32 || !body.Token.All(char.IsAsciiLetterOrDigit))
-                    problems.Add("token must be 3-32 letters or digits, as set in the WeChat console");
-                if (problems.Count == 0)
-                {
-                    var candidate = new WeChatApp(appId, kind, body.Token!, body.EncodingAesKey ?? "", body.PreviousEncodingAesKey, mode);
-                    problems.AddRange(candidate.Validate());
-                    if (problems.Count == 0)
-                    {
-                        var tenant = http.Caller().TenantId;
-                        var record = await apps.UpsertAsync(tenant, candidate, body.AppSecret, ct);
-                        cache.Forget(tenant, appId);
-                        return Results.Ok(WeChatAppView.From(record));
-                    }
-                }
-                return Problems.BadRequest("invalid_wechat_app", string.Join("; ", problems), new Dictionary<string, object?> { ["problems"] = problems });
+                    problems.Add(("token", "must be 3-32 letters or digits, as set in the WeChat console"));
+                var candidate = new WeChatApp(appId, kind, body.Token ?? "", body.EncodingAesKey ?? "", body.PreviousEncodingAesKey,
+                    modeKnown ? mode : WeChatMessageMode.Safe);
+                foreach (var p in candidate.Validate())
+                    if (!problems.Any(known => known.Field == p.Field)) problems.Add(p);
+                if (problems.Count > 0) return Problems.Invalid("invalid_wechat_app", "the WeChat app", FieldError.FromFields(problems, "invalid_wechat_app"));
+
+                var tenant = http.Caller().TenantId;
+                var record = await apps.UpsertAsync(tenant, candidate, body.AppSecret, ct);
+                cache.Forget(tenant, appId);
+                return Results.Ok(WeChatAppView.From(record));
             })
             .WithName("PutWeChatApp")
             .WithSummary("Register or update a WeChat official account or mini-program (token, EncodingAESKey current and previous, appSecret, message mode)")

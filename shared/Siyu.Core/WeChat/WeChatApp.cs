@@ -30,15 +30,16 @@ public sealed record WeChatApp(
     WeChatMessageMode Mode)
 {
     /// <summary>Configuration problems, empty when the app can receive pushes in its mode. For config loaders.</summary>
-    public IReadOnlyList<string> Validate()
+    /// <summary>Every problem with the app, each with the request field it is about.</summary>
+    public IReadOnlyList<(string Field, string Message)> Validate()
     {
-        var problems = new List<string>();
-        if (string.IsNullOrWhiteSpace(AppId)) problems.Add("AppId is empty");
-        if (string.IsNullOrEmpty(Token)) problems.Add("Token is empty");
+        var problems = new List<(string, string)>();
+        if (string.IsNullOrWhiteSpace(AppId)) problems.Add(("appId", "is empty"));
+        if (string.IsNullOrEmpty(Token)) problems.Add(("token", "is empty"));
         if (Mode != WeChatMessageMode.Plaintext && !WeChatCipher.IsValidKey(EncodingAesKey))
-            problems.Add($"EncodingAesKey must be {WeChatCipher.EncodingAesKeyLength} Base64 characters in {Mode} mode");
+            problems.Add(("encodingAesKey", $"must be {WeChatCipher.EncodingAesKeyLength} Base64 characters in {Mode} mode"));
         if (PreviousEncodingAesKey is not null && !WeChatCipher.IsValidKey(PreviousEncodingAesKey))
-            problems.Add($"PreviousEncodingAesKey must be {WeChatCipher.EncodingAesKeyLength} Base64 characters when set");
+            problems.Add(("previousEncodingAesKey", $"must be {WeChatCipher.EncodingAesKeyLength} Base64 characters when set"));
         return problems;
     }
 
