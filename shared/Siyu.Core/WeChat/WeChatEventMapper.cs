@@ -24,8 +24,12 @@ public static class WeChatEventMapper
     }
 
     /// <summary>
-    /// Maps a push, or fails with <see cref="WeChatErrorKind.MissingField"/> (no FromUserName) or
-    /// <see cref="WeChatErrorKind.Malformed"/> (FromUserName is not a usable openid). An invalid UnionId is left out, not fatal.
+    /// Maps a push, or fails with <see cref="WeChatErrorKind.MissingField"/> (no FromUserName),
+    /// <see cref="WeChatErrorKind.Malformed"/> (FromUserName is not a usable openid),
+    /// <see cref="WeChatErrorKind.FieldTooLong"/> (a field breaks its bound in <see cref="WeChatLimits"/>) or
+    /// <see cref="WeChatErrorKind.TooLarge"/> (the event's properties are over <see cref="WeChatLimits.MaxEventBytes"/>).
+    /// An invalid UnionId is left out, not fatal. What this maps can be stored: the checks come first, so that a push
+    /// is never acknowledged and then refused by storage.
     /// </summary>
     /// <remarks>
     /// Given the app's <paramref name="kind"/>, properties carry <c>appKind</c> ("officialAccount" or "miniProgram").
@@ -42,6 +46,8 @@ public static class WeChatEventMapper
         if (!IdentityRules.TryCreate(IdentityType.OpenId, "probe", appId, out _, out var appIdError))
             throw new ArgumentException(appIdError, nameof(appId));
 
+        if (WeChatLimits.Check(msg) is { } unbounded) return WeChatResult<IncomingEvent>.Fail(unbounded);
+
         var from = msg.FromUserName;
         if (string.IsNullOrWhiteSpace(from))
             return WeChatResult<IncomingEvent>.Fail(WeChatErrorKind.MissingField, "FromUserName (the sender's openid) is missing");
@@ -50,13 +56,20 @@ public static class WeChatEventMapper
 
         var identities = new List<Identity> { openId };
         var unionId = msg.Get("UnionId"); // case-insensitive: also "unionid"
-        if (!string.IsNullOrWhiteSpace(unionId) && IdentityRules.TryCreate(IdentityType.UnionId, unionId, null, out var union, out _))
+        // It keys an identity row too: one that would need escaping there is as unusable as one too long.
+        if (!string.IsNullOrWhiteSpace(unionId) && IdentityRules.TryCreate(IdentityType.UnionId, unionId, null, out var union, out _)
+            && WeChatLimits.IsKeySafe(union.Value))
             identities.Add(union);
 
         var createTime = msg.CreateTime is { } t and >= MinUnixSeconds and <= MaxUnixSeconds ? t : (long?)null;
         var (name, properties) = Describe(msg, appId);
         // Which kind of app it came from decides the consent channel of subscribe-message pop-ups.
         if (kind is { } k) properties["appKind"] = k == WeChatAppKind.MiniProgram ? "miniProgram" : "officialAccount";
+        // Each field keeps its bound, but a raw event carries them all: the whole must fit an event row too.
+        var size = EventJson.Utf8Bytes(properties);
+        if (size > WeChatLimits.MaxEventBytes)
+            return WeChatResult<IncomingEvent>.Fail(WeChatErrorKind.TooLarge,
+                $"the push makes an event of {size} bytes; at most {WeChatLimits.MaxEventBytes} are allowed");
 
         return WeChatResult<IncomingEvent>.Ok(new IncomingEvent
         {
@@ -76,7 +89,7 @@ public static class WeChatEventMapper
         var isEvent = Is(msg.MsgType, "event");
         var msgId = msg.MsgId?.Trim();
         if (!isEvent && !string.IsNullOrEmpty(msgId)) return $"wx:{appId}:msg:{msgId}";
-        var what = isEvent ? msg.Event : msg.MsgType;
+        var what = (isEvent ? msg.Event : msg.MsgType)?.Trim(); // trimmed, as checked by WeChatLimits: no escaping in the key
         return $"wx:{appId}:evt:{from}:{createTime.ToString(CultureInfo.InvariantCulture)}:{what}";
     }
 

@@ -21,6 +21,10 @@ public enum WeChatErrorKind
     WrongAppId,
     /// <summary>The app is in safe mode and the push was not encrypted.</summary>
     PlaintextNotAllowed,
+    /// <summary>A field is longer than its bound in <see cref="WeChatLimits"/>.</summary>
+    FieldTooLong,
+    /// <summary>The event the push would become is larger than an event may be.</summary>
+    TooLarge,
 }
 
 /// <summary>A failure with its kind (what the HTTP layer branches on) and a short human-readable detail.</summary>
@@ -32,7 +36,8 @@ public sealed record WeChatError(WeChatErrorKind Kind, string Detail)
     /// </summary>
     public int HttpStatus => Kind switch
     {
-        WeChatErrorKind.Malformed or WeChatErrorKind.DtdNotAllowed or WeChatErrorKind.MissingField => 400,
+        WeChatErrorKind.Malformed or WeChatErrorKind.DtdNotAllowed or WeChatErrorKind.MissingField
+            or WeChatErrorKind.FieldTooLong or WeChatErrorKind.TooLarge => 400,
         _ => 401,
     };
 

@@ -84,8 +84,61 @@ public class WeChatEventMapperTests
         Assert.Contains("FromUserName", result.Error.Detail);
         Assert.Contains("FromUserName", Assert.Throws<ArgumentException>(() => WeChatEventMapper.Map(msg, AppId, Received)).Message);
 
-        var bad = WeChatEventMapper.TryMap(Parse(Xml(("FromUserName", new string('o', 300)))), AppId, Received);
+        var tooLong = WeChatEventMapper.TryMap(Parse(Xml(("FromUserName", new string('o', 300)))), AppId, Received);
+        Assert.Equal(WeChatErrorKind.FieldTooLong, tooLong.Error!.Kind);
+        var bad = WeChatEventMapper.TryMap(Parse(Xml(("FromUserName", "o/1"))), AppId, Received);
         Assert.Equal(WeChatErrorKind.Malformed, bad.Error!.Kind);
+    }
+
+    // ---- bounds: what is mapped can be stored ----
+
+    [Theory]
+    [InlineData("ToUserName")]
+    [InlineData("MsgType")]
+    [InlineData("Event")]
+    [InlineData("MsgId")]
+    [InlineData("CreateTime")]
+    [InlineData("Content")]
+    public void A_field_over_its_bound_fails_and_one_at_it_maps(string field)
+    {
+        var bound = WeChatLimits.BoundOf(field);
+        (string, string)[] Fields(int length) =>
+            [("FromUserName", "oUser1"), ("MsgType", field == "MsgType" ? new string('t', length) : "text"), (field == "MsgType" ? "Content" : field, new string('1', length))];
+
+        Assert.True(WeChatEventMapper.TryMap(Parse(Xml(Fields(bound))), AppId, Received).IsOk);
+        var over = WeChatEventMapper.TryMap(Parse(Xml(Fields(bound + 1))), AppId, Received);
+        Assert.Equal(WeChatErrorKind.FieldTooLong, over.Error!.Kind);
+        Assert.Equal(400, over.Error.HttpStatus);
+        Assert.Contains(field, over.Error.Detail);
+    }
+
+    [Fact]
+    public void Field_names_and_list_item_fields_have_bounds_too()
+    {
+        var name = new string('N', WeChatLimits.MaxFieldNameLength + 1);
+        Assert.Equal(WeChatErrorKind.FieldTooLong, WeChatEventMapper.TryMap(Parse(Message("x", (name, "v"))), AppId, Received).Error!.Kind);
+        var popup = Event("subscribe_msg_popup_event").Replace("</xml>",
+            $"<SubscribeMsgPopupEvent><List><TemplateId>{new string('T', WeChatLimits.MaxFieldLength + 1)}</TemplateId></List></SubscribeMsgPopupEvent></xml>");
+        Assert.Equal(WeChatErrorKind.FieldTooLong, WeChatEventMapper.TryMap(Parse(popup), AppId, Received).Error!.Kind);
+    }
+
+    [Fact]
+    public void Fields_within_their_bounds_that_add_up_to_too_large_an_event_fail()
+    {
+        var parts = Enumerable.Range(0, 5).Select(i => ($"P{i}", new string('p', WeChatLimits.MaxFieldLength))).ToArray();
+        var result = WeChatEventMapper.TryMap(Parse(Event("future", parts)), AppId, Received);
+        Assert.Equal(WeChatErrorKind.TooLarge, result.Error!.Kind);
+        Assert.Equal(400, result.Error.HttpStatus);
+    }
+
+    [Fact]
+    public void Key_fields_are_trimmed_into_the_dedupe_key_and_never_need_escaping()
+    {
+        Assert.Equal($"wx:{AppId}:evt:oUser1:1714550400:subscribe", Map(Event("\n  subscribe \n")).MessageId);
+        Assert.Equal(WeChatErrorKind.Malformed, WeChatEventMapper.TryMap(Parse(Event("sub%scribe")), AppId, Received).Error!.Kind);
+        Assert.Equal(WeChatErrorKind.Malformed, WeChatEventMapper.TryMap(Parse(Message("text", ("MsgId", "1~2"))), AppId, Received).Error!.Kind);
+        // A unionid that would need escaping in its identity row is left out, like any unusable one.
+        Assert.Single(Map(Message("text", ("UnionId", "u#1"))).Identities);
     }
 
     [Fact]
