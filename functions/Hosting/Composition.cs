@@ -65,6 +65,7 @@ public static class Composition
         services.AddSingleton(sp => new SecretProtector(config["Secrets:EncryptionKey"]));
         services.AddSingleton<WeChatAppStore>();
         services.AddSingleton<WeChatAppCache>();
+        services.AddSingleton<WeChatNonceStore>();
 
         // Consent, data rights and audit.
         services.AddSingleton(sp => new SuppressionStore(sp.GetRequiredService<StorageTables>(), config["Secrets:EncryptionKey"]));

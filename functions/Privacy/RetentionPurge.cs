@@ -5,6 +5,7 @@ using Siyu.Functions.Hosting;
 using Siyu.Storage.Privacy;
 using Siyu.Storage.Profiles;
 using Siyu.Storage.Tenants;
+using Siyu.Storage.WeChat;
 
 namespace Siyu.Functions.Privacy;
 
@@ -20,16 +21,17 @@ public sealed class RetentionSettings
     public bool Enabled { get; set; } = true;
 }
 
-public sealed record RetentionReport(int ProfilesErased, int EventsDeleted, int ErasuresResumed);
+public sealed record RetentionReport(int ProfilesErased, int EventsDeleted, int ErasuresResumed, int NoncesDeleted = 0);
 
 /// <summary>
 /// The retention purge: erases profiles inactive longer than <see cref="RetentionSettings.InactiveProfileDays"/> (through
 /// the same resumable erasure as a person's request), deletes events older than <see cref="RetentionSettings.EventDays"/>
 /// (and their copies among a profile's recent events), and restarts erasures whose queue message was lost.
+/// It also deletes the WeChat replay guard's expired nonces (see <see cref="WeChatNonceStore"/>).
 /// Each run scans every profile partition of every tenant with server-side filters.
 /// </summary>
 public sealed class RetentionPurge(
-    TenantStore tenants, ProfileStore profiles, ErasureStore erasures, Erasure erasure, IOptions<RetentionSettings> settings,
+    TenantStore tenants, ProfileStore profiles, ErasureStore erasures, Erasure erasure, WeChatNonceStore nonces, IOptions<RetentionSettings> settings,
     TimeProvider clock, ILogger<RetentionPurge> log)
 {
     /// <summary>An erasure still pending after this long is assumed to have lost its message.</summary>
@@ -40,7 +42,7 @@ public sealed class RetentionPurge(
         var now = clock.GetUtcNow();
         var inactiveBefore = now.AddDays(-settings.Value.InactiveProfileDays);
         var eventsBefore = now.AddDays(-settings.Value.EventDays);
-        int erased = 0, deleted = 0, resumed = 0;
+        int erased = 0, deleted = 0, resumed = 0, nonceRows = 0;
 
         // First, so a long scan below can never starve them.
         await foreach (var stuck in erasures.PendingAsync(now - StuckErasure, ct))
@@ -51,6 +53,7 @@ public sealed class RetentionPurge(
 
         foreach (var tenant in await tenants.ListAsync(ct))
         {
+            nonceRows += await nonces.DeleteExpiredAsync(tenant.Id, now, ct);
             for (var bucket = 0; bucket < Ids.ProfileBuckets; bucket++)
             {
                 var partition = Siyu.Storage.Tables.StorageTables.BucketPartition(tenant.Id, bucket);
@@ -65,9 +68,9 @@ public sealed class RetentionPurge(
                 deleted += await DeleteOldEventsAsync(tenant.Id, partition, eventsBefore, ct);
             }
         }
-        var report = new RetentionReport(erased, deleted, resumed);
-        log.LogInformation("Retention purge: {Erased} inactive profiles erased, {Deleted} old events deleted, {Resumed} erasures resumed",
-            report.ProfilesErased, report.EventsDeleted, report.ErasuresResumed);
+        var report = new RetentionReport(erased, deleted, resumed, nonceRows);
+        log.LogInformation("Retention purge: {Erased} inactive profiles erased, {Deleted} old events deleted, {Resumed} erasures resumed, {Nonces} expired WeChat nonces deleted",
+            report.ProfilesErased, report.EventsDeleted, report.ErasuresResumed, report.NoncesDeleted);
         return report;
     }
 

@@ -25,8 +25,9 @@ public sealed class WeChatAppCache(WeChatAppStore apps, TimeProvider clock)
 /// <summary>
 /// The message-push URL of an official account or mini-program: <c>/api/wechat/{tenant}/{appId}</c>.
 /// GET answers WeChat's URL verification. POST verifies (and in safe mode decrypts) the push, turns it into an
-/// event, queues it and answers "success" at once: processing happens from the queue, well inside WeChat's 5 s.
-/// WeChat retries a push it got no answer to; the retry has the same dedupe key, so it is stored once.
+/// event within <see cref="WeChatLimits"/>, claims its nonce, queues it and answers "success" at once: processing
+/// happens from the queue, well inside WeChat's 5 s. WeChat retries a push it got no answer to; the retry has the
+/// same body (so its nonce claim lets it through) and the same dedupe key, so it is stored once.
 /// </summary>
 public static class WeChatPushEndpoints
 {
@@ -52,8 +53,8 @@ public static class WeChatPushEndpoints
         return result.IsOk ? Results.Text(result.Value, "text/plain") : Refused(result.Error);
     }
 
-    private static async Task<IResult> PushAsync(string tenant, string appId, HttpRequest request, WeChatAppCache apps, IngestQueue queue,
-        IOptions<WeChatSettings> settings, TimeProvider clock, CancellationToken ct)
+    private static async Task<IResult> PushAsync(string tenant, string appId, HttpRequest request, WeChatAppCache apps, WeChatNonceStore nonces,
+        IngestQueue queue, IOptions<WeChatSettings> settings, TimeProvider clock, CancellationToken ct)
     {
         if (await FindAsync(tenant, appId, apps, ct) is not { } record) return UnknownApp();
 
@@ -62,13 +63,29 @@ public static class WeChatPushEndpoints
         if (body.Problem is not null) return body.Problem;
         string text;
         try { text = new System.Text.UTF8Encoding(false, true).GetString(body.Body!); }
-        catch (System.Text.DecoderFallbackException) { return Problems.BadRequest("malformed_push", "the body is not UTF-8"); }
+        catch (System.Text.DecoderFallbackException) { return Problems.BadRequest("wechat_malformed", "the body is not UTF-8"); }
 
         var now = clock.GetUtcNow();
-        var opened = WeChatInbound.OpenPush(record.App, WeChatPushQuery.From(k => request.Query[k].FirstOrDefault()), text, now, settings.Value.MaxTimestampSkew);
+        var skew = settings.Value.MaxTimestampSkew;
+        var query = WeChatPushQuery.From(k => request.Query[k].FirstOrDefault());
+        var opened = WeChatInbound.OpenPush(record.App, query, text, now, skew);
         if (!opened.IsOk) return Refused(opened.Error);
         var mapped = WeChatEventMapper.TryMap(opened.Value, appId, now, record.App.Kind);
         if (!mapped.IsOk) return Refused(mapped.Error);
+
+        // A plaintext signature covers token, timestamp and nonce, not the body: without this, one signed query could
+        // carry any body until its timestamp goes stale. Encrypted pushes take the same path for one rule everywhere
+        // (their msg_signature covers the body already). The claim lasts the timestamp window, so it is off when that is.
+        if (skew > TimeSpan.Zero)
+        {
+            var claim = WeChatReplay.Claim(query.Nonce!, query.Timestamp!, body.Body!, skew); // both present: the signature held
+            if (!claim.IsOk) return Refused(claim.Error);
+            NonceClaimOutcome outcome;
+            try { outcome = await nonces.ClaimAsync(tenant, appId, claim.Value, now, ct); }
+            catch (RequestFailedException) { return Problems.Unavailable("the push could not be checked against replays"); }
+            if (outcome == NonceClaimOutcome.Replayed)
+                return Refused(new(WeChatErrorKind.Replayed, "this nonce was already used, with another body, within the timestamp window"));
+        }
 
         try
         {

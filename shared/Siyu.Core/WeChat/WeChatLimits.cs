@@ -15,6 +15,8 @@ public static class WeChatLimits
     public const int MaxFieldLength = 4_096;
     /// <summary>Field names, nested ones included (<c>ScanCodeInfo.ScanType</c>).</summary>
     public const int MaxFieldNameLength = 128;
+    /// <summary>The <c>nonce</c> of the query string: it keys the replay guard's row. WeChat's are about ten digits.</summary>
+    public const int MaxNonceLength = 64;
     /// <summary>The event a push becomes, as stored: the same bound as an API event's properties.</summary>
     public const int MaxEventBytes = EventValidator.MaxPayloadBytes;
 
@@ -48,6 +50,10 @@ public static class WeChatLimits
                 if (CheckField(name, value, MaxFieldLength) is { } error) return error;
         return null;
     }
+
+    /// <summary>The query's nonce, checked once the signature over it holds.</summary>
+    public static WeChatError? CheckNonce(string nonce) =>
+        nonce.Length > MaxNonceLength ? TooLong("nonce", nonce.Length, MaxNonceLength) : null;
 
     /// <summary>True when the text goes into a table key as it is.</summary>
     public static bool IsKeySafe(string text) => string.Equals(KeyEncoding.Escape(text), text, StringComparison.Ordinal);

@@ -21,10 +21,12 @@ public enum WeChatErrorKind
     WrongAppId,
     /// <summary>The app is in safe mode and the push was not encrypted.</summary>
     PlaintextNotAllowed,
-    /// <summary>A field is longer than its bound in <see cref="WeChatLimits"/>.</summary>
+    /// <summary>A field (or the nonce) is longer than its bound in <see cref="WeChatLimits"/>.</summary>
     FieldTooLong,
     /// <summary>The event the push would become is larger than an event may be.</summary>
     TooLarge,
+    /// <summary>The signed nonce was already used for another body: a replay.</summary>
+    Replayed,
 }
 
 /// <summary>A failure with its kind (what the HTTP layer branches on) and a short human-readable detail.</summary>

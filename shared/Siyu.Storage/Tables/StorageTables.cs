@@ -14,6 +14,8 @@ public sealed class StorageTables
     public TableClient Tenants { get; }
     public TableClient ApiKeys { get; }
     public TableClient WeChatApps { get; }
+    /// <summary>The WeChat push replay guard: PK <c>{tenant}~{appId}</c>, RK the nonce; rows expire with the timestamp window.</summary>
+    public TableClient WeChatNonces { get; }
     /// <summary>Identity → profile index. PK <c>{tenant}~{bucket}</c>, RK the identity key.</summary>
     public TableClient Identities { get; }
     /// <summary>Profiles and their events. PK <c>{tenant}~{bucket}</c>, RK <c>{profileId}</c> and <c>{profileId}~e~{key}</c>.</summary>
@@ -74,6 +76,7 @@ public sealed class StorageTables
         Tenants = Service.GetTableClient(prefix + "tenants");
         ApiKeys = Service.GetTableClient(prefix + "apikeys");
         WeChatApps = Service.GetTableClient(prefix + "wechatapps");
+        WeChatNonces = Service.GetTableClient(prefix + "wechatnonces");
         Identities = Service.GetTableClient(prefix + "identities");
         Profiles = Service.GetTableClient(prefix + "profiles");
         Erasures = Service.GetTableClient(prefix + "erasures");
@@ -87,7 +90,7 @@ public sealed class StorageTables
         Timers = Service.GetTableClient(prefix + "timers");
         Campaigns = Service.GetTableClient(prefix + "campaigns");
         Templates = Service.GetTableClient(prefix + "templates");
-        All = [Tenants, ApiKeys, WeChatApps, Identities, Profiles, Erasures, Suppressions, Audit, Definitions, Members, Jobs, Journeys, JourneyRuns, Timers, Campaigns, Templates];
+        All = [Tenants, ApiKeys, WeChatApps, WeChatNonces, Identities, Profiles, Erasures, Suppressions, Audit, Definitions, Members, Jobs, Journeys, JourneyRuns, Timers, Campaigns, Templates];
     }
 
     public async Task EnsureCreatedAsync(CancellationToken ct = default)

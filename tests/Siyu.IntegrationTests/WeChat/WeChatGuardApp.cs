@@ -26,7 +26,7 @@ public sealed class WeChatGuardApp : SiyuApp
         builder.ConfigureTestServices(s =>
         {
             s.AddSingleton<TimeProvider>(Clock);
-            s.AddSingleton<IQueueService>(sp => Queues.Over(new RestQueueService(sp.GetRequiredService<StorageAccount>())));
+            s.AddSingleton<IQueueService>(sp => Queues.Over(new AzureQueueService(sp.GetRequiredService<StorageAccount>())));
         });
 }
 

@@ -66,6 +66,20 @@ public sealed class WeChatPushLimitTests(WeChatGuardApp app) : IClassFixture<WeC
     }
 
     [Fact]
+    public async Task A_nonce_at_ten_times_its_bound_is_refused()
+    {
+        var tenant = await app.NewTenantAsync();
+        var wx = await WeChatPushes.RegisterAsync(tenant.Admin(), tenant.Id, "plaintext");
+        var openid = NewOpenid();
+        var now = app.Timestamp();
+        var nonce = new string('7', 10 * WeChatLimits.MaxNonceLength);
+        var response = await app.CreateClient().PostAsync(wx.Url + wx.PlainQuery(now, nonce),
+            new StringContent(WeChatPushes.EventXml(openid, "subscribe", long.Parse(now)), Encoding.UTF8, "text/xml"));
+        await response.AssertProblem(HttpStatusCode.BadRequest, "wechat_field_too_long");
+        Assert.Empty(app.Queues.IngestMessagesWith(openid));
+    }
+
+    [Fact]
     public async Task Fields_each_inside_their_bound_that_make_too_large_an_event_together_are_refused()
     {
         var tenant = await app.NewTenantAsync();
@@ -165,5 +179,22 @@ public sealed class WeChatPushLimitTests(WeChatGuardApp app) : IClassFixture<WeC
         Assert.Equal(fields[2].Item2, rawProperties.GetProperty("fields").GetProperty(fields[2].Item1).GetString());
         Assert.Contains(profile.GetProperty("identities").EnumerateArray(),
             i => i.GetProperty("type").GetString() == "unionid" && i.GetProperty("value").GetString() == Long("u", IdentityRules.MaxValueLength));
+    }
+
+    [Fact]
+    public async Task A_signed_push_whose_bytes_are_not_UTF8_is_wechat_malformed_and_nothing_is_queued()
+    {
+        var tenant = await app.NewTenantAsync();
+        var wx = await WeChatPushes.RegisterAsync(tenant.Admin(), tenant.Id, "plaintext");
+        var openid = NewOpenid();
+        var xml = Encoding.UTF8.GetBytes(WeChatPushes.EventXml(openid, "subscribe", long.Parse(app.Timestamp())));
+        var bad = xml.Concat(new byte[] { 0xC3, 0x28, 0xFF }).ToArray(); // an invalid two-byte sequence, then a byte UTF-8 never uses
+        var content = new ByteArrayContent(bad);
+        content.Headers.ContentType = new("text/xml");
+
+        var response = await app.CreateClient().PostAsync(wx.Url + wx.PlainQuery(app.Timestamp()), content);
+
+        await response.AssertProblem(HttpStatusCode.BadRequest, "wechat_malformed");
+        Assert.Empty(app.Queues.IngestMessagesWith(openid));
     }
 }

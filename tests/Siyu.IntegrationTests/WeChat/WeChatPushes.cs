@@ -27,17 +27,21 @@ public sealed class WeChatPushes(string tenantId, string appId, string token, st
 
     public static string Now() => DateTimeOffset.UtcNow.ToUnixTimeSeconds().ToString();
 
-    public string PlainQuery(string? timestamp = null, string nonce = "12345")
+    /// <summary>A fresh nonce, as WeChat sends with every push: a nonce is good for one body per app.</summary>
+    public static string NewNonce() => RandomNumberGenerator.GetInt32(1_000_000_000, int.MaxValue).ToString();
+
+    public string PlainQuery(string? timestamp = null, string? nonce = null)
     {
         var ts = timestamp ?? Now();
+        nonce ??= NewNonce();
         return $"?signature={WeChatSignature.Compute(token, ts, nonce)}&timestamp={ts}&nonce={nonce}&openid=o1";
     }
 
     /// <summary>A safe-mode push: the body carries only Encrypt, the query carries msg_signature over it.</summary>
-    public (string Query, string Body) Encrypted(string inner, bool json = false, string? receiveId = null, string? timestamp = null)
+    public (string Query, string Body) Encrypted(string inner, bool json = false, string? receiveId = null, string? timestamp = null, string? nonce = null)
     {
         var ts = timestamp ?? Now();
-        const string nonce = "67890";
+        nonce ??= NewNonce();
         var encrypt = new WeChatCipher(aesKey).Encrypt(inner, receiveId ?? appId);
         var query = $"?signature={WeChatSignature.Compute(token, ts, nonce)}&timestamp={ts}&nonce={nonce}&openid=o1" +
                     $"&encrypt_type=aes&msg_signature={WeChatSignature.Compute(token, ts, nonce, encrypt)}";
