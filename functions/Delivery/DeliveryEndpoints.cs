@@ -1,3 +1,4 @@
+using System.ComponentModel;
 using System.Text.Json.Nodes;
 using Siyu.Channels;
 using Siyu.Core.Consent;
@@ -18,9 +19,17 @@ public sealed record TemplateView(string Id, string Channel, JsonObject Template
 
 public sealed record SendingView(bool Halted, DateTimeOffset? ChangedAt, string? ChangedBy, IReadOnlyDictionary<string, ChannelCap> Caps);
 
-public sealed record ChannelSettingsRequest(string? ApiKey, string? Sender, string? Url);
+public sealed record ChannelSettingsRequest(
+    string? ApiKey,
+    string? Sender,
+    string? Url,
+    [property: Description("Whether the provider drops a repeat of the Idempotency-Key it was given. Default: true for wecom, sms, email and push " +
+        "(the provider contract requires it), false for webhook. Set false for a provider that does not (Aliyun or Tencent Cloud SMS, an SMTP relay): " +
+        "each send is then claimed before it goes and goes at most once; one whose outcome a crash or a timeout left unknown is recorded failed " +
+        "(outcome_unknown), never sent again.")]
+    bool? Dedupes = null);
 
-public sealed record ChannelView(string Channel, bool HasApiKey, string? Sender, string? Url, DateTimeOffset UpdatedAt);
+public sealed record ChannelView(string Channel, bool HasApiKey, string? Sender, string? Url, DateTimeOffset UpdatedAt, bool Dedupes);
 
 public sealed record DeliveryView(string Key, string Status, string? Reason, string? Detail, string? Channel, string? Template, string? Journey, string? Campaign,
     int Attempts, DateTimeOffset RequestedAt, DateTimeOffset? SentAt, DateTimeOffset? NotBefore, string? ProviderMessageId)
@@ -89,8 +98,10 @@ public static class DeliveryEndpoints
         sending.MapPut("/channels/{channel}", PutChannelAsync)
             .Allow(Role.Admin)
             .WithName("PutChannel")
-            .WithSummary("The brand's provider account for wecom, sms, email or push ({apiKey, sender?}), or its webhook receiver ({url, apiKey?})")
-            .WithDescription("WeChat channels use the appSecret of the registered WeChat app instead. The apiKey is stored encrypted and never shown again.")
+            .WithSummary("The brand's provider account for wecom, sms, email or push ({apiKey, sender?, dedupes?}), or its webhook receiver ({url, apiKey?, dedupes?})")
+            .WithDescription("WeChat channels use the appSecret of the registered WeChat app instead. The apiKey is stored encrypted and never shown again. " +
+                             "dedupes says whether the provider drops a repeated Idempotency-Key (default true, false for webhook); where it does not, " +
+                             "sends go at most once.")
             .Accepts<ChannelSettingsRequest>("application/json")
             .Produces<ChannelView>()
             .ProducesProblem(StatusCodes.Status400BadRequest);
@@ -130,7 +141,7 @@ public static class DeliveryEndpoints
 
     private static SendingView View(TenantSending s) => new(s.Halted, s.ChangedAt, s.ChangedBy, s.Caps);
 
-    private static ChannelView ToView(ChannelSettings c) => new(c.Channel, c.ApiKey is not null, c.Sender, c.Url, c.UpdatedAt);
+    private static ChannelView ToView(ChannelSettings c) => new(c.Channel, c.ApiKey is not null, c.Sender, c.Url, c.UpdatedAt, c.Dedupes);
 
     private static async Task<IResult> PutTemplateAsync(string id, HttpContext http, TemplateStore store, SendingCache cache, AuditLog audit, TimeProvider clock, CancellationToken ct)
     {
@@ -178,7 +189,7 @@ public static class DeliveryEndpoints
         if (channel is not ("wecom" or "sms" or "email" or "push" or MessageTemplates.Webhook))
             return Problems.BadRequest("unknown_channel", $"'{channel}' has no provider account here: use wecom, sms, email, push or webhook (WeChat channels use the registered app)");
         var (request, problem) = await RequestBody.ReadObjectAsync<ChannelSettingsRequest>(http.Request, 8 * 1024, System.Text.Json.JsonSerializerOptions.Web,
-            "invalid_channel", "{\"apiKey\": \"…\", \"sender\": \"…\"} or, for webhook, {\"url\": \"https://…\"}", ct);
+            "invalid_channel", "{\"apiKey\": \"…\", \"sender\": \"…\", \"dedupes\": true|false} or, for webhook, {\"url\": \"https://…\"}", ct);
         if (request is null) return problem!;
         var errors = new List<string>();
         if (channel == MessageTemplates.Webhook)
@@ -189,7 +200,7 @@ public static class DeliveryEndpoints
         if (request.Sender is { Length: > 128 }) errors.Add("sender: at most 128 characters");
         if (errors.Count > 0) return Problems.Invalid("invalid_channel", $"the {channel} account", errors);
         var tenant = http.Caller().TenantId;
-        var settings = new ChannelSettings(channel, request.ApiKey, request.Sender, request.Url, clock.GetUtcNow());
+        var settings = new ChannelSettings(channel, request.ApiKey, request.Sender, request.Url, clock.GetUtcNow(), request.Dedupes ?? SendOnce.DedupesByDefault(channel));
         await store.PutChannelAsync(tenant, settings, ct);
         cache.ForgetAccounts();
         await audit.RecordAsync(http, AuditLog.Actions.ChannelsChanged, null, $"{channel} account set");

@@ -21,6 +21,12 @@ public sealed class DeliverySettings
     public int RoundsPerQueue { get; set; } = 2;
     /// <summary>Sends in flight per chunk of a partition's deliveries.</summary>
     public int SendConcurrency { get; set; } = 64;
+    /// <summary>
+    /// How long a worker may take over a send that goes at most once (its provider does not dedupe) before its claim
+    /// counts as abandoned: a claim still <c>sending</c> after this is recorded failed, <c>outcome_unknown</c>, and not
+    /// sent again. Longer than a chunk's sends can take (Channels:Timeout × Channels:MaxAttempts and their waits).
+    /// </summary>
+    public TimeSpan SendTimeout { get; set; } = TimeSpan.FromMinutes(5);
     /// <summary>How long the halt switch, campaign states and templates are cached: a halt or a cancel takes effect within this.</summary>
     public TimeSpan CacheTtl { get; set; } = TimeSpan.FromSeconds(1);
     /// <summary>

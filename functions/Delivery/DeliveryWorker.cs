@@ -17,13 +17,15 @@ namespace Siyu.Functions.Delivery;
 /// Works the delivery queues. For each partition's deliveries, a transaction's worth at a time: read the rows (a
 /// campaign message has none yet: it is built from the message), skip what is settled, read the people, ask the
 /// delivery policy (halt, consent, personalisation, entitlement, caps, quiet hours) for each, and record refusals,
-/// holds and the claims that must come first (a cap's count, a subscription) in one transaction with the counters;
-/// then send under the delivery's idempotency key and record each outcome (with the row, where nothing was written
-/// before). A crash before the outcome is recorded sends again under the same key, which the provider drops.
+/// holds and the claims that must come first (a cap's count, and every send that goes at most once) in one
+/// transaction with the counters; then send under the delivery's idempotency key and record each outcome (with the
+/// row, where nothing was written before). A crash before the outcome is recorded sends again under the same key,
+/// which a deduping provider drops; a send to a provider that does not dedupe was claimed, and its claim is found and
+/// recorded as an unknown outcome instead (<see cref="SendOnce"/>).
 /// </summary>
 public sealed class DeliveryWorker(
     DeliveryStore store, ProfileStore profiles, SendingCache cache, ChannelSenders channels, DeliveryQueue queue, DeliveryEvents events,
-    IOptions<DeliverySettings> options, TimeProvider clock, ILogger<DeliveryWorker> log) : IQueueHandler
+    IDeliveryFaults faults, IOptions<DeliverySettings> options, TimeProvider clock, ILogger<DeliveryWorker> log) : IQueueHandler
 {
     private readonly DeliverySettings _settings = options.Value;
 
@@ -94,6 +96,7 @@ public sealed class DeliveryWorker(
                 DeliveryMetrics.Held.Add(rest.Count);
                 return;
             }
+            await faults.BeforeChunkAsync(tenantId, ct);
             await RunChunkAsync(tenantId, sending, wanted.GetRange(i, Math.Min(ChunkSize, wanted.Count - i)), ct);
         }
     }
@@ -137,21 +140,33 @@ public sealed class DeliveryWorker(
         var plans = new List<Plan>();
         foreach (var row in live)
         {
+            if (row is { Status: DeliveryStatus.Sending, AtMostOnce: true })
+            {
+                // Claimed to go at most once: its worker may still be sending it, or stopped before recording what the
+                // provider said. Either way it is not sent again: looked at once the claim's time is up, and then unknown.
+                var claimedAt = row.UpdatedAt ?? row.RequestedAt;
+                if (SendOnce.StillSendingUntil(claimedAt, now, _settings.SendTimeout) is { } until) later.Add(row with { NotBefore = until });
+                else plans.Add(new Plan(row) { Change = Final(row, DeliveryStatus.Failed, SendOnce.OutcomeUnknown,
+                    $"claimed at {claimedAt:O} and never settled (its worker stopped): the provider does not dedupe, so it was not sent again") });
+                continue;
+            }
             if (row.NotBefore is { } nb && nb > now + TimeSpan.FromSeconds(1)) { later.Add(row); continue; }
             plans.Add(new Plan(row));
         }
         await RequeueAsync(tenantId, later, now, ct);
-        if (plans.Count > 0) await PrepareAsync(tenantId, sending, plans, now, ct);
+        var open = plans.Where(p => p.Change is null).ToList();
+        if (open.Count > 0) await PrepareAsync(tenantId, sending, open, now, ct);
 
         // Written before anything is sent: refusals and holds, the control group, and the claims of sends that must be
-        // reserved first (a capped person's count; a subscription, which WeChat cannot dedupe). Any other send is written
-        // once, with its outcome: if we stop in between, it is decided and sent again under the same key, which the
-        // provider drops.
-        foreach (var p in plans) p.ClaimFirst = p.Change!.Record.Status == DeliveryStatus.Sending && (p.Counts is not null || p.Template!.Channel == ConsentVocabulary.MiniProgramSubscribe);
+        // reserved first (a capped person's count; a send to a provider that cannot drop a repeat, which then goes at
+        // most once). Any other send is written once, with its outcome: if we stop in between, it is decided and sent
+        // again under the same key, which the provider drops.
+        foreach (var p in plans) p.ClaimFirst = p.Change!.Record is { Status: DeliveryStatus.Sending } claim && (p.Counts is not null || claim.AtMostOnce);
         var decided = plans.Where(p => p.Change!.Record.Status != DeliveryStatus.Sending || p.ClaimFirst).ToList();
         var first = decided.Select(p => p.Change!).Concat(heldOut).ToList();
         var counts = decided.Where(p => p.Counts is not null).GroupBy(p => p.Row.ProfileId).ToDictionary(g => g.Key, g => g.First().Counts!);
-        var (conflicted, existing, committed) = first.Count == 0 ? ([], [], []) : await store.CommitAsync(partition, first, counts, now, ct);
+        // Stamped now, not when the chunk began: a claim's age is how long its sends have had.
+        var (conflicted, existing, committed) = first.Count == 0 ? ([], [], []) : await store.CommitAsync(partition, first, counts, clock.GetUtcNow(), ct);
         // Someone else wrote a row first (a repeated message): read it again shortly and decide again. A refusal that finds
         // its row already written was recorded by that someone; nothing more to do.
         bool Lost(Plan p) => conflicted.Contains(p.Row.ProfileId) || (p.ClaimFirst && existing.Contains(p.Row.RowKey));
@@ -159,6 +174,7 @@ public sealed class DeliveryWorker(
         var recorded = decided.Where(p => !Lost(p) && !existing.Contains(p.Row.RowKey)).ToList();
         await RequeueAsync(tenantId, recorded.Where(p => p.Change!.Record.Status == DeliveryStatus.Deferred).Select(p => p.Change!.Record).ToList(), now, ct);
         await events.FailedAsync(tenantId, recorded.Where(p => p.Change!.Record.Status == DeliveryStatus.Failed).Select(p => p.Change!.Record), ct);
+        DeliveryMetrics.OutcomeUnknown.Add(recorded.Count(p => p.Change!.Record.Reason == SendOnce.OutcomeUnknown));
 
         var toSend = plans.Where(p => p.Change!.Record.Status == DeliveryStatus.Sending && !Lost(p)).ToList();
         if (toSend.Count == 0) return;
@@ -177,6 +193,7 @@ public sealed class DeliveryWorker(
             var result = await channels.SendAsync(p.Message!, p.Account!, token);
             p.Outcome = Settle(p.Sending!, result, clock.GetUtcNow());
         });
+        await faults.AfterSendsAsync(tenantId, toSend.Select(p => p.Sending!).ToList(), ct);
         var settled = toSend.Select(p => p.Outcome!).ToList();
         var (overtaken, found, _) = await store.CommitAsync(partition, settled, null, clock.GetUtcNow(), ct);
         // An outcome another writer got to first is read again (and settled by what it finds); one whose row a repeated
@@ -188,6 +205,7 @@ public sealed class DeliveryWorker(
         await RequeueAsync(tenantId, written.Where(c => c.Record.Status == DeliveryStatus.Deferred).Select(c => c.Record).ToList(), now, ct);
         await events.FailedAsync(tenantId, written.Where(c => c.Record.Status == DeliveryStatus.Failed).Select(c => c.Record), ct);
         DeliveryMetrics.Sent.Add(written.Count(c => c.Record.Status == DeliveryStatus.Sent));
+        DeliveryMetrics.OutcomeUnknown.Add(written.Count(c => c.Record.Reason == SendOnce.OutcomeUnknown));
     }
 
     /// <summary>
@@ -275,7 +293,11 @@ public sealed class DeliveryWorker(
                     stored.Counts.Record(t.Channel, DeliveryPolicy.ZoneOf(p.Profile.Preferences), now);
                     p.Counts = stored;
                 }
-                p.Change = new DeliveryChange(p.Row with { Status = DeliveryStatus.Sending, Attempts = p.Row.Attempts + 1, NotBefore = null, Reason = null, Detail = null });
+                p.Change = new DeliveryChange(p.Row with
+                {
+                    Status = DeliveryStatus.Sending, Attempts = p.Row.Attempts + 1, NotBefore = null, Reason = null, Detail = null,
+                    AtMostOnce = SendOnce.AtMostOnce(p.Account!.Dedupes, t.Channel),
+                });
             }
             else if (DeliveryPolicy.Defers(decision))
             {
@@ -307,6 +329,9 @@ public sealed class DeliveryWorker(
             case SendOutcome.Accepted:
                 return new DeliveryChange(claimed with { Status = DeliveryStatus.Sent, ProviderMessageId = result.ProviderMessageId, SentAt = now, Reason = null, Detail = null },
                     new CampaignProgress { Sent = 1 });
+            case SendOutcome.Retry when result.MaybeDelivered && claimed.AtMostOnce:
+                return Final(claimed, DeliveryStatus.Failed, SendOnce.OutcomeUnknown,
+                    $"the provider may have taken it ({result.Code}: {result.Detail}) and does not dedupe, so it was not sent again");
             case SendOutcome.Retry when claimed.Attempts < _settings.MaxAttempts:
                 var wait = result.RetryAfter ?? _settings.RetryDelay * Math.Pow(2, claimed.Attempts - 1);
                 return new DeliveryChange(claimed with { Status = DeliveryStatus.Deferred, NotBefore = now + wait, Reason = result.Code, Detail = result.Detail });
@@ -355,6 +380,23 @@ public sealed class DeliveryWorker(
     }
 }
 
+/// <summary>Where tests stop a delivery round as a crash would. Does nothing in the product.</summary>
+public interface IDeliveryFaults
+{
+    /// <summary>Before a chunk of a partition's deliveries is read.</summary>
+    Task BeforeChunkAsync(string tenantId, CancellationToken ct);
+
+    /// <summary>After a chunk's sends went to the provider, before their outcomes are recorded.</summary>
+    Task AfterSendsAsync(string tenantId, IReadOnlyList<DeliveryRecord> sent, CancellationToken ct);
+}
+
+public sealed class NoDeliveryFaults : IDeliveryFaults
+{
+    public Task BeforeChunkAsync(string tenantId, CancellationToken ct) => Task.CompletedTask;
+
+    public Task AfterSendsAsync(string tenantId, IReadOnlyList<DeliveryRecord> sent, CancellationToken ct) => Task.CompletedTask;
+}
+
 /// <summary>Where a template's channel reaches a person: which of their identities or attributes.</summary>
 public static class Addresses
 {
@@ -395,4 +437,6 @@ public static class DeliveryMetrics
     public static readonly System.Diagnostics.Metrics.Counter<long> Sent = Meter.CreateCounter<long>("siyu.delivery.sent");
     public static readonly System.Diagnostics.Metrics.Counter<long> Deferred = Meter.CreateCounter<long>("siyu.delivery.deferred");
     public static readonly System.Diagnostics.Metrics.Counter<long> Held = Meter.CreateCounter<long>("siyu.delivery.held");
+    /// <summary>Sends that went at most once and whose outcome is unknown (a claim never settled, or a timeout): recorded failed, not sent again.</summary>
+    public static readonly System.Diagnostics.Metrics.Counter<long> OutcomeUnknown = Meter.CreateCounter<long>("siyu.delivery.outcome_unknown");
 }

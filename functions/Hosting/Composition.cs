@@ -122,6 +122,7 @@ public static class Composition
         services.AddSingleton<DeliveryQueue>();
         services.AddSingleton<DeliveryEvents>();
         services.AddSingleton<DeliveryReceipts>();
+        services.AddSingleton<IDeliveryFaults, NoDeliveryFaults>();
         services.AddSingleton<DeliveryWorker>();
         services.AddSingleton<CampaignQueue>();
         services.AddSingleton<ICampaignFaults, NoCampaignFaults>();

@@ -80,7 +80,7 @@ public sealed class DemoSeeder(
     private async Task<bool> SeedSmsAccountAsync(CancellationToken ct)
     {
         if (await sending.GetChannelAsync(TenantId, "sms", ct) is not null) return false;
-        await sending.PutChannelAsync(TenantId, new ChannelSettings("sms", DemoData.SmsApiKey, DemoData.SmsSender, null, clock.GetUtcNow()), ct);
+        await sending.PutChannelAsync(TenantId, new ChannelSettings("sms", DemoData.SmsApiKey, DemoData.SmsSender, null, clock.GetUtcNow(), SendOnce.DedupesByDefault("sms")), ct);
         return true;
     }
 

@@ -14,9 +14,9 @@ public sealed partial class FakeProviderServer
             RegisterApp(appId, body.Secret);
             return Results.NoContent();
         });
-        web.MapPut("/fake/api-keys/{key}", (string key) =>
+        web.MapPut("/fake/api-keys/{key}", (string key, bool? dedupes) =>
         {
-            RegisterApiKey(key);
+            RegisterApiKey(key, dedupes ?? true);
             return Results.NoContent();
         });
         web.MapPost("/fake/reset", () =>
@@ -41,6 +41,7 @@ public sealed partial class FakeProviderServer
             Requests,
             Volatile.Read(ref acceptedCount),
             Duplicates,
+            Repeated,
             tokenRequests.ToDictionary(p => p.Key, p => p.Value, StringComparer.Ordinal),
             ReceiptsSent,
             Volatile.Read(ref receiptsUndelivered),
@@ -55,10 +56,11 @@ public sealed partial class FakeProviderServer
     public sealed record AppRegistration(string Secret);
 }
 
-/// <summary>What the fake has seen: send requests, unique messages accepted, repeats absorbed, token requests per
-/// app, receipts sent (and failed to send), receipts received by its own sink.</summary>
+/// <summary>What the fake has seen: send requests, messages accepted, repeats absorbed, repeats sent again as another
+/// message (by a key that does not dedupe), token requests per app, receipts sent (and failed to send), receipts
+/// received by its own sink.</summary>
 public sealed record FakeStats(
-    int Requests, int Accepted, int Duplicates, IReadOnlyDictionary<string, int> TokenRequests,
+    int Requests, int Accepted, int Duplicates, int Repeated, IReadOnlyDictionary<string, int> TokenRequests,
     int ReceiptsSent, int ReceiptsUndelivered, int ReceiptsReceived)
 {
     /// <summary>People (openids, phones, addresses, webhook "to"s) who got at least one unique message.</summary>

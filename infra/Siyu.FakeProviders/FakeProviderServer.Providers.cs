@@ -8,7 +8,8 @@ namespace Siyu.FakeProviders;
 
 /// <summary>
 /// The generic provider contract (<c>POST /v1/messages</c>, any channel: bearer key, Idempotency-Key dedupe per key,
-/// 202 then 200 with the same id on a repeat, signed receipts to ReceiptCallbackUrl) and a webhook receiver
+/// 202 then 200 with the same id on a repeat, or for a key registered as not deduping a new message every time,
+/// signed receipts to ReceiptCallbackUrl) and a webhook receiver
 /// (<c>POST /hooks/{anything}</c>: Idempotency-Key dedupe, X-Siyu-Signature checked when WebhookSecret is set).
 /// The HMAC here is written independently of Siyu.Channels on purpose: the tests check one against the other.
 /// </summary>
@@ -31,7 +32,7 @@ public sealed partial class FakeProviderServer
 
         var auth = http.Request.Headers.Authorization.ToString();
         var apiKey = auth.StartsWith("Bearer ", StringComparison.Ordinal) ? auth["Bearer ".Length..] : "";
-        if (!apiKeys.ContainsKey(apiKey)) return Problem(401, "unauthorized", "Unknown API key.");
+        if (!apiKeys.TryGetValue(apiKey, out var dedupes)) return Problem(401, "unauthorized", "Unknown API key.");
         var idempotencyKey = http.Request.Headers["Idempotency-Key"].ToString();
         if (idempotencyKey.Length == 0) return Problem(400, "missing_idempotency_key", "Idempotency-Key is required.");
         if (root is null) return Problem(400, "invalid_json", "The body is not a JSON object.");
@@ -49,7 +50,8 @@ public sealed partial class FakeProviderServer
         var sender = Text(root, "sender");
         var (id, isNew) = Take(
             $"provider\n{apiKey}\n{idempotencyKey}",
-            messageId => new AcceptedMessage(channel, null, to, template, idempotencyKey, messageId, variables, null, reference, sender, DateTimeOffset.UtcNow));
+            messageId => new AcceptedMessage(channel, null, to, template, idempotencyKey, messageId, variables, null, reference, sender, DateTimeOffset.UtcNow),
+            dedupes);
         if (isNew && ReceiptCallbackUrl is { } callback) _ = SendReceiptAsync(callback, apiKey, id, reference, fault);
 
         if (fault?.Kind == FaultKind.AcceptThenHang && !await HangAsync(fault, http.RequestAborted)) return Results.Empty;

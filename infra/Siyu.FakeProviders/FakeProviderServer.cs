@@ -19,7 +19,8 @@ public sealed partial class FakeProviderServer : IAsyncDisposable
     private readonly HttpClient receiptClient = new() { Timeout = TimeSpan.FromSeconds(10) };
 
     private readonly ConcurrentDictionary<string, string> appSecrets = new(StringComparer.Ordinal);
-    private readonly ConcurrentDictionary<string, byte> apiKeys = new(StringComparer.Ordinal);
+    /// <summary>Registered API keys, each with whether the provider behind it dedupes on Idempotency-Key.</summary>
+    private readonly ConcurrentDictionary<string, bool> apiKeys = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, IssuedToken> tokens = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, string> currentToken = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, int> tokenRequests = new(StringComparer.Ordinal);
@@ -30,7 +31,7 @@ public sealed partial class FakeProviderServer : IAsyncDisposable
     private readonly ConcurrentQueue<AcceptedMessage> accepted = new();
     private readonly ConcurrentQueue<ReceivedReceipt> receivedReceipts = new();
     private long nextId;
-    private int requests, acceptedCount, duplicates, receiptsSent, receiptsUndelivered;
+    private int requests, acceptedCount, duplicates, repeated, receiptsSent, receiptsUndelivered;
     private long latencyTicks;
     private readonly Lock tokenGate = new();
 
@@ -92,7 +93,9 @@ public sealed partial class FakeProviderServer : IAsyncDisposable
 
     public void RegisterApp(string appId, string secret) => appSecrets[appId] = secret;
 
-    public void RegisterApiKey(string key) => apiKeys[key] = 0;
+    /// <summary>An API key of the generic provider contract. <paramref name="dedupes"/> false: the provider behind it
+    /// ignores Idempotency-Key, as Aliyun and Tencent Cloud SMS or an SMTP relay do, so every request is a message.</summary>
+    public void RegisterApiKey(string key, bool dedupes = true) => apiKeys[key] = dedupes;
 
     /// <summary>Script the next requests for <paramref name="recipient"/> (openid, "to", or a webhook's "to"): each
     /// fault is used by one request, in order; after them the recipient is served normally again.</summary>
@@ -116,6 +119,10 @@ public sealed partial class FakeProviderServer : IAsyncDisposable
 
     /// <summary>Repeats absorbed by idempotency (WeChat client_msg_id, Idempotency-Key).</summary>
     public int Duplicates => Volatile.Read(ref duplicates);
+
+    /// <summary>Repeats of a key already taken that went out again as another message, because their API key does not
+    /// dedupe: each one a person received twice.</summary>
+    public int Repeated => Volatile.Read(ref repeated);
 
     /// <summary>Send requests of every channel (not token or admin requests), faulted ones included.</summary>
     public int Requests => Volatile.Read(ref requests);
@@ -146,6 +153,7 @@ public sealed partial class FakeProviderServer : IAsyncDisposable
         Interlocked.Exchange(ref requests, 0);
         Interlocked.Exchange(ref acceptedCount, 0);
         Interlocked.Exchange(ref duplicates, 0);
+        Interlocked.Exchange(ref repeated, 0);
         Interlocked.Exchange(ref receiptsSent, 0);
         Interlocked.Exchange(ref receiptsUndelivered, 0);
         Interlocked.Exchange(ref latencyTicks, 0);
@@ -173,14 +181,19 @@ public sealed partial class FakeProviderServer : IAsyncDisposable
     private Fault? TakeFault(string recipient) =>
         faults.TryGetValue(recipient, out var queue) && queue.TryDequeue(out var fault) ? fault : null;
 
-    /// <summary>Takes a message once per dedupe key: returns its provider id and whether it was new.</summary>
-    private (string Id, bool New) Take(string? dedupeKey, Func<string, AcceptedMessage> message)
+    /// <summary>Takes a message once per dedupe key (every time, counting the repeats, when <paramref name="dedupes"/>
+    /// is false): returns its provider id and whether it was new.</summary>
+    private (string Id, bool New) Take(string? dedupeKey, Func<string, AcceptedMessage> message, bool dedupes = true)
     {
         var id = Interlocked.Increment(ref nextId).ToString(System.Globalization.CultureInfo.InvariantCulture);
         if (dedupeKey is not null && !seenKeys.TryAdd(dedupeKey, id))
         {
-            Interlocked.Increment(ref duplicates);
-            return (seenKeys[dedupeKey], false);
+            if (dedupes)
+            {
+                Interlocked.Increment(ref duplicates);
+                return (seenKeys[dedupeKey], false);
+            }
+            Interlocked.Increment(ref repeated);
         }
         var taken = message(id);
         accepted.Enqueue(taken);

@@ -33,12 +33,14 @@ public sealed record ChannelMessage(
 /// Credentials of one tenant for one channel. WeChat: AppId + AppSecret. Generic providers: ApiKey (+ optional
 /// Sender). Webhook: Url (+ optional ApiKey, used as the HMAC secret of the X-Siyu-Signature header).
 /// </summary>
+/// <param name="Dedupes">Whether the provider drops a repeat of an IdempotencyKey it has taken. When it does not, a
+/// request that may have reached it (a timeout, a 5xx, a connection lost mid-request) is not attempted again.</param>
 public sealed record ChannelAccount(
-    string? AppId = null, string? AppSecret = null, string? ApiKey = null, string? Sender = null, string? Url = null)
+    string? AppId = null, string? AppSecret = null, string? ApiKey = null, string? Sender = null, string? Url = null, bool Dedupes = true)
 {
     // Records print every property; credentials must never reach a log line through ToString.
     public override string ToString() =>
-        $"ChannelAccount {{ AppId = {AppId}, Sender = {Sender}, Url = {Url}, AppSecret = {Mask(AppSecret)}, ApiKey = {Mask(ApiKey)} }}";
+        $"ChannelAccount {{ AppId = {AppId}, Sender = {Sender}, Url = {Url}, Dedupes = {Dedupes}, AppSecret = {Mask(AppSecret)}, ApiKey = {Mask(ApiKey)} }}";
 
     private static string Mask(string? secret) => secret is null ? "null" : "***";
 }

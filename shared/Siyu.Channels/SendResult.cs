@@ -20,6 +20,10 @@ public enum SendOutcome
 public sealed record SendResult(
     SendOutcome Outcome, string? ProviderMessageId, string Code, string? Detail = null, TimeSpan? RetryAfter = null)
 {
+    /// <summary>A Retry whose last request may have reached the provider (a timeout, a 5xx, a connection lost
+    /// mid-request): from a provider that does not dedupe, the message may already be with the person.</summary>
+    public bool MaybeDelivered { get; init; }
+
     public static SendResult Accepted(string? providerMessageId) => new(SendOutcome.Accepted, providerMessageId, "ok");
 
     public static SendResult Rejected(string code, string? detail = null) => new(SendOutcome.Rejected, null, code, detail);

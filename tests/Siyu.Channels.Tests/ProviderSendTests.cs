@@ -99,6 +99,65 @@ public sealed class ProviderSendTests
     }
 
     [Fact]
+    public async Task A_provider_that_does_not_dedupe_is_not_asked_again_once_a_request_may_have_reached_it()
+    {
+        await using var h = await Harness.StartAsync();
+        h.Fake.RegisterApiKey("pk_aliyun", dedupes: false);
+        var account = new ChannelAccount(ApiKey: "pk_aliyun", Dedupes: false);
+        h.Fake.FailNext("+8613800138011", Fault.AcceptThenHang(TimeSpan.FromSeconds(5)));
+        h.Fake.FailNext("+8613800138012", Fault.Http(503));
+        h.Fake.FailNext("+8613800138013", Fault.TooManyRequests(TimeSpan.FromSeconds(1)));
+
+        var hung = await h.Senders.SendAsync(Harness.Provider(ChannelNames.Sms, "d~n1", "+8613800138011"), account, default);
+        var failed = await h.Senders.SendAsync(Harness.Provider(ChannelNames.Sms, "d~n2", "+8613800138012"), account, default);
+        var limited = await h.Senders.SendAsync(Harness.Provider(ChannelNames.Sms, "d~n3", "+8613800138013"), account, default);
+
+        // Taken, then no answer: asked once, and the caller is told it may have gone.
+        Assert.Equal((SendOutcome.Retry, "timeout", true), (hung.Outcome, hung.Code, hung.MaybeDelivered));
+        Assert.Equal(1, h.Fake.RequestsFor("+8613800138011"));
+        Assert.Single(h.Fake.Accepted, m => m.Recipient == "+8613800138011");
+        Assert.Equal((SendOutcome.Retry, "http_503", true), (failed.Outcome, failed.Code, failed.MaybeDelivered));
+        Assert.Equal(1, h.Fake.RequestsFor("+8613800138012"));
+        // A 429 never carried the message: waited out and asked again.
+        Assert.Equal(SendOutcome.Accepted, limited.Outcome);
+        Assert.Equal(2, h.Fake.RequestsFor("+8613800138013"));
+    }
+
+    [Fact]
+    public async Task A_deduping_provider_is_asked_again_after_a_timeout_and_takes_the_message_once()
+    {
+        await using var h = await Harness.StartAsync();
+        h.Fake.FailNext("+8613800138014", Fault.AcceptThenHang(TimeSpan.FromSeconds(5)));
+
+        var result = await h.Senders.SendAsync(Harness.Provider(ChannelNames.Sms, "d~n4", "+8613800138014"), Harness.ProviderAccount, default);
+
+        Assert.Equal((SendOutcome.Accepted, false), (result.Outcome, result.MaybeDelivered));
+        Assert.Equal(2, h.Fake.RequestsFor("+8613800138014"));
+        Assert.Single(h.Fake.Accepted);
+        Assert.Equal(1, h.Fake.Duplicates);
+    }
+
+    [Fact]
+    public async Task A_fake_key_that_does_not_dedupe_takes_a_repeated_key_as_another_message_and_counts_it()
+    {
+        await using var h = await Harness.StartAsync();
+        h.Fake.RegisterApiKey("pk_tencent", dedupes: false);
+        var account = new ChannelAccount(ApiKey: "pk_tencent", Dedupes: false);
+        var message = Harness.Provider(ChannelNames.Sms, "d~n5", "+8613800138015");
+
+        var first = await h.Senders.SendAsync(message, account, default);
+        var second = await h.Senders.SendAsync(message, account, default);
+
+        Assert.Equal((SendOutcome.Accepted, SendOutcome.Accepted), (first.Outcome, second.Outcome));
+        Assert.NotEqual(first.ProviderMessageId, second.ProviderMessageId);
+        Assert.Equal(2, h.Fake.Accepted.Count(m => m.IdempotencyKey == "d~n5"));
+        Assert.Equal((0, 1), (h.Fake.Duplicates, h.Fake.Repeated));
+        using var http = new HttpClient();
+        var stats = System.Text.Json.JsonDocument.Parse(await http.GetStringAsync(new Uri(h.Fake.BaseUrl, "fake/stats"))).RootElement;
+        Assert.Equal(1, stats.GetProperty("repeated").GetInt32());
+    }
+
+    [Fact]
     public async Task An_unreachable_provider_is_retry_network()
     {
         await using var h = await Harness.StartAsync(settings: new Dictionary<string, string?>

@@ -4,8 +4,10 @@ namespace Siyu.Channels.Providers;
 
 /// <summary>
 /// WeCom, SMS, email and push through the generic provider contract (README.md): <c>POST {base}/v1/messages</c>
-/// with a bearer key and our delivery key as <c>Idempotency-Key</c>, so every transient failure may be attempted
-/// again without a second message. The base URL per channel comes from ChannelOptions.ProviderBaseUrls.
+/// with a bearer key and our delivery key as <c>Idempotency-Key</c>. Where the account says the provider dedupes on
+/// it, every transient failure is attempted again without a second message; where it does not (an Aliyun or Tencent
+/// Cloud SMS gateway), a request that may have reached the provider is not repeated. The base URL per channel comes
+/// from ChannelOptions.ProviderBaseUrls.
 /// </summary>
 internal sealed class GenericProviderSender(
     IHttpClientFactory http, ChannelOptions options, SendRateLimiter limiter, SendAttempts attempts, ProviderHttp exchange)
@@ -24,7 +26,7 @@ internal sealed class GenericProviderSender(
             return Task.FromResult(SendResult.Rejected("missing_credentials", "A provider send needs the tenant's ApiKey."));
 
         var send = new Send(message, account.ApiKey, baseUrl.TrimEnd('/') + "/v1/messages", Body(message, account.Sender));
-        return attempts.RunAsync(static (s, token) => s.self.AttemptAsync(s.send, token), (self: this, send), idempotent: true, ct);
+        return attempts.RunAsync(static (s, token) => s.self.AttemptAsync(s.send, token), (self: this, send), idempotent: account.Dedupes, ct);
     }
 
     private async Task<Attempt> AttemptAsync(Send send, CancellationToken ct)

@@ -5,8 +5,8 @@ namespace Siyu.Channels.Providers;
 /// <summary>
 /// The "webhook" channel: the message as JSON to the tenant's own URL (ChannelAccount.Url), with our delivery key as
 /// <c>Idempotency-Key</c> and, when the account has an ApiKey, <c>X-Siyu-Signature</c> over the exact body bytes so
-/// the receiver can tell the request came from us. 2xx accepted; 408/429/5xx/network attempted again; other 4xx
-/// rejected.
+/// the receiver can tell the request came from us. 2xx accepted; 408/429/5xx/network attempted again (once the
+/// request may have reached the receiver, only when the account says it dedupes); other 4xx rejected.
 /// </summary>
 internal sealed class WebhookSender(
     IHttpClientFactory http, SendRateLimiter limiter, SendAttempts attempts, ProviderHttp exchange) : IChannelSender
@@ -23,7 +23,7 @@ internal sealed class WebhookSender(
         var body = Body(message);
         var signature = string.IsNullOrEmpty(account.ApiKey) ? null : ReceiptSignature.Sign(account.ApiKey, body);
         var send = new Send(message, url, body, signature);
-        return attempts.RunAsync(static (s, token) => s.self.AttemptAsync(s.send, token), (self: this, send), idempotent: true, ct);
+        return attempts.RunAsync(static (s, token) => s.self.AttemptAsync(s.send, token), (self: this, send), idempotent: account.Dedupes, ct);
     }
 
     private async Task<Attempt> AttemptAsync(Send send, CancellationToken ct)

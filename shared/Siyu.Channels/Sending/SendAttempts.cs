@@ -47,6 +47,6 @@ internal sealed class SendAttempts
             },
             (attempt, state, idempotent),
             ct);
-        return last.Result;
+        return last.MaybeDelivered && last.Result.Outcome == SendOutcome.Retry ? last.Result with { MaybeDelivered = true } : last.Result;
     }
 }

@@ -16,7 +16,10 @@ public static class DeliveryStatus
     public const string Queued = "queued";
     /// <summary>Held by quiet hours or the halt switch, or waiting to be retried: see NotBefore.</summary>
     public const string Deferred = "deferred";
-    /// <summary>Handed to the provider (perhaps not answered yet): a retry sends again under the same idempotency key.</summary>
+    /// <summary>
+    /// Claimed, and handed to the provider (perhaps not answered yet): a retry sends again under the same idempotency
+    /// key, unless the send goes at most once (<see cref="DeliveryRecord.AtMostOnce"/>).
+    /// </summary>
     public const string Sending = "sending";
     public const string Sent = "sent";
     public const string Delivered = "delivered";
@@ -54,6 +57,11 @@ public sealed record DeliveryRecord
     public string? Reason { get; init; }
     public string? Detail { get; init; }
     public int Attempts { get; init; }
+    /// <summary>
+    /// Sent at most once, because its provider does not dedupe (<see cref="SendOnce"/>): claimed in its row before it
+    /// goes, and a claim its worker never settled is recorded as an unknown outcome rather than sent again.
+    /// </summary>
+    public bool AtMostOnce { get; init; }
     public DateTimeOffset? NotBefore { get; init; }
     public string? ProviderMessageId { get; init; }
     public required DateTimeOffset RequestedAt { get; init; }
@@ -292,6 +300,7 @@ public sealed class DeliveryStore(StorageTables tables)
         Put("Reason", d.Reason);
         Put("Detail", d.Detail is { Length: > 1000 } detail ? detail[..1000] : d.Detail);
         Put("NotBefore", d.NotBefore);
+        if (d.AtMostOnce) e["AtMostOnce"] = true;
         Put("ProviderMessageId", d.ProviderMessageId);
         Put("SentAt", d.SentAt);
         return e;
@@ -313,6 +322,7 @@ public sealed class DeliveryStore(StorageTables tables)
         Reason = row.GetString("Reason"),
         Detail = row.GetString("Detail"),
         Attempts = row.GetInt32("Attempts") ?? 0,
+        AtMostOnce = row.GetBoolean("AtMostOnce") ?? false,
         NotBefore = row.GetDateTimeOffset("NotBefore"),
         ProviderMessageId = row.GetString("ProviderMessageId"),
         RequestedAt = row.GetDateTimeOffset("RequestedAt") ?? default,

@@ -8,7 +8,9 @@ using Siyu.Storage.Tables;
 namespace Siyu.Storage.Delivery;
 
 /// <summary>A tenant's account with a message provider (or its webhook receiver). Secrets are encrypted at rest.</summary>
-public sealed record ChannelSettings(string Channel, string? ApiKey, string? Sender, string? Url, DateTimeOffset UpdatedAt);
+/// <param name="Dedupes">Whether the provider drops a repeat of a delivery key it has taken; where it does not, each send
+/// is claimed in its row before it goes and goes at most once (<see cref="SendOnce"/>).</param>
+public sealed record ChannelSettings(string Channel, string? ApiKey, string? Sender, string? Url, DateTimeOffset UpdatedAt, bool Dedupes);
 
 /// <summary>
 /// A tenant's sending settings in the tenants table: the halt switch and caps (PK <c>sending</c>, RK tenant), and
@@ -42,6 +44,7 @@ public sealed class SendingStore(StorageTables tables, SecretProtector secrets)
             ["Sender"] = settings.Sender,
             ["Url"] = settings.Url,
             ["UpdatedAt"] = settings.UpdatedAt,
+            ["Dedupes"] = settings.Dedupes,
         }, TableUpdateMode.Replace, ct);
 
     public async Task<ChannelSettings?> GetChannelAsync(string tenantId, string channel, CancellationToken ct = default)
@@ -59,5 +62,7 @@ public sealed class SendingStore(StorageTables tables, SecretProtector secrets)
     }
 
     private ChannelSettings ToChannel(TableEntity row) =>
-        new(row.RowKey, secrets.Unprotect(row.GetString("ApiKey")), row.GetString("Sender"), row.GetString("Url"), row.GetDateTimeOffset("UpdatedAt") ?? default);
+        new(row.RowKey, secrets.Unprotect(row.GetString("ApiKey")), row.GetString("Sender"), row.GetString("Url"), row.GetDateTimeOffset("UpdatedAt") ?? default,
+            // Accounts stored before the flag existed take their channel's default.
+            row.GetBoolean("Dedupes") ?? SendOnce.DedupesByDefault(row.RowKey));
 }

@@ -5,6 +5,8 @@ using Microsoft.AspNetCore.Hosting;
 using Microsoft.Extensions.DependencyInjection;
 using Siyu.FakeProviders;
 using Siyu.Functions.Campaigns;
+using Siyu.Functions.Delivery;
+using Siyu.Storage.Delivery;
 using Siyu.IntegrationTests.Infrastructure;
 using Siyu.IntegrationTests.Journeys;
 
@@ -13,12 +15,27 @@ namespace Siyu.IntegrationTests.Delivery;
 /// <summary>The app with its providers pointed at a local fake that speaks their contracts, with short waits for retries and holds.</summary>
 public class DeliveryApp : SiyuApp
 {
-    public FakeProviderServer Fake { get; private set; } = null!;
+    private readonly bool _ownsFake = true;
+    private FakeProviderServer? _fake;
+
+    public DeliveryApp() { }
+
+    private DeliveryApp(FakeProviderServer fake)
+    {
+        _fake = fake;
+        _ownsFake = false;
+    }
+
+    /// <summary>An instance of the app over the given storage prefix and provider, as one of several processes would be.</summary>
+    public static DeliveryApp Instance(FakeProviderServer fake, string prefix) => new(fake) { Prefix = prefix };
+
+    public FakeProviderServer Fake => _fake!;
     public TestCampaignFaults Faults { get; } = new();
+    public TestDeliveryFaults DeliveryFaults { get; } = new();
 
     public override async Task InitializeAsync()
     {
-        Fake = await FakeProviderServer.StartAsync();
+        _fake ??= await FakeProviderServer.StartAsync();
         var url = Fake.BaseUrl.ToString().TrimEnd('/');
         With("Channels:WeChatApiBaseUrl", url);
         foreach (var channel in new[] { "sms", "email", "wecom", "push" }) With($"Channels:ProviderBaseUrls:{channel}", url);
@@ -33,12 +50,41 @@ public class DeliveryApp : SiyuApp
     }
 
     protected override void ConfigureMore(IWebHostBuilder builder) =>
-        builder.ConfigureServices(s => s.AddSingleton<ICampaignFaults>(Faults));
+        builder.ConfigureServices(s => s.AddSingleton<ICampaignFaults>(Faults).AddSingleton<IDeliveryFaults>(DeliveryFaults));
 
     public new async Task DisposeAsync()
     {
         await base.DisposeAsync();
-        await Fake.DisposeAsync();
+        if (_ownsFake) await Fake.DisposeAsync();
+    }
+}
+
+/// <summary>
+/// Kills the delivery worker of one app instance as kill -9 would: the chunk that is the given one to have sent stops
+/// before recording what became of its sends, and so does every chunk then under way; no chunk begins after it. The
+/// sends left unrecorded are kept, for the test to look for.
+/// </summary>
+public sealed class TestDeliveryFaults : IDeliveryFaults
+{
+    private int _untilKill;
+    private volatile bool _dead;
+
+    public System.Collections.Concurrent.ConcurrentBag<DeliveryRecord> Unrecorded { get; } = [];
+    public TaskCompletionSource Killed { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    /// <summary>Kills the worker at the <paramref name="n"/>th chunk that sends from now.</summary>
+    public void KillAtSends(int n) => _untilKill = n;
+
+    public Task BeforeChunkAsync(string tenantId, CancellationToken ct) =>
+        _dead ? throw new IOException("process killed (test)") : Task.CompletedTask;
+
+    public Task AfterSendsAsync(string tenantId, IReadOnlyList<DeliveryRecord> sent, CancellationToken ct)
+    {
+        if (Interlocked.Decrement(ref _untilKill) == 0) _dead = true;
+        if (!_dead) return Task.CompletedTask;
+        foreach (var r in sent) Unrecorded.Add(r);
+        Killed.TrySetResult();
+        throw new IOException("process killed between its sends and their record (test)");
     }
 }
 
