@@ -35,8 +35,12 @@ public sealed class BenchApp : IAsyncDisposable
         return new BenchApp(app, new Uri(app.Urls.First()));
     }
 
+    private bool _disposed;
+
     public async ValueTask DisposeAsync()
     {
+        if (_disposed) return;
+        _disposed = true;
         await _app.StopAsync();
         await _app.DisposeAsync();
     }

@@ -13,7 +13,8 @@
 //        [--out file.md]
 // The journey benchmark (see JourneyBench): -- --suite journeys [--profiles 100000] [--delay-seconds auto] [--timeout-seconds auto]
 //        [--enter-concurrency 4] [--enter-by profileId|identity] [--seed direct|ingest] [--phases 1 (entry only)] [--out file.md]
-// The campaign benchmark (see CampaignBench): -- --suite campaigns [--profiles 100000] [--raw-seconds 5] [--out file.md]
+// The campaign benchmark (see CampaignBench): -- --suite campaigns [--profiles 100000] [--raw-seconds 5] [--dedupes false|true]
+//        [--kill-at 0.5 (a kill -9 and restart run)] [--out file.md]
 using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Diagnostics.Metrics;
@@ -29,6 +30,8 @@ using Siyu.Storage.Identities;
 using Siyu.Storage.Profiles;
 
 var options = Args.Parse(args);
+// A child process of the campaign benchmark's kill-and-restart run: the app alone, until it is killed.
+if (options.Suite == "serve-app") return await CampaignBench.ServeAsync(args);
 Console.WriteLine($"Benchmark: {options}");
 Directory.SetCurrentDirectory(FindRoot());
 
@@ -221,7 +224,7 @@ namespace Siyu.Bench
 {
     public sealed record Args(int Profiles, int Events, int PushRate, int PushSeconds, int AcceptSeconds, int RawSeconds, string? Out,
         string Suite, int Consents, int LatencyProfiles, int LatencyRate, int LatencySeconds, int TagProfiles, int SweepParallelism, string Phases, string Seed,
-        int DelaySeconds, int TimeoutSeconds, int EnterConcurrency, string EnterBy)
+        int DelaySeconds, int TimeoutSeconds, int EnterConcurrency, string EnterBy, bool Dedupes, double KillAt)
     {
         public static Args Parse(string[] args)
         {
@@ -233,7 +236,8 @@ namespace Siyu.Bench
                 Int("--accept-seconds", 5), Int("--raw-seconds", 5), Get("--out"), suite, Int("--consents", 50_000),
                 Int("--latency-profiles", 2_000), Int("--latency-rate", 100), Int("--latency-seconds", 20), Int("--tag-profiles", 10_000),
                 Int("--sweep-parallelism", 8), Get("--phases") ?? "1,2,3", Get("--seed") ?? (suite == "journeys" ? "direct" : "ingest"),
-                Int("--delay-seconds", 0), Int("--timeout-seconds", 0), Int("--enter-concurrency", 4), Get("--enter-by") ?? "profileId");
+                Int("--delay-seconds", 0), Int("--timeout-seconds", 0), Int("--enter-concurrency", 4), Get("--enter-by") ?? "profileId",
+                bool.Parse(Get("--dedupes") ?? "false"), double.Parse(Get("--kill-at") ?? "0", System.Globalization.CultureInfo.InvariantCulture));
         }
 
         public bool Runs(int phase) => Phases.Split(',').Contains(phase.ToString());
