@@ -50,7 +50,7 @@ public sealed class ProviderAccountTests(DeliveryApp app) : IClassFixture<Delive
         var response = await admin.PutAsync("/api/tenants/current/channels/sms", new StringContent(body, System.Text.Encoding.UTF8, "application/json"));
 
         await response.AssertProblem(HttpStatusCode.BadRequest, "invalid_channel");
-        Assert.Contains("$.dedupes", (await response.Json()).GetProperty("detail").GetString());
+        Assert.Contains((await response.Json()).GetProperty("errors").EnumerateArray(), e => e.GetProperty("path").GetString() == "dedupes");
         Assert.False((await ChannelsAsync(tenant))["sms"].GetProperty("dedupes").GetBoolean());
     }
 
