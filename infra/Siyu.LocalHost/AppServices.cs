@@ -1,0 +1,79 @@
+using System.Diagnostics;
+using System.Reflection;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+
+namespace Siyu.LocalHost;
+
+/// <summary>
+/// The app's own services, built by the app's own entry point: <c>Program</c> runs as it would under the Functions host
+/// (<c>FunctionsApplication.CreateBuilder(args)</c> … <c>Build()</c>), and is stopped the moment its host is built, before
+/// <c>Run()</c> would start the worker's gRPC channel to a host that is not here. The same hook the ASP.NET Core test
+/// host uses: the "Microsoft.Extensions.Hosting" diagnostic events. At "HostBuilding" the caller may add configuration
+/// and services (tests replace a clock or a provider address this way), as the Functions host's settings would.
+/// </summary>
+public static class AppServices
+{
+    public static async Task<IHost> BuildAsync(Assembly app, string[] args, Action<IHostBuilder>? configure, TimeSpan timeout)
+    {
+        var entryPoint = app.EntryPoint ?? throw new InvalidOperationException($"{app.GetName().Name} has no entry point (Program)");
+        var built = new TaskCompletionSource<IHost>(TaskCreationOptions.RunContinuationsAsynchronously);
+        using var subscription = DiagnosticListener.AllListeners.Subscribe(new Observer<DiagnosticListener>(listener =>
+        {
+            if (listener.Name != "Microsoft.Extensions.Hosting") return;
+            listener.Subscribe(new Observer<KeyValuePair<string, object?>>(e =>
+            {
+                // Another host built in this process meanwhile (a test's fake, say) is not ours: only one built by the
+                // entry point's own flow is.
+                if (!InEntryPoint.Value) return;
+                if (e.Key == "HostBuilding" && e.Value is IHostBuilder builder) configure?.Invoke(builder);
+                if (e.Key == "HostBuilt" && e.Value is IHost host)
+                {
+                    built.TrySetResult(host);
+                    throw new StopAtBuilt();
+                }
+            }));
+        }));
+
+        var thread = new Thread(() =>
+        {
+            InEntryPoint.Value = true;
+            try
+            {
+                var result = entryPoint.Invoke(null, entryPoint.GetParameters().Length == 0 ? [] : [args]);
+                if (result is Task task) task.GetAwaiter().GetResult();
+                built.TrySetException(new InvalidOperationException($"{app.GetName().Name}'s entry point returned without building a host"));
+            }
+            catch (Exception e) when (Unwrap(e) is StopAtBuilt) { }
+            catch (Exception e) { built.TrySetException(Unwrap(e)); }
+        }) { Name = EntryThreadName, IsBackground = true };
+        thread.Start();
+        return await built.Task.WaitAsync(timeout);
+    }
+
+    private const string EntryThreadName = "functions-app-entry-point";
+    private static readonly AsyncLocal<bool> InEntryPoint = new();
+
+    private static Exception Unwrap(Exception e) => e is TargetInvocationException { InnerException: { } inner } ? Unwrap(inner) : e;
+
+    /// <summary>Thrown out of the app's <c>Build()</c> once its host exists: the app must not go on to <c>Run()</c>.</summary>
+    private sealed class StopAtBuilt : Exception;
+
+    private sealed class Observer<T>(Action<T> next) : IObserver<T>
+    {
+        public void OnCompleted() { }
+        public void OnError(Exception error) { }
+        public void OnNext(T value) => next(value);
+    }
+}
+
+/// <summary>Adds settings and services to the app's host at "HostBuilding", as the Functions host's app settings would.</summary>
+public static class HostBuilderExtras
+{
+    public static Action<IHostBuilder> With(IDictionary<string, string?>? settings, Action<IServiceCollection>? services) => builder =>
+    {
+        if (settings is { Count: > 0 }) builder.ConfigureAppConfiguration(c => c.AddInMemoryCollection(settings));
+        if (services is not null) builder.ConfigureServices(services);
+    };
+}

@@ -1,0 +1,149 @@
+using System.Reflection;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+
+namespace Siyu.LocalHost;
+
+/// <summary>What the host is started with.</summary>
+public sealed record LocalHostOptions
+{
+    /// <summary>Where HTTP triggers listen: <c>http://127.0.0.1:7071</c> as <c>func start</c> does; port 0 picks a free one.</summary>
+    public string Url { get; init; } = "http://127.0.0.1:7071";
+    /// <summary>Arguments for the app's entry point.</summary>
+    public string[] Args { get; init; } = [];
+    /// <summary>App settings on top of the app's own (as the Functions host's app settings / local.settings.json would be).</summary>
+    public IDictionary<string, string?>? Settings { get; init; }
+    /// <summary>Services added to the app's own after it registered them (last registration wins), e.g. a test clock.</summary>
+    public Action<IServiceCollection>? Services { get; init; }
+    /// <summary>Pull the queue triggers and fire the timers (off: HTTP only).</summary>
+    public bool Listen { get; init; } = true;
+    /// <summary>The clock timers run on.</summary>
+    public TimeProvider Clock { get; init; } = TimeProvider.System;
+    public TimeSpan StartTimeout { get; init; } = TimeSpan.FromMinutes(1);
+}
+
+/// <summary>
+/// The stand-in for <c>func start</c> on machines where Azure Functions Core Tools cannot be installed: it runs an
+/// isolated-worker app's own function classes as the Functions host would call them.
+/// <list type="bullet">
+/// <item>The same functions: read from the <c>functions.metadata</c> the worker SDK generates, each entry point found by
+/// its <c>[Function]</c> name; no list of functions here.</item>
+/// <item>The same services: the app's own <c>Program</c> builds its host (configuration, DI, options), stopped before
+/// it would connect to the host over gRPC (<see cref="AppServices"/>).</item>
+/// <item>The same binding: a DI scope per invocation, the class built by constructor injection, <c>HttpRequest</c>, route
+/// values, <c>FunctionContext</c> (with <c>GetHttpContext()</c>), <c>CancellationToken</c>, queue messages as text, bytes,
+/// <c>QueueMessage</c> or JSON, <c>TimerInfo</c> (<see cref="FunctionInvoker"/>).</item>
+/// <item>The same triggers: HTTP on Kestrel at the host's routes (<see cref="HttpTriggers"/>), queues under host.json's
+/// settings with the host's retry and poison behaviour (<see cref="QueueTrigger"/>), timers on their NCRONTAB schedule
+/// (<see cref="TimerTrigger"/>).</item>
+/// </list>
+/// What differs: it runs in one process with the app (no gRPC, no separate worker process), so worker middleware
+/// registered with <c>UseMiddleware</c> does not run (put cross-cutting checks in a guard the functions call); it is one
+/// instance (no scale controller, no singleton locks for timers); output bindings and Durable triggers are not bound yet,
+/// and a function that uses one stops the start with a message that says so.
+/// </summary>
+public sealed class LocalFunctionsHost : IAsyncDisposable
+{
+    private readonly IHost _app;
+    private readonly WebApplication _web;
+    private readonly CancellationTokenSource _stop = new();
+    private readonly List<Task> _listeners = [];
+
+    private LocalFunctionsHost(IHost app, WebApplication web, Uri baseAddress, IReadOnlyList<FunctionInfo> functions)
+    {
+        _app = app;
+        _web = web;
+        BaseAddress = baseAddress;
+        Functions = functions;
+    }
+
+    /// <summary>The app's own services (the same instances its functions get).</summary>
+    public IServiceProvider Services => _app.Services;
+
+    public Uri BaseAddress { get; }
+
+    public IReadOnlyList<FunctionInfo> Functions { get; }
+
+    public static async Task<LocalFunctionsHost> StartAsync(Assembly app, LocalHostOptions? options = null)
+    {
+        options ??= new LocalHostOptions();
+        var functions = FunctionsMetadata.Read(app);
+        var hostJson = HostJson.Read(app);
+        // The worker's own services read where the host is; they are built (the app's services may depend on them)
+        // but never started, so this address is never called.
+        var settings = new Dictionary<string, string?>
+        {
+            ["Functions:Worker:HostEndpoint"] = "http://127.0.0.1:9", ["Functions:Worker:WorkerId"] = Guid.NewGuid().ToString(),
+            ["Functions:Worker:RequestId"] = Guid.NewGuid().ToString(), ["Functions:Worker:GrpcMaxMessageLength"] = int.MaxValue.ToString(System.Globalization.CultureInfo.InvariantCulture),
+        };
+        foreach (var (k, v) in options.Settings ?? new Dictionary<string, string?>()) settings[k] = v;
+        var host = await AppServices.BuildAsync(app, options.Args, HostBuilderExtras.With(settings, options.Services), options.StartTimeout);
+        var config = host.Services.GetRequiredService<IConfiguration>();
+        var log = host.Services.GetRequiredService<ILoggerFactory>().CreateLogger("Siyu.LocalHost");
+        var invokers = functions.Select(f => new FunctionInvoker(f, host.Services)).ToList();
+
+        var builder = WebApplication.CreateSlimBuilder();
+        builder.WebHost.UseUrls(options.Url);
+        builder.Logging.ClearProviders();
+        var web = builder.Build();
+        HttpTriggers.Map(web, invokers, hostJson, config);
+        await web.StartAsync();
+        var address = new Uri(web.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First());
+
+        var local = new LocalFunctionsHost(host, web, address, functions);
+        // The app's own hosted services (its start-up work, its background loops), as the worker starts them; not the
+        // worker's own (the gRPC client and the worker's web server), which need the Functions host.
+        foreach (var service in host.Services.GetServices<IHostedService>().Where(s => !IsWorkerInfrastructure(s)))
+        {
+            await service.StartAsync(local._stop.Token);
+            local._hosted.Add(service);
+        }
+        if (options.Listen)
+        {
+            foreach (var invoker in invokers)
+            {
+                var kind = invoker.Function.Trigger.Type;
+                if (kind.Equals("queueTrigger", StringComparison.OrdinalIgnoreCase))
+                    local._listeners.Add(Task.Run(() => QueueTrigger.Create(invoker, config, hostJson.Queues, log).RunAsync(local._stop.Token)));
+                else if (kind.Equals("timerTrigger", StringComparison.OrdinalIgnoreCase))
+                    local._listeners.Add(Task.Run(() => TimerTrigger.Create(invoker, config, options.Clock, log).RunAsync(local._stop.Token)));
+            }
+        }
+        var unknown = invokers.Select(i => i.Function.Trigger.Type)
+            .Where(t => !new[] { "httpTrigger", "queueTrigger", "timerTrigger" }.Contains(t, StringComparer.OrdinalIgnoreCase)).Distinct().ToList();
+        if (unknown.Count > 0)
+        {
+            await local.DisposeAsync();
+            throw new NotSupportedException($"the local host does not run {string.Join(", ", unknown)} functions yet");
+        }
+        log.LogInformation("Local Functions host: {Count} functions, HTTP on {Address}", functions.Count, address);
+        return local;
+    }
+
+    private readonly List<IHostedService> _hosted = [];
+
+    private static bool IsWorkerInfrastructure(IHostedService service) =>
+        service.GetType().Namespace?.StartsWith("Microsoft.Azure.Functions.Worker", StringComparison.Ordinal) == true
+        || service.GetType().Namespace?.StartsWith("Microsoft.AspNetCore", StringComparison.Ordinal) == true
+        || service.GetType().Namespace?.StartsWith("Microsoft.Extensions.Hosting", StringComparison.Ordinal) == true;
+
+    public async ValueTask DisposeAsync()
+    {
+        await _stop.CancelAsync();
+        await Task.WhenAll(_listeners).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+        foreach (var service in Enumerable.Reverse(_hosted))
+        {
+            await service.StopAsync(CancellationToken.None);
+        }
+        await _web.StopAsync();
+        await _web.DisposeAsync();
+        if (_app is IAsyncDisposable a) await a.DisposeAsync(); else _app.Dispose();
+        _stop.Dispose();
+    }
+}

@@ -1,0 +1,116 @@
+using System.Net;
+using System.Net.Http.Json;
+using System.Text.Json;
+
+namespace Siyu.LocalHost.Tests;
+
+public sealed class LocalHostTests(SampleHost sample) : IClassFixture<SampleHost>
+{
+    private static async Task<T> Eventually<T>(Func<T> read, Func<T, bool> done, string what)
+    {
+        var until = DateTime.UtcNow.AddSeconds(60);
+        while (true)
+        {
+            var value = read();
+            if (done(value)) return value;
+            if (DateTime.UtcNow > until) throw new TimeoutException($"not yet: {what}");
+            await Task.Delay(100);
+        }
+    }
+
+    [Fact]
+    public void Every_function_in_the_generated_metadata_is_loaded()
+    {
+        Assert.Equal(["DeleteItem", "GetItem", "Guarded", "Keyed", "Orders", "Tick", "Work"], sample.Host.Functions.Select(f => f.Name).Order(StringComparer.Ordinal));
+    }
+
+    [Fact]
+    public async Task An_HTTP_function_gets_its_route_value_query_request_context_and_own_scope()
+    {
+        using var client = sample.Client();
+        var first = await client.GetFromJsonAsync<JsonElement>("/api/items/42?q=milk");
+        var second = await client.GetFromJsonAsync<JsonElement>("/api/items/43");
+
+        Assert.Equal(42, first.GetProperty("id").GetInt32());
+        Assert.Equal("milk", first.GetProperty("q").GetString());
+        Assert.Equal("GetItem", first.GetProperty("function").GetString());
+        Assert.True(first.GetProperty("sameRequest").GetBoolean());
+        Assert.True(first.GetProperty("scoped").GetBoolean());
+        Assert.Equal(43, second.GetProperty("id").GetInt32());
+        Assert.Equal(2, sample.Journal.Scopes.Distinct().Count());
+    }
+
+    [Fact]
+    public async Task Routes_and_methods_are_the_functions_own_and_nothing_else()
+    {
+        using var client = sample.Client();
+        Assert.Equal(HttpStatusCode.NoContent, (await client.DeleteAsync("/api/items/7")).StatusCode);
+        Assert.Equal(HttpStatusCode.MethodNotAllowed, (await client.PutAsync("/api/items/7", null)).StatusCode);
+        Assert.Equal(HttpStatusCode.NotFound, (await client.GetAsync("/api/items/not-a-number")).StatusCode);
+        Assert.Equal(HttpStatusCode.NotFound, (await client.GetAsync("/api/nothing-here")).StatusCode);
+        Assert.Equal(HttpStatusCode.NotFound, (await client.GetAsync("/items/7")).StatusCode); // the route prefix is host.json's
+    }
+
+    [Fact]
+    public async Task A_guard_in_the_function_answers_problem_json_and_a_function_level_key_is_checked()
+    {
+        using var client = sample.Client();
+        var refused = await client.PostAsync("/api/guarded", new StringContent("hi"));
+        Assert.Equal(HttpStatusCode.Unauthorized, refused.StatusCode);
+        Assert.Equal("application/problem+json", refused.Content.Headers.ContentType?.MediaType);
+        Assert.Equal("missing_api_key", (await refused.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("code").GetString());
+
+        using var keyed = new HttpRequestMessage(HttpMethod.Post, "/api/guarded") { Content = new StringContent("hi") };
+        keyed.Headers.Add("X-Api-Key", "sample-key");
+        Assert.Equal("got hi", await (await client.SendAsync(keyed)).Content.ReadAsStringAsync());
+
+        Assert.Equal(HttpStatusCode.Unauthorized, (await client.GetAsync("/api/keyed")).StatusCode);
+        Assert.Equal(HttpStatusCode.Unauthorized, (await client.GetAsync("/api/keyed?code=wrong")).StatusCode);
+        Assert.Equal("keyed", await client.GetStringAsync("/api/keyed?code=function-key"));
+    }
+
+    [Fact]
+    public async Task A_queue_message_is_processed_once_and_deleted()
+    {
+        var queue = sample.QueueClient(sample.Queue);
+        var text = "hello-" + Guid.NewGuid().ToString("N");
+        await queue.SendMessageAsync(text);
+
+        await Eventually(() => sample.Journal.Work.ToArray(), w => w.Contains(text + "@1"), "the message processed");
+        await Eventually(() => queue.PeekMessages(1).Value.Length, n => n == 0, "the message deleted");
+        Assert.Single(sample.Journal.Attempts, a => a.Text == text);
+    }
+
+    [Fact]
+    public async Task A_JSON_message_binds_to_the_functions_type()
+    {
+        var id = "o-" + Guid.NewGuid().ToString("N");
+        await sample.QueueClient(sample.Queue + "-orders").SendMessageAsync(JsonSerializer.Serialize(new { orderId = id, total = 99.5m }));
+
+        var order = await Eventually(() => sample.Journal.Orders.FirstOrDefault(o => o.OrderId == id), o => o is not null, "the order bound");
+        Assert.Equal(99.5m, order!.Total);
+    }
+
+    [Fact]
+    public async Task A_message_that_keeps_failing_is_tried_maxDequeueCount_times_then_moved_to_the_poison_queue()
+    {
+        var queue = sample.QueueClient(sample.Queue);
+        var poison = sample.QueueClient(sample.Queue + "-poison");
+        var text = "fail-" + Guid.NewGuid().ToString("N");
+        await queue.SendMessageAsync(text);
+
+        var inPoison = await Eventually(() => poison.Exists().Value ? poison.PeekMessages(32).Value.Select(m => m.Body.ToString()).ToArray() : [],
+            p => p.Contains(text), "the message in the poison queue");
+        Assert.Single(inPoison, p => p == text);
+        // host.json says 3: tried with dequeue counts 1, 2 and 3, then moved, and gone from its own queue.
+        Assert.Equal([1L, 2L, 3L], sample.Journal.Attempts.Where(a => a.Text == text).Select(a => a.DequeueCount).Order());
+        Assert.DoesNotContain(queue.PeekMessages(32).Value, m => m.Body.ToString() == text);
+    }
+
+    [Fact]
+    public async Task A_timer_fires_on_its_schedule()
+    {
+        var before = Volatile.Read(ref sample.Journal.Ticks);
+        await Eventually(() => Volatile.Read(ref sample.Journal.Ticks), n => n >= before + 2, "two more ticks of an every-second timer");
+    }
+}
