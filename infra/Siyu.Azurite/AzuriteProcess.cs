@@ -16,10 +16,13 @@ public sealed class AzuriteProcess : IAsyncDisposable
 
     public int TablePort { get; private set; }
     public int QueuePort { get; private set; }
+    /// <summary>Blobs: the Durable task hub keeps its leases and large messages there.</summary>
+    public int BlobPort { get; private set; }
 
     public string ConnectionString =>
         $"DefaultEndpointsProtocol=http;AccountName={AccountName};AccountKey={AccountKey};" +
-        $"TableEndpoint=http://127.0.0.1:{TablePort}/{AccountName};QueueEndpoint=http://127.0.0.1:{QueuePort}/{AccountName};";
+        $"TableEndpoint=http://127.0.0.1:{TablePort}/{AccountName};QueueEndpoint=http://127.0.0.1:{QueuePort}/{AccountName};" +
+        $"BlobEndpoint=http://127.0.0.1:{BlobPort}/{AccountName};";
 
     private static readonly Lazy<Task<AzuriteProcess>> SharedInstance = new(async () =>
     {
@@ -36,12 +39,14 @@ public sealed class AzuriteProcess : IAsyncDisposable
         var azurite = new AzuriteProcess();
         try
         {
-            // Both ports reserved at once, so they differ: two services on one port would answer each other's requests.
-            var ports = FreePorts(2);
+            // The ports reserved at once, so they differ: two services on one port would answer each other's requests.
+            var ports = FreePorts(3);
             var table = azurite.StartService("azurite-table", "--tablePort", ports[0], ct);
             var queue = azurite.StartService("azurite-queue", "--queuePort", ports[1], ct);
+            var blob = azurite.StartService("azurite-blob", "--blobPort", ports[2], ct);
             azurite.TablePort = await table;
             azurite.QueuePort = await queue;
+            azurite.BlobPort = await blob;
             return azurite;
         }
         catch
@@ -74,6 +79,7 @@ public sealed class AzuriteProcess : IAsyncDisposable
         {
             "azurite-table" => Path.Combine("table", "main.js"),
             "azurite-queue" => Path.Combine("queue", "main.js"),
+            "azurite-blob" => Path.Combine("blob", "main.js"),
             _ => throw new ArgumentOutOfRangeException(nameof(binary)),
         });
         var host = portFlag.Replace("Port", "Host");

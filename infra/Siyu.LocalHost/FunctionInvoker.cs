@@ -24,13 +24,17 @@ internal sealed class FunctionInvoker
     private readonly IServiceProvider _services;
     private readonly Func<Invocation, LocalFunctionContext, HttpContext?, object?>[] _binders;
 
-    public FunctionInvoker(FunctionInfo function, IServiceProvider services)
+    private readonly IReadOnlyDictionary<string, Func<object>> _inputs;
+
+    /// <param name="inputs">Input bindings the host provides, by binding type (<c>durableClient</c>).</param>
+    public FunctionInvoker(FunctionInfo function, IServiceProvider services, IReadOnlyDictionary<string, Func<object>> inputs)
     {
         _function = function;
         _services = services;
-        var unsupported = function.Bindings.FirstOrDefault(b => !b.IsTrigger && !(b.Type == "http" && b.Name == "$return"));
+        _inputs = inputs;
+        var unsupported = function.Bindings.FirstOrDefault(b => !b.IsTrigger && !(b.Type == "http" && b.Name == "$return") && !inputs.ContainsKey(b.Type));
         if (unsupported is not null)
-            throw new NotSupportedException($"function {function.Name}: the local host binds triggers only, not a {unsupported.Type} binding ({unsupported.Name})");
+            throw new NotSupportedException($"function {function.Name}: the local host does not bind a {unsupported.Type} binding ({unsupported.Name})");
         _binders = function.Method.GetParameters().Select(Binder).ToArray();
     }
 
@@ -108,6 +112,8 @@ internal sealed class FunctionInvoker
         if (p.Name == _function.Trigger.Name) return (i, _, _) => i.TriggerValue(type);
         if (type == typeof(HttpRequest)) return (_, _, h) => h?.Request ?? throw new InvalidOperationException($"{_function.Name}: no HTTP request");
         if (type == typeof(HttpContext)) return (_, _, h) => h ?? throw new InvalidOperationException($"{_function.Name}: no HTTP request");
+        if (_function.Bindings.FirstOrDefault(b => b.Name == p.Name && !b.IsTrigger) is { } input && _inputs.TryGetValue(input.Type, out var provide))
+            return (_, _, _) => provide();
         var name = p.Name!;
         var hasDefault = p.HasDefaultValue;
         var fallback = hasDefault ? p.DefaultValue : null;

@@ -69,8 +69,8 @@ public static class FunctionsMetadata
     }
 }
 
-/// <summary>The parts of <c>host.json</c> the host applies: the HTTP route prefix and the queue trigger settings.</summary>
-public sealed record HostJson(string RoutePrefix, QueueTriggerSettings Queues)
+/// <summary>The parts of <c>host.json</c> the host applies: the HTTP route prefix, the queue trigger and Durable task hub settings.</summary>
+public sealed record HostJson(string RoutePrefix, QueueTriggerSettings Queues, DurableSettings Durable)
 {
     public static HostJson Read(Assembly app)
     {
@@ -85,6 +85,16 @@ public sealed record HostJson(string RoutePrefix, QueueTriggerSettings Queues)
         var prefix = (extensions?["http"] as JsonObject)?["routePrefix"]?.GetValue<string>() ?? "api";
         var q = extensions?["queues"] as JsonObject;
         var defaults = new QueueTriggerSettings();
+        var durable = extensions?["durableTask"] as JsonObject;
+        var provider = durable?["storageProvider"] as JsonObject;
+        var durableDefaults = new DurableSettings();
+        var durableSettings = new DurableSettings
+        {
+            HubName = durable?["hubName"]?.GetValue<string>() ?? durableDefaults.HubName,
+            ConnectionName = provider?["connectionName"]?.GetValue<string>() ?? provider?["connectionStringName"]?.GetValue<string>() ?? durableDefaults.ConnectionName,
+            PartitionCount = Int(provider, "partitionCount") ?? durableDefaults.PartitionCount,
+            MaxQueuePollingInterval = Time(provider, "maxQueuePollingInterval") ?? durableDefaults.MaxQueuePollingInterval,
+        };
         return new HostJson(prefix.Trim('/'), new QueueTriggerSettings
         {
             BatchSize = Int(q, "batchSize") ?? defaults.BatchSize,
@@ -94,7 +104,7 @@ public sealed record HostJson(string RoutePrefix, QueueTriggerSettings Queues)
             VisibilityTimeout = Time(q, "visibilityTimeout") ?? defaults.VisibilityTimeout,
             MaxDequeueCount = Int(q, "maxDequeueCount") ?? defaults.MaxDequeueCount,
             MessageEncoding = q?["messageEncoding"]?.GetValue<string>() ?? defaults.MessageEncoding,
-        });
+        }, durableSettings);
     }
 
     private static int? Int(JsonObject? o, string name) => o?[name] is JsonValue v ? v.GetValue<int>() : null;
@@ -113,4 +123,14 @@ public sealed record QueueTriggerSettings
     public int MaxDequeueCount { get; init; } = 5;
     /// <summary><c>base64</c> (the default) or <c>none</c>.</summary>
     public string MessageEncoding { get; init; } = "base64";
+}
+
+/// <summary>host.json's <c>extensions.durableTask</c> (Azure Storage provider), with the Durable extension's defaults.</summary>
+public sealed record DurableSettings
+{
+    /// <summary>May be <c>%Setting%</c>. The extension's local default.</summary>
+    public string HubName { get; init; } = "TestHubName";
+    public string ConnectionName { get; init; } = "AzureWebJobsStorage";
+    public int PartitionCount { get; init; } = 4;
+    public TimeSpan MaxQueuePollingInterval { get; init; } = TimeSpan.FromSeconds(30);
 }

@@ -41,27 +41,36 @@ public sealed record LocalHostOptions
 /// <c>QueueMessage</c> or JSON, <c>TimerInfo</c> (<see cref="FunctionInvoker"/>).</item>
 /// <item>The same triggers: HTTP on Kestrel at the host's routes (<see cref="HttpTriggers"/>), queues under host.json's
 /// settings with the host's retry and poison behaviour (<see cref="QueueTrigger"/>), timers on their NCRONTAB schedule
-/// (<see cref="TimerTrigger"/>).</item>
+/// (<see cref="TimerTrigger"/>), orchestrations and activities on DurableTask.Core over the Azure Storage task hub
+/// through Microsoft.DurableTask's shims, with a <c>DurableTaskClient</c> for <c>[DurableClient]</c>
+/// (<see cref="Durable.DurableTriggers"/>).</item>
 /// </list>
 /// What differs: it runs in one process with the app (no gRPC, no separate worker process), so worker middleware
 /// registered with <c>UseMiddleware</c> does not run (put cross-cutting checks in a guard the functions call); it is one
-/// instance (no scale controller, no singleton locks for timers); output bindings and Durable triggers are not bound yet,
-/// and a function that uses one stops the start with a message that says so.
+/// instance (no scale controller, no singleton locks for timers); output bindings, blob triggers and entities are not
+/// bound, and a function that uses one stops the start with a message that says so.
 /// </summary>
 public sealed class LocalFunctionsHost : IAsyncDisposable
 {
     private readonly IHost _app;
     private readonly WebApplication _web;
-    private readonly CancellationTokenSource _stop = new();
+    private readonly CancellationTokenSource _stop;
+    private readonly Durable.DurableTriggers? _durable;
     private readonly List<Task> _listeners = [];
 
-    private LocalFunctionsHost(IHost app, WebApplication web, Uri baseAddress, IReadOnlyList<FunctionInfo> functions)
+    private LocalFunctionsHost(IHost app, WebApplication web, Uri baseAddress, IReadOnlyList<FunctionInfo> functions, CancellationTokenSource stop,
+        Durable.DurableTriggers? durable)
     {
         _app = app;
         _web = web;
+        _stop = stop;
+        _durable = durable;
         BaseAddress = baseAddress;
         Functions = functions;
     }
+
+    /// <summary>The task hub's client, as a <c>[DurableClient]</c> parameter gets it; null when the app has no Durable functions.</summary>
+    public Microsoft.DurableTask.Client.DurableTaskClient? DurableClient => _durable?.Client;
 
     /// <summary>The app's own services (the same instances its functions get).</summary>
     public IServiceProvider Services => _app.Services;
@@ -86,7 +95,17 @@ public sealed class LocalFunctionsHost : IAsyncDisposable
         var host = await AppServices.BuildAsync(app, options.Args, HostBuilderExtras.With(settings, options.Services), options.StartTimeout);
         var config = host.Services.GetRequiredService<IConfiguration>();
         var log = host.Services.GetRequiredService<ILoggerFactory>().CreateLogger("Siyu.LocalHost");
-        var invokers = functions.Select(f => new FunctionInvoker(f, host.Services)).ToList();
+
+        var loggers = host.Services.GetRequiredService<ILoggerFactory>();
+        var stop = new CancellationTokenSource();
+        // Orchestrations and activities run on a task hub; the functions that start or signal them get its client.
+        var durableKinds = new[] { "orchestrationTrigger", "activityTrigger" };
+        var needsDurable = functions.Any(f => f.Bindings.Any(b => b.Type.Equals("durableClient", StringComparison.OrdinalIgnoreCase)
+                                                            || durableKinds.Contains(b.Type, StringComparer.OrdinalIgnoreCase)));
+        var durable = needsDurable ? await Durable.DurableTriggers.CreateAsync(hostJson.Durable, config, host.Services, loggers, stop.Token) : null;
+        var inputs = durable is null ? new Dictionary<string, Func<object>>() : new Dictionary<string, Func<object>> { ["durableClient"] = () => durable.Client };
+        var invokers = functions.Select(f => new FunctionInvoker(f, host.Services, inputs)).ToList();
+        foreach (var invoker in invokers.Where(i => durableKinds.Contains(i.Function.Trigger.Type, StringComparer.OrdinalIgnoreCase))) durable!.Add(invoker);
 
         var builder = WebApplication.CreateSlimBuilder();
         builder.WebHost.UseUrls(options.Url);
@@ -96,7 +115,7 @@ public sealed class LocalFunctionsHost : IAsyncDisposable
         await web.StartAsync();
         var address = new Uri(web.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First());
 
-        var local = new LocalFunctionsHost(host, web, address, functions);
+        var local = new LocalFunctionsHost(host, web, address, functions, stop, durable);
         // The app's own hosted services (its start-up work, its background loops), as the worker starts them; not the
         // worker's own (the gRPC client and the worker's web server), which need the Functions host.
         foreach (var service in host.Services.GetServices<IHostedService>().Where(s => !IsWorkerInfrastructure(s)))
@@ -104,6 +123,7 @@ public sealed class LocalFunctionsHost : IAsyncDisposable
             await service.StartAsync(local._stop.Token);
             local._hosted.Add(service);
         }
+        if (options.Listen && durable is not null) await durable.StartAsync();
         if (options.Listen)
         {
             foreach (var invoker in invokers)
@@ -116,7 +136,7 @@ public sealed class LocalFunctionsHost : IAsyncDisposable
             }
         }
         var unknown = invokers.Select(i => i.Function.Trigger.Type)
-            .Where(t => !new[] { "httpTrigger", "queueTrigger", "timerTrigger" }.Contains(t, StringComparer.OrdinalIgnoreCase)).Distinct().ToList();
+            .Where(t => !new[] { "httpTrigger", "queueTrigger", "timerTrigger" }.Concat(durableKinds).Contains(t, StringComparer.OrdinalIgnoreCase)).Distinct().ToList();
         if (unknown.Count > 0)
         {
             await local.DisposeAsync();
@@ -137,6 +157,7 @@ public sealed class LocalFunctionsHost : IAsyncDisposable
     {
         await _stop.CancelAsync();
         await Task.WhenAll(_listeners).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+        if (_durable is not null) await _durable.DisposeAsync();
         foreach (var service in Enumerable.Reverse(_hosted))
         {
             await service.StopAsync(CancellationToken.None);

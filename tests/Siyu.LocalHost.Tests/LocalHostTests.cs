@@ -21,7 +21,8 @@ public sealed class LocalHostTests(SampleHost sample) : IClassFixture<SampleHost
     [Fact]
     public void Every_function_in_the_generated_metadata_is_loaded()
     {
-        Assert.Equal(["DeleteItem", "GetItem", "Guarded", "Keyed", "Orders", "Tick", "Work"], sample.Host.Functions.Select(f => f.Name).Order(StringComparer.Ordinal));
+        Assert.Equal(["AnswerReminder", "DeleteItem", "GetItem", "Guarded", "Keyed", "Orders", "Remind", "Reminder", "StartReminder", "Thank", "Tick", "Work"],
+            sample.Host.Functions.Select(f => f.Name).Order(StringComparer.Ordinal));
     }
 
     [Fact]
@@ -112,5 +113,37 @@ public sealed class LocalHostTests(SampleHost sample) : IClassFixture<SampleHost
     {
         var before = Volatile.Read(ref sample.Journal.Ticks);
         await Eventually(() => Volatile.Read(ref sample.Journal.Ticks), n => n >= before + 2, "two more ticks of an every-second timer");
+    }
+
+    [Fact]
+    public async Task An_orchestration_started_over_HTTP_completes_when_its_event_is_raised_through_another_function()
+    {
+        using var client = sample.Client();
+        var started = await client.PostAsync("/api/reminders/lina?wait=120", null);
+        Assert.Equal(HttpStatusCode.Accepted, started.StatusCode);
+        var id = (await started.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("id").GetString()!;
+
+        // Raised once the orchestration waits for it (after its first timer); an event raised earlier is kept for it too.
+        Assert.Equal(HttpStatusCode.Accepted, (await client.PostAsync($"/api/reminders/{id}/answer", new StringContent("yes"))).StatusCode);
+        using var wait = new CancellationTokenSource(TimeSpan.FromSeconds(90));
+        var done = await sample.Host.DurableClient!.WaitForInstanceCompletionAsync(id, getInputsAndOutputs: true, wait.Token);
+
+        Assert.Equal(Microsoft.DurableTask.Client.OrchestrationRuntimeStatus.Completed, done.RuntimeStatus);
+        Assert.Equal("thanked lina:yes in Thank", done.ReadOutputAs<string>());
+        Assert.Equal("lina", done.ReadInputAs<SampleApp.Reminder>()!.Person);
+    }
+
+    [Fact]
+    public async Task An_orchestration_whose_event_never_comes_times_out_and_takes_the_other_branch()
+    {
+        using var client = sample.Client();
+        var started = await client.PostAsync("/api/reminders/wang?wait=2", null);
+        var id = (await started.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("id").GetString()!;
+
+        using var wait = new CancellationTokenSource(TimeSpan.FromSeconds(90));
+        var done = await sample.Host.DurableClient!.WaitForInstanceCompletionAsync(id, getInputsAndOutputs: true, wait.Token);
+
+        Assert.Equal(Microsoft.DurableTask.Client.OrchestrationRuntimeStatus.Completed, done.RuntimeStatus);
+        Assert.Equal("reminded wang", done.ReadOutputAs<string>());
     }
 }

@@ -33,6 +33,7 @@ public sealed class SampleHost : IAsyncLifetime
             {
                 ["SampleStorage"] = ConnectionString,
                 ["SampleQueue"] = Queue,
+                ["SampleHub"] = "hub" + Guid.NewGuid().ToString("N")[..12],
                 ["LocalHost:FunctionKey"] = "function-key",
             },
         });

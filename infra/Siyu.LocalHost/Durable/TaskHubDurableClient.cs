@@ -1,0 +1,94 @@
+using DurableTask.AzureStorage;
+using DurableTask.Core;
+using Microsoft.DurableTask;
+using Microsoft.DurableTask.Client;
+using CoreStatus = DurableTask.Core.OrchestrationStatus;
+
+namespace Siyu.LocalHost.Durable;
+
+/// <summary>
+/// The <see cref="DurableTaskClient"/> a <c>[DurableClient]</c> parameter gets: Microsoft.DurableTask's client over
+/// DurableTask.Core's <see cref="TaskHubClient"/> on the same task hub the orchestrations run on (under the Functions
+/// host the extension gives the worker a gRPC client to its own; no served package adapts one to the other). Inputs,
+/// events and outputs go through the SDK's data converter, as the shims read them.
+/// </summary>
+internal sealed class TaskHubDurableClient(string hubName, TaskHubClient client, AzureStorageOrchestrationService service, DataConverter converter)
+    : DurableTaskClient(hubName)
+{
+    private static readonly TimeSpan Poll = TimeSpan.FromMilliseconds(200);
+
+    public override async Task<string> ScheduleNewOrchestrationInstanceAsync(TaskName orchestratorName, object? input = null,
+        StartOrchestrationOptions? options = null, CancellationToken cancellation = default)
+    {
+        var id = options?.InstanceId ?? Guid.NewGuid().ToString("N");
+        var version = options?.Version?.Version ?? "";
+        var instance = options?.StartAt is { } at
+            ? await client.CreateScheduledOrchestrationInstanceAsync(orchestratorName.Name, version, id, input, at.UtcDateTime)
+            : await client.CreateOrchestrationInstanceAsync(orchestratorName.Name, version, id, input);
+        return instance.InstanceId;
+    }
+
+    public override Task RaiseEventAsync(string instanceId, string eventName, object? eventPayload = null, CancellationToken cancellation = default) =>
+        client.RaiseEventAsync(new OrchestrationInstance { InstanceId = instanceId }, eventName, eventPayload!);
+
+    public override Task<OrchestrationMetadata> WaitForInstanceStartAsync(string instanceId, bool getInputsAndOutputs = false, CancellationToken cancellation = default) =>
+        WaitAsync(instanceId, getInputsAndOutputs, s => s != OrchestrationRuntimeStatus.Pending, cancellation);
+
+    public override Task<OrchestrationMetadata> WaitForInstanceCompletionAsync(string instanceId, bool getInputsAndOutputs = false, CancellationToken cancellation = default) =>
+        WaitAsync(instanceId, getInputsAndOutputs, s => s is OrchestrationRuntimeStatus.Completed or OrchestrationRuntimeStatus.Failed or OrchestrationRuntimeStatus.Terminated,
+            cancellation);
+
+    public override Task TerminateInstanceAsync(string instanceId, TerminateInstanceOptions? options = null, CancellationToken cancellation = default) =>
+        client.TerminateInstanceAsync(new OrchestrationInstance { InstanceId = instanceId }, options?.Output is { } output ? converter.Serialize(output) : "terminated");
+
+    public override Task SuspendInstanceAsync(string instanceId, string? reason = null, CancellationToken cancellation = default) =>
+        client.SuspendInstanceAsync(new OrchestrationInstance { InstanceId = instanceId }, reason);
+
+    public override Task ResumeInstanceAsync(string instanceId, string? reason = null, CancellationToken cancellation = default) =>
+        client.ResumeInstanceAsync(new OrchestrationInstance { InstanceId = instanceId }, reason);
+
+    public override async Task<OrchestrationMetadata?> GetInstancesAsync(string instanceId, bool getInputsAndOutputs = false, CancellationToken cancellation = default) =>
+        await client.GetOrchestrationStateAsync(instanceId) is { } state ? Metadata(state, getInputsAndOutputs) : null;
+
+    public override async Task<Microsoft.DurableTask.Client.PurgeResult> PurgeInstanceAsync(string instanceId, PurgeInstanceOptions? options = null, CancellationToken cancellation = default) =>
+        new((await service.PurgeInstanceHistoryAsync(instanceId)).InstancesDeleted);
+
+    public override AsyncPageable<OrchestrationMetadata> GetAllInstancesAsync(OrchestrationQuery? filter = null) =>
+        throw new NotSupportedException("the local host's Durable client does not list instances; ask for one by its id");
+
+    public override ValueTask DisposeAsync() => ValueTask.CompletedTask;
+
+    private async Task<OrchestrationMetadata> WaitAsync(string instanceId, bool withData, Func<OrchestrationRuntimeStatus, bool> reached, CancellationToken ct)
+    {
+        while (true)
+        {
+            if (await GetInstancesAsync(instanceId, withData, ct) is { } metadata && reached(metadata.RuntimeStatus)) return metadata;
+            await Task.Delay(Poll, ct);
+        }
+    }
+
+    private OrchestrationMetadata Metadata(OrchestrationState state, bool withData) => new(state.Name, state.OrchestrationInstance.InstanceId)
+    {
+        DataConverter = converter,
+        RuntimeStatus = Status(state.OrchestrationStatus),
+        CreatedAt = new DateTimeOffset(DateTime.SpecifyKind(state.CreatedTime, DateTimeKind.Utc)),
+        LastUpdatedAt = new DateTimeOffset(DateTime.SpecifyKind(state.LastUpdatedTime, DateTimeKind.Utc)),
+        SerializedInput = withData ? state.Input : null,
+        SerializedOutput = withData && state.OrchestrationStatus != CoreStatus.Failed ? state.Output : null,
+        SerializedCustomStatus = withData ? state.Status : null,
+        FailureDetails = state.OrchestrationStatus == CoreStatus.Failed && state.FailureDetails is { } f
+            ? new TaskFailureDetails(f.ErrorType, f.ErrorMessage, f.StackTrace, null, null) : null,
+    };
+
+    private static OrchestrationRuntimeStatus Status(CoreStatus status) => status switch
+    {
+        CoreStatus.Running => OrchestrationRuntimeStatus.Running,
+        CoreStatus.Completed => OrchestrationRuntimeStatus.Completed,
+        // A continued-as-new instance is running its next generation.
+        CoreStatus.ContinuedAsNew => OrchestrationRuntimeStatus.Running,
+        CoreStatus.Failed => OrchestrationRuntimeStatus.Failed,
+        CoreStatus.Terminated => OrchestrationRuntimeStatus.Terminated,
+        CoreStatus.Suspended => OrchestrationRuntimeStatus.Suspended,
+        _ => OrchestrationRuntimeStatus.Pending,
+    };
+}
