@@ -29,6 +29,17 @@ using Siyu.Functions.Ingestion;
 using Siyu.Storage.Identities;
 using Siyu.Storage.Profiles;
 
+if (args.Contains("--help") || args.Contains("-h"))
+{
+    Console.WriteLine(Args.Usage);
+    return 0;
+}
+if (Args.Unknown(args) is { } unknown)
+{
+    Console.Error.WriteLine($"unknown option {unknown}");
+    Console.Error.WriteLine(Args.Usage);
+    return 2;
+}
 var options = Args.Parse(args);
 // A child process of the campaign benchmark's kill-and-restart run: the app alone, until it is killed.
 if (options.Suite == "serve-app") return await CampaignBench.ServeAsync(args);
@@ -241,6 +252,38 @@ namespace Siyu.Bench
         }
 
         public bool Runs(int phase) => Phases.Split(',').Contains(phase.ToString());
+
+        /// <summary>Every option, each followed by its value (the serve-app child also takes --connection, --operator, --set).</summary>
+        private static readonly string[] Options =
+        [
+            "--suite", "--profiles", "--events", "--push-rate", "--push-seconds", "--accept-seconds", "--raw-seconds", "--out", "--consents",
+            "--latency-profiles", "--latency-rate", "--latency-seconds", "--tag-profiles", "--sweep-parallelism", "--phases", "--seed",
+            "--delay-seconds", "--timeout-seconds", "--enter-concurrency", "--enter-by", "--dedupes", "--kill-at", "--connection", "--operator", "--set",
+        ];
+
+        /// <summary>The first argument that is not a known option or its value; a typo must not start a long run with defaults.</summary>
+        public static string? Unknown(string[] args)
+        {
+            for (var i = 0; i < args.Length; i++)
+            {
+                if (!Options.Contains(args[i])) return args[i];
+                i++; // its value
+            }
+            return null;
+        }
+
+        public const string Usage = """
+            Benchmarks, each against an in-memory Azurite whose raw ceilings are measured in the same run:
+              dotnet run -c Release --project infra/bench/Siyu.Bench -- [options]
+              (ingestion)  [--profiles 10000] [--events 100000] [--push-rate 200] [--push-seconds 20] [--accept-seconds 5] [--raw-seconds 5]
+              --suite consent    [--profiles 10000] [--consents 50000]
+              --suite audience   [--profiles 100000] [--latency-profiles 2000] [--latency-rate 100] [--latency-seconds 20]
+                                 [--tag-profiles 10000] [--sweep-parallelism 8] [--seed ingest|direct] [--phases 1,2,3]
+              --suite journeys   [--profiles 100000] [--delay-seconds auto] [--timeout-seconds auto] [--enter-concurrency 4]
+                                 [--enter-by profileId|identity] [--seed direct|ingest] [--phases 1]
+              --suite campaigns  [--profiles 100000] [--raw-seconds 5] [--dedupes false|true] [--kill-at 0.5]
+              every suite: [--out report.md]
+            """;
     }
 
     public sealed record Stats(double P50, double P99, double Max, int Count)

@@ -45,28 +45,14 @@ public sealed class WatchedQueues : IQueueService
 
     public IMessageQueue Queue(string name) => new Watched(_inner!.Queue(name), this);
 
-    private sealed class Watched(IMessageQueue queue, WatchedQueues owner) : IMessageQueue
+    private sealed class Watched(IMessageQueue queue, WatchedQueues owner) : ForwardingQueue(queue)
     {
-        public string Name => queue.Name;
-
-        public Task<SendReceipt> SendAsync(string text, TimeSpan? visibilityDelay = null, TimeSpan? timeToLive = null, CancellationToken ct = default)
+        public override Task<SendReceipt> SendAsync(string text, TimeSpan? visibilityDelay = null, TimeSpan? timeToLive = null, CancellationToken ct = default)
         {
-            var ingest = queue.Name.Contains("ingest-", StringComparison.Ordinal) && !queue.Name.EndsWith("-poison", StringComparison.Ordinal);
+            var ingest = Name.Contains("ingest-", StringComparison.Ordinal) && !Name.EndsWith("-poison", StringComparison.Ordinal);
             if (ingest && owner.FailIngest) throw new RequestFailedException(503, "the queue service is unavailable (test)", "ServerBusy", null);
-            owner.Sent.Enqueue((queue.Name, text));
-            return queue.SendAsync(text, visibilityDelay, timeToLive, ct);
+            owner.Sent.Enqueue((Name, text));
+            return base.SendAsync(text, visibilityDelay, timeToLive, ct);
         }
-
-        public Task<bool> CreateIfNotExistsAsync(CancellationToken ct = default) => queue.CreateIfNotExistsAsync(ct);
-        public Task<bool> DeleteIfExistsAsync(CancellationToken ct = default) => queue.DeleteIfExistsAsync(ct);
-        public Task<IReadOnlyList<ReceivedMessage>> ReceiveAsync(int maxMessages = 1, TimeSpan? visibilityTimeout = null, CancellationToken ct = default) =>
-            queue.ReceiveAsync(maxMessages, visibilityTimeout, ct);
-        public Task<IReadOnlyList<PeekedMessage>> PeekAsync(int maxMessages = 1, CancellationToken ct = default) => queue.PeekAsync(maxMessages, ct);
-        public Task DeleteAsync(string messageId, string popReceipt, CancellationToken ct = default) => queue.DeleteAsync(messageId, popReceipt, ct);
-        public Task<bool> TryDeleteAsync(string messageId, string popReceipt, CancellationToken ct = default) => queue.TryDeleteAsync(messageId, popReceipt, ct);
-        public Task<UpdateReceipt> UpdateVisibilityAsync(string messageId, string popReceipt, TimeSpan visibilityTimeout, string? newText = null, CancellationToken ct = default) =>
-            queue.UpdateVisibilityAsync(messageId, popReceipt, visibilityTimeout, newText, ct);
-        public Task<long> GetApproximateCountAsync(CancellationToken ct = default) => queue.GetApproximateCountAsync(ct);
-        public Task ClearAsync(CancellationToken ct = default) => queue.ClearAsync(ct);
     }
 }
