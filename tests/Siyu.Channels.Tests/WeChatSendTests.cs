@@ -68,12 +68,14 @@ public sealed class WeChatSendTests
     [Fact]
     public async Task An_answer_lost_to_a_timeout_then_sent_again_with_the_same_key_is_one_message()
     {
+        // A timeout long enough that a loaded machine still gets the request to the fake before it (the first send
+        // must be taken, then its answer lost), far shorter than the hang.
         await using var h = await Harness.StartAsync(settings: new Dictionary<string, string?>
         {
-            ["Channels:Timeout"] = "00:00:00.300",
+            ["Channels:Timeout"] = "00:00:02",
             ["Channels:MaxAttempts"] = "1",
         });
-        h.Fake.FailNext("openid-1", Fault.AcceptThenHang(TimeSpan.FromSeconds(5)));
+        h.Fake.FailNext("openid-1", Fault.AcceptThenHang(TimeSpan.FromSeconds(20)));
 
         var lost = await h.Senders.SendAsync(Harness.Template("d~4"), Harness.WeChatAccount, default);
         var again = await h.Senders.SendAsync(Harness.Template("d~4"), Harness.WeChatAccount, default);
@@ -88,8 +90,8 @@ public sealed class WeChatSendTests
     [Fact]
     public async Task A_timeout_inside_one_send_is_attempted_again_with_the_same_key()
     {
-        await using var h = await Harness.StartAsync(settings: new Dictionary<string, string?> { ["Channels:Timeout"] = "00:00:00.300" });
-        h.Fake.FailNext("openid-1", Fault.AcceptThenHang(TimeSpan.FromSeconds(5)));
+        await using var h = await Harness.StartAsync(settings: new Dictionary<string, string?> { ["Channels:Timeout"] = "00:00:02" });
+        h.Fake.FailNext("openid-1", Fault.AcceptThenHang(TimeSpan.FromSeconds(20)));
 
         var result = await h.Senders.SendAsync(Harness.Template("d~5"), Harness.WeChatAccount, default);
 

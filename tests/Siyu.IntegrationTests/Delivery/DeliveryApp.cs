@@ -52,7 +52,7 @@ public class DeliveryApp : SiyuApp
     protected override void ConfigureMore(IWebHostBuilder builder) =>
         builder.ConfigureServices(s => s.AddSingleton<ICampaignFaults>(Faults).AddSingleton<IDeliveryFaults>(DeliveryFaults));
 
-    public new async Task DisposeAsync()
+    public override async Task DisposeAsync()
     {
         await base.DisposeAsync();
         if (_ownsFake) await Fake.DisposeAsync();

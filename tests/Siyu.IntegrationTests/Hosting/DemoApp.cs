@@ -9,7 +9,7 @@ namespace Siyu.IntegrationTests.Hosting;
 /// The app as ./infra/run.sh runs it: the demo seed on, its keys kept in a file, sends going to a fake provider that
 /// knows the demo's WeChat app and SMS key. A second instance on the same prefix and keys file is a restart.
 /// </summary>
-public sealed class DemoApp : SiyuApp, IAsyncLifetime
+public sealed class DemoApp : SiyuApp
 {
     public FakeProviderServer Fake { get; private set; } = null!;
 
@@ -42,7 +42,7 @@ public sealed class DemoApp : SiyuApp, IAsyncLifetime
         return new TestTenant(this, DemoSeeder.TenantId, keys["ingest"], keys["marketer"], keys["admin"]);
     }
 
-    public new async Task DisposeAsync()
+    public override async Task DisposeAsync()
     {
         await base.DisposeAsync();
         await Fake.DisposeAsync();

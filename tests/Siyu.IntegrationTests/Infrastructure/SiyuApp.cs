@@ -27,7 +27,8 @@ public class SiyuApp : WebApplicationFactory<Program>, IAsyncLifetime
         _ = Server; // start the host now, so storage is created before the first test
     }
 
-    public new Task DisposeAsync() => base.DisposeAsync().AsTask();
+    // Virtual, so a fixture that owns more (a fake provider) disposes it too when xunit disposes the fixture.
+    public new virtual Task DisposeAsync() => base.DisposeAsync().AsTask();
 
     protected override void ConfigureWebHost(IWebHostBuilder builder)
     {
