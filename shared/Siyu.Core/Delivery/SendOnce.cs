@@ -3,7 +3,7 @@ using Siyu.Core.Consent;
 namespace Siyu.Core.Delivery;
 
 /// <summary>
-/// Sending once when the provider cannot help (#6). Where the provider drops a repeat of our delivery key (WeChat
+/// Sending once when the provider cannot help (#14). Where the provider drops a repeat of our delivery key (WeChat
 /// template <c>client_msg_id</c>, a gateway that honours <c>Idempotency-Key</c>), a send goes first and is recorded
 /// with its outcome: a crash in between sends it again and the provider drops the repeat. Where it does not (Aliyun
 /// and Tencent Cloud SMS, SMTP, WeChat subscribe messages), the send is claimed in its row first and goes at most

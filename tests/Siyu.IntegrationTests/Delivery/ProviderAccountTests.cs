@@ -5,7 +5,7 @@ using Siyu.IntegrationTests.Infrastructure;
 
 namespace Siyu.IntegrationTests.Delivery;
 
-/// <summary>A brand's provider accounts (<c>PUT /api/tenants/current/channels/{channel}</c>): whether the provider dedupes (#6).</summary>
+/// <summary>A brand's provider accounts (<c>PUT /api/tenants/current/channels/{channel}</c>): whether the provider dedupes (#14).</summary>
 public sealed class ProviderAccountTests(DeliveryApp app) : IClassFixture<DeliveryApp>
 {
     private static async Task<Dictionary<string, JsonElement>> ChannelsAsync(TestTenant tenant) =>

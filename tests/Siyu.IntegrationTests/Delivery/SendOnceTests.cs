@@ -10,7 +10,7 @@ namespace Siyu.IntegrationTests.Delivery;
 
 /// <summary>
 /// A campaign whose app instance is killed between a round's sends and their record, then finished by a fresh instance
-/// over the same storage (#6). To a provider that does not dedupe nobody is asked twice: the sends were claimed first,
+/// over the same storage (#14). To a provider that does not dedupe nobody is asked twice: the sends were claimed first,
 /// and the claims the kill left are recorded as unknown outcomes. To one that dedupes, the unrecorded sends go again
 /// under their keys and the provider drops the repeats.
 /// </summary>
