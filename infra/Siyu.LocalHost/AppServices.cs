@@ -19,26 +19,28 @@ public static class AppServices
     {
         var entryPoint = app.EntryPoint ?? throw new InvalidOperationException($"{app.GetName().Name} has no entry point (Program)");
         var built = new TaskCompletionSource<IHost>(TaskCreationOptions.RunContinuationsAsynchronously);
-        using var subscription = DiagnosticListener.AllListeners.Subscribe(new Observer<DiagnosticListener>(listener =>
+        // This build's own mark: several hosts may be built in one process (two test fixtures of one app), each must
+        // see only the events of the entry point it runs.
+        var mark = new object();
+        var subscriptions = new List<IDisposable>();
+        using var all = DiagnosticListener.AllListeners.Subscribe(new Observer<DiagnosticListener>(listener =>
         {
             if (listener.Name != "Microsoft.Extensions.Hosting") return;
-            listener.Subscribe(new Observer<KeyValuePair<string, object?>>(e =>
+            lock (subscriptions) subscriptions.Add(listener.Subscribe(new Observer<KeyValuePair<string, object?>>(e =>
             {
-                // Another host built in this process meanwhile (a test's fake, say) is not ours: only one built by the
-                // entry point's own flow is.
-                if (!InEntryPoint.Value) return;
+                if (!ReferenceEquals(Building.Value, mark)) return;
                 if (e.Key == "HostBuilding" && e.Value is IHostBuilder builder) configure?.Invoke(builder);
                 if (e.Key == "HostBuilt" && e.Value is IHost host)
                 {
                     built.TrySetResult(host);
                     throw new StopAtBuilt();
                 }
-            }));
+            })));
         }));
 
         var thread = new Thread(() =>
         {
-            InEntryPoint.Value = true;
+            Building.Value = mark;
             try
             {
                 var result = entryPoint.Invoke(null, entryPoint.GetParameters().Length == 0 ? [] : [args]);
@@ -49,11 +51,19 @@ public static class AppServices
             catch (Exception e) { built.TrySetException(Unwrap(e)); }
         }) { Name = EntryThreadName, IsBackground = true };
         thread.Start();
-        return await built.Task.WaitAsync(timeout);
+        try
+        {
+            return await built.Task.WaitAsync(timeout);
+        }
+        finally
+        {
+            lock (subscriptions) foreach (var s in subscriptions) s.Dispose();
+        }
     }
 
     private const string EntryThreadName = "functions-app-entry-point";
-    private static readonly AsyncLocal<bool> InEntryPoint = new();
+    /// <summary>Which build the code running now belongs to: set on the entry point's thread, it flows through its awaits.</summary>
+    private static readonly AsyncLocal<object?> Building = new();
 
     private static Exception Unwrap(Exception e) => e is TargetInvocationException { InnerException: { } inner } ? Unwrap(inner) : e;
 

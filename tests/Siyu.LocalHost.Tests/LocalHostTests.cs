@@ -146,4 +146,38 @@ public sealed class LocalHostTests(SampleHost sample) : IClassFixture<SampleHost
         Assert.Equal(Microsoft.DurableTask.Client.OrchestrationRuntimeStatus.Completed, done.RuntimeStatus);
         Assert.Equal("reminded wang", done.ReadOutputAs<string>());
     }
+
+    [Fact]
+    public async Task Hosts_of_one_app_started_at_once_in_one_process_each_have_their_own_settings_and_services()
+    {
+        Task<LocalFunctionsHost> Start(string name) => LocalFunctionsHost.StartAsync(typeof(SampleApp.Journal).Assembly, new LocalHostOptions
+        {
+            Url = "http://127.0.0.1:0",
+            Listen = false,
+            Settings = new Dictionary<string, string?>
+            {
+                ["SampleStorage"] = sample.ConnectionString, ["SampleQueue"] = name + Guid.NewGuid().ToString("N")[..8],
+                ["SampleHub"] = name + Guid.NewGuid().ToString("N")[..8],
+            },
+        });
+        var names = new[] { "first", "second", "third" };
+        var hosts = await Task.WhenAll(names.Select(Start));
+        try
+        {
+            foreach (var (host, name) in hosts.Zip(names))
+            {
+                using var client = new HttpClient { BaseAddress = host.BaseAddress };
+                Assert.Equal(7, (await client.GetFromJsonAsync<JsonElement>("/api/items/7")).GetProperty("id").GetInt32());
+                var config = (Microsoft.Extensions.Configuration.IConfiguration)host.Services.GetService(typeof(Microsoft.Extensions.Configuration.IConfiguration))!;
+                Assert.StartsWith(name, config["SampleQueue"]);
+                Assert.Null(config["LocalHost:FunctionKey"]); // the fixture's setting stayed with the fixture's host
+            }
+            // Each its own singletons: three journals, and the fixture's.
+            Assert.Equal(4, hosts.Select(h => h.Services.GetService(typeof(SampleApp.Journal))).Append(sample.Journal).Distinct().Count());
+        }
+        finally
+        {
+            foreach (var host in hosts) await host.DisposeAsync();
+        }
+    }
 }
