@@ -84,6 +84,8 @@ public sealed class LocalFunctionsHost : IAsyncDisposable
         options ??= new LocalHostOptions();
         var functions = FunctionsMetadata.Read(app);
         var hostJson = HostJson.Read(app);
+        var unknown = functions.Select(f => f.Trigger.Type).Where(t => !Triggers.Contains(t, StringComparer.OrdinalIgnoreCase)).Distinct().ToList();
+        if (unknown.Count > 0) throw new NotSupportedException($"the local host does not run {string.Join(", ", unknown)} functions");
         // The worker's own services read where the host is; they are built (the app's services may depend on them)
         // but never started, so this address is never called.
         var settings = new Dictionary<string, string?>
@@ -94,9 +96,8 @@ public sealed class LocalFunctionsHost : IAsyncDisposable
         foreach (var (k, v) in options.Settings ?? new Dictionary<string, string?>()) settings[k] = v;
         var host = await AppServices.BuildAsync(app, options.Args, HostBuilderExtras.With(settings, options.Services), options.StartTimeout);
         var config = host.Services.GetRequiredService<IConfiguration>();
-        var log = host.Services.GetRequiredService<ILoggerFactory>().CreateLogger("Siyu.LocalHost");
-
         var loggers = host.Services.GetRequiredService<ILoggerFactory>();
+        var log = loggers.CreateLogger("Siyu.LocalHost");
         var stop = new CancellationTokenSource();
         // Orchestrations and activities run on a task hub; the functions that start or signal them get its client.
         var durableKinds = new[] { "orchestrationTrigger", "activityTrigger" };
@@ -116,37 +117,39 @@ public sealed class LocalFunctionsHost : IAsyncDisposable
         var address = new Uri(web.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First());
 
         var local = new LocalFunctionsHost(host, web, address, functions, stop, durable);
-        // The app's own hosted services (its start-up work, its background loops), as the worker starts them; not the
-        // worker's own (the gRPC client and the worker's web server), which need the Functions host.
-        foreach (var service in host.Services.GetServices<IHostedService>().Where(s => !IsWorkerInfrastructure(s)))
+        try
         {
-            await service.StartAsync(local._stop.Token);
-            local._hosted.Add(service);
-        }
-        if (options.Listen && durable is not null) await durable.StartAsync();
-        if (options.Listen)
-        {
-            foreach (var invoker in invokers)
+            // The app's own hosted services (its start-up work, its background loops), as the worker starts them; not the
+            // worker's own (the gRPC client and the worker's web server), which need the Functions host.
+            foreach (var service in host.Services.GetServices<IHostedService>().Where(s => !IsWorkerInfrastructure(s)))
             {
-                var kind = invoker.Function.Trigger.Type;
-                if (kind.Equals("queueTrigger", StringComparison.OrdinalIgnoreCase))
-                    local._listeners.Add(Task.Run(() => QueueTrigger.Create(invoker, config, hostJson.Queues, log).RunAsync(local._stop.Token)));
-                else if (kind.Equals("timerTrigger", StringComparison.OrdinalIgnoreCase))
-                    local._listeners.Add(Task.Run(() => TimerTrigger.Create(invoker, config, options.Clock, log).RunAsync(local._stop.Token)));
+                await service.StartAsync(local._stop.Token);
+                local._hosted.Add(service);
+            }
+            if (options.Listen && durable is not null) await durable.StartAsync();
+            if (options.Listen)
+            {
+                // Made here, so a queue name, connection or schedule that cannot be resolved stops the start with its reason.
+                var queues = invokers.Where(i => i.Function.Trigger.Type.Equals("queueTrigger", StringComparison.OrdinalIgnoreCase))
+                    .Select(i => QueueTrigger.Create(i, config, hostJson.Queues, log)).ToList();
+                var timers = invokers.Where(i => i.Function.Trigger.Type.Equals("timerTrigger", StringComparison.OrdinalIgnoreCase))
+                    .Select(i => TimerTrigger.Create(i, config, options.Clock, log)).ToList();
+                foreach (var q in queues) local._listeners.Add(Task.Run(() => q.RunAsync(local._stop.Token)));
+                foreach (var t in timers) local._listeners.Add(Task.Run(() => t.RunAsync(local._stop.Token)));
             }
         }
-        var unknown = invokers.Select(i => i.Function.Trigger.Type)
-            .Where(t => !new[] { "httpTrigger", "queueTrigger", "timerTrigger" }.Concat(durableKinds).Contains(t, StringComparer.OrdinalIgnoreCase)).Distinct().ToList();
-        if (unknown.Count > 0)
+        catch
         {
             await local.DisposeAsync();
-            throw new NotSupportedException($"the local host does not run {string.Join(", ", unknown)} functions yet");
+            throw;
         }
         log.LogInformation("Local Functions host: {Count} functions, HTTP on {Address}", functions.Count, address);
         return local;
     }
 
     private readonly List<IHostedService> _hosted = [];
+
+    private static readonly string[] Triggers = ["httpTrigger", "queueTrigger", "timerTrigger", "orchestrationTrigger", "activityTrigger"];
 
     private static bool IsWorkerInfrastructure(IHostedService service) =>
         service.GetType().Namespace?.StartsWith("Microsoft.Azure.Functions.Worker", StringComparison.Ordinal) == true

@@ -180,4 +180,15 @@ public sealed class LocalHostTests(SampleHost sample) : IClassFixture<SampleHost
             foreach (var host in hosts) await host.DisposeAsync();
         }
     }
+
+    [Fact]
+    public async Task A_queue_name_setting_that_is_missing_stops_the_start_with_its_name()
+    {
+        var refused = await Assert.ThrowsAsync<InvalidOperationException>(() => LocalFunctionsHost.StartAsync(typeof(SampleApp.Journal).Assembly, new LocalHostOptions
+        {
+            Url = "http://127.0.0.1:0",
+            Settings = new Dictionary<string, string?> { ["SampleStorage"] = sample.ConnectionString, ["SampleHub"] = "missing" + Guid.NewGuid().ToString("N")[..8] },
+        }));
+        Assert.Contains("'SampleQueue'", refused.Message);
+    }
 }
