@@ -52,8 +52,9 @@ public sealed class DeliveryEvents(IngestQueue ingest, TimeProvider clock)
 /// <summary>
 /// Delivery receipts: a provider's callback (by our reference) or WeChat's own pushes (<c>TEMPLATESENDJOBFINISH</c>,
 /// subscribe-message sent events, by the message id WeChat gave us). A receipt moves a sent delivery to delivered or
-/// failed, with the counters, and becomes a profile event. A receipt for a delivery whose send is still being
-/// recorded is looked at again shortly; a repeated receipt changes nothing.
+/// failed, with the counters, and becomes a profile event; it also settles a send recorded failed with an unknown
+/// outcome (see <see cref="SendOnce"/>). A receipt for a delivery whose send is still being recorded is looked at
+/// again shortly; a repeated receipt changes nothing.
 /// </summary>
 public sealed class DeliveryReceipts(DeliveryStore store, DeliveryEvents events, TimeProvider clock, ILogger<DeliveryReceipts> log)
 {
@@ -74,9 +75,20 @@ public sealed class DeliveryReceipts(DeliveryStore store, DeliveryEvents events,
                 await Task.Delay(TimeSpan.FromMilliseconds(200 * (attempt + 1)), ct);
                 continue;
             }
-            if (row.Status != DeliveryStatus.Sent) return Result.Unchanged;
+            // A send that went at most once and whose answer was lost is recorded failed / outcome_unknown: the provider's
+            // receipt is the answer. Delivered, it counts as sent and delivered after all; failed, it already counts so.
+            var unknown = row is { Status: DeliveryStatus.Failed, Reason: SendOnce.OutcomeUnknown };
+            if (row.Status != DeliveryStatus.Sent && !unknown) return Result.Unchanged;
+            if (unknown && !delivered)
+            {
+                var settled = new DeliveryChange(row with { Reason = reason ?? "failed", Detail = detail }, new CampaignProgress());
+                var (lost, _, _) = await store.CommitAsync(row.Partition, [settled], null, clock.GetUtcNow(), ct);
+                if (lost.Count > 0) continue;
+                return Result.Applied; // its message.failed went out when it was recorded unknown
+            }
             var next = delivered
-                ? new DeliveryChange(row with { Status = DeliveryStatus.Delivered }, new CampaignProgress { Delivered = 1 })
+                ? new DeliveryChange(row with { Status = DeliveryStatus.Delivered, Reason = null, Detail = null },
+                    unknown ? new CampaignProgress { Failed = -1, Sent = 1, Delivered = 1 } : new CampaignProgress { Delivered = 1 })
                 : new DeliveryChange(row with { Status = DeliveryStatus.Failed, Reason = reason ?? "failed", Detail = detail }, new CampaignProgress { Sent = -1, Failed = 1 });
             var (conflicted, _, _) = await store.CommitAsync(row.Partition, [next], null, clock.GetUtcNow(), ct);
             if (conflicted.Count > 0) continue;

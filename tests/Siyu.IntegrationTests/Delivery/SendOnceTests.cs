@@ -141,6 +141,48 @@ public sealed class SendOnceTests
     }
 
     [Fact]
+    public async Task A_provider_receipt_settles_a_send_recorded_with_an_unknown_outcome()
+    {
+        await using var fake = await FakeProviderServer.StartAsync();
+        var app = Instance(fake, SharedAzurite.NewPrefix());
+        await app.InitializeAsync();
+        try
+        {
+            var brand = await SendingBrand.CreateAsync(app);
+            fake.RegisterApiKey(brand.SmsKey, dedupes: false);
+            (await brand.Tenant.Admin().PutAsJsonAsync("/api/tenants/current/channels/sms", new { apiKey = brand.SmsKey, dedupes = false })).EnsureSuccessStatusCode();
+            var people = await brand.PeopleAsync(2);
+            // Both taken by the provider, their answers lost: each is recorded failed / outcome_unknown.
+            foreach (var p in people) fake.FailNext("+86" + p, Fault.AcceptThenHang(TimeSpan.FromSeconds(3)));
+            var id = await brand.StartOkAsync(SmsTo(people));
+            var done = await brand.WaitDoneAsync(id);
+            Assert.Equal((2, 0), (Progress(done, "failed"), Progress(done, "sent")));
+
+            // The provider's receipts say what became of them: one delivered, one refused by the carrier.
+            async Task Receipt(string phone, string status)
+            {
+                var taken = fake.Accepted.Single(m => m.Recipient == "+86" + phone);
+                var body = System.Text.Encoding.UTF8.GetBytes(
+                    $$"""{"id": "{{taken.ProviderMessageId}}", "reference": "{{taken.Reference}}", "status": "{{status}}", "at": "{{DateTimeOffset.UtcNow:O}}"}""");
+                var request = new HttpRequestMessage(HttpMethod.Post, $"/api/delivery/receipts/{brand.Tenant.Id}/sms") { Content = new ByteArrayContent(body) };
+                request.Content.Headers.ContentType = new("application/json");
+                request.Headers.Add("X-Siyu-Signature", Siyu.Channels.ReceiptSignature.Sign(brand.SmsKey, body));
+                Assert.Equal(System.Net.HttpStatusCode.OK, (await app.CreateClient().SendAsync(request)).StatusCode);
+            }
+            await Receipt(people[0], "delivered");
+            await Receipt(people[1], "failed");
+
+            var settled = await brand.CampaignAsync(id);
+            Assert.Equal((1, 1, 1), (Progress(settled, "sent"), Progress(settled, "delivered"), Progress(settled, "failed")));
+            Assert.Equal("delivered", Assert.Single(await brand.DeliveriesAsync(people[0])).GetProperty("status").GetString());
+            var refused = Assert.Single(await brand.DeliveriesAsync(people[1]));
+            Assert.Equal("failed", refused.GetProperty("status").GetString());
+            Assert.NotEqual("outcome_unknown", refused.GetProperty("reason").GetString());
+        }
+        finally { await app.DisposeAsync(); }
+    }
+
+    [Fact]
     public async Task A_deduping_provider_gets_the_unrecorded_sends_again_under_their_keys_and_drops_the_repeats()
     {
         await using var fake = await FakeProviderServer.StartAsync();
