@@ -21,7 +21,8 @@ public sealed class LocalHostTests(SampleHost sample) : IClassFixture<SampleHost
     [Fact]
     public void Every_function_in_the_generated_metadata_is_loaded()
     {
-        Assert.Equal(["AnswerReminder", "DeleteItem", "GetItem", "Guarded", "Keyed", "Orders", "Remind", "Reminder", "StartReminder", "Thank", "Tick", "Work"],
+        Assert.Equal(["AnswerReminder", "Countdown", "DeleteItem", "Echo", "GetItem", "Guarded", "Keyed", "Orders", "Plain", "Refuse", "Remind", "Reminder", "SayNumber",
+                "StartReminder", "Thank", "Tick", "Work"],
             sample.Host.Functions.Select(f => f.Name).Order(StringComparer.Ordinal));
     }
 
@@ -68,6 +69,62 @@ public sealed class LocalHostTests(SampleHost sample) : IClassFixture<SampleHost
         Assert.Equal(HttpStatusCode.Unauthorized, (await client.GetAsync("/api/keyed")).StatusCode);
         Assert.Equal(HttpStatusCode.Unauthorized, (await client.GetAsync("/api/keyed?code=wrong")).StatusCode);
         Assert.Equal("keyed", await client.GetStringAsync("/api/keyed?code=function-key"));
+    }
+
+    [Fact]
+    public async Task The_apps_worker_middleware_can_answer_for_a_function_with_problem_json()
+    {
+        using var client = sample.Client();
+        var refused = await client.GetAsync("/api/refuse/over_limit");
+
+        Assert.Equal(HttpStatusCode.UnprocessableEntity, refused.StatusCode);
+        Assert.Equal("application/problem+json", refused.Content.Headers.ContentType?.MediaType);
+        Assert.Equal("over_limit", (await refused.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("code").GetString());
+        Assert.Contains("Refuse", sample.Journal.Middleware);
+    }
+
+    [Fact]
+    public async Task An_HTTP_function_may_take_HttpRequestData_and_answer_HttpResponseData()
+    {
+        using var client = sample.Client();
+        var echoed = await client.PostAsync("/api/echo", new StringContent("hi"));
+
+        Assert.Equal(HttpStatusCode.Created, echoed.StatusCode);
+        Assert.Equal("echo hi", await echoed.Content.ReadAsStringAsync());
+    }
+
+    [Fact]
+    public async Task A_return_value_the_ASP_NET_Core_integration_does_not_write_leaves_the_response_empty()
+    {
+        using var client = sample.Client();
+        var plain = await client.GetAsync("/api/plain");
+
+        Assert.Equal(HttpStatusCode.OK, plain.StatusCode);
+        Assert.Equal("", await plain.Content.ReadAsStringAsync());
+    }
+
+    [Fact]
+    public async Task The_apps_worker_middleware_runs_for_queue_timer_and_activity_invocations_too()
+    {
+        await sample.QueueClient(sample.Queue).SendMessageAsync("seen-" + Guid.NewGuid().ToString("N"));
+        using var wait = new CancellationTokenSource(TimeSpan.FromSeconds(90));
+        var id = await sample.Host.DurableClient!.ScheduleNewOrchestrationInstanceAsync("Countdown", 1, wait.Token);
+        await sample.Host.DurableClient.WaitForInstanceCompletionAsync(id, cancellation: wait.Token);
+
+        await Eventually(() => sample.Journal.Middleware.ToArray(), m => m.Contains("Work") && m.Contains("Tick") && m.Contains("SayNumber"),
+            "the middleware's note of a queue, a timer and an activity invocation");
+    }
+
+    [Fact]
+    public async Task A_class_based_orchestrator_and_activity_run_through_their_functions()
+    {
+        using var wait = new CancellationTokenSource(TimeSpan.FromSeconds(90));
+        var id = await sample.Host.DurableClient!.ScheduleNewOrchestrationInstanceAsync("Countdown", 3, wait.Token);
+        var done = await sample.Host.DurableClient.WaitForInstanceCompletionAsync(id, getInputsAndOutputs: true, wait.Token);
+
+        Assert.Equal(Microsoft.DurableTask.Client.OrchestrationRuntimeStatus.Completed, done.RuntimeStatus);
+        var tag = id[..4];
+        Assert.Equal($"3@{tag},2@{tag},1@{tag}", done.ReadOutputAs<string>());
     }
 
     [Fact]
