@@ -27,6 +27,21 @@ public sealed class LocalHostTests(SampleHost sample) : IClassFixture<SampleHost
     }
 
     [Fact]
+    public void Metadata_that_does_not_match_the_functions_attributes_is_refused()
+    {
+        var app = typeof(SampleApp.Journal).Assembly;
+        const string entry = "Siyu.LocalHost.SampleApp.QueueFunctions.Orders";
+        var matching = $$"""[{ "name": "Orders", "entryPoint": "{{entry}}", "bindings": [{ "name": "order", "type": "queueTrigger", "direction": "In", "queueName": "q" }] }]""";
+        Assert.Single(FunctionsMetadata.Parse(matching, app));
+
+        var stale = matching.Replace("queueTrigger", "timerTrigger", StringComparison.Ordinal);
+        var refused = Assert.Throws<InvalidOperationException>(() => FunctionsMetadata.Parse(stale, app));
+        Assert.Contains("timerTrigger 'order'", refused.Message);
+        var renamed = matching.Replace("\"order\"", "\"message\"", StringComparison.Ordinal);
+        Assert.Throws<InvalidOperationException>(() => FunctionsMetadata.Parse(renamed, app));
+    }
+
+    [Fact]
     public async Task An_HTTP_function_gets_its_route_value_query_request_context_and_own_scope()
     {
         using var client = sample.Client();
