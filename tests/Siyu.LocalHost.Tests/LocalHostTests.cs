@@ -181,6 +181,36 @@ public sealed class LocalHostTests(SampleHost sample) : IClassFixture<SampleHost
     }
 
     [Fact]
+    public async Task A_message_already_dequeued_more_than_maxDequeueCount_times_goes_to_the_poison_queue_untried()
+    {
+        // A queue of its own, tried four times (host.json says 3) before any listener sees it, as after instances died with it.
+        var name = "past" + Guid.NewGuid().ToString("N")[..10];
+        var queue = sample.QueueClient(name);
+        var text = "past-" + Guid.NewGuid().ToString("N");
+        await queue.SendMessageAsync(text);
+        for (var i = 0; i < 4; i++)
+        {
+            var taken = (await queue.ReceiveMessageAsync(TimeSpan.FromSeconds(30))).Value;
+            await queue.UpdateMessageAsync(taken.MessageId, taken.PopReceipt, visibilityTimeout: TimeSpan.Zero);
+        }
+
+        await using var host = await LocalFunctionsHost.StartAsync(typeof(SampleApp.Journal).Assembly, new LocalHostOptions
+        {
+            Url = "http://127.0.0.1:0",
+            Settings = new Dictionary<string, string?>
+            {
+                ["SampleStorage"] = sample.ConnectionString, ["SampleQueue"] = name, ["SampleHub"] = "past" + Guid.NewGuid().ToString("N")[..10],
+            },
+        });
+        var poison = sample.QueueClient(name + "-poison");
+        await Eventually(() => poison.PeekMessages(32).Value.Select(m => m.Body.ToString()).ToArray(), p => p.Contains(text), "the message in the poison queue");
+
+        var journal = (SampleApp.Journal)host.Services.GetService(typeof(SampleApp.Journal))!;
+        Assert.DoesNotContain(journal.Attempts, a => a.Text == text);
+        Assert.Empty(queue.PeekMessages(32).Value);
+    }
+
+    [Fact]
     public async Task A_timer_fires_on_its_schedule()
     {
         var before = Volatile.Read(ref sample.Journal.Ticks);
