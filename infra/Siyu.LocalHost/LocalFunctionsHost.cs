@@ -85,6 +85,12 @@ public sealed class LocalFunctionsHost : IAsyncDisposable
 
     public IReadOnlyList<FunctionInfo> Functions { get; }
 
+    /// <summary>The app's functions on <c>http://127.0.0.1:{port}</c> (0: a free one) with these app settings on top of its own.</summary>
+    public static Task<LocalFunctionsHost> StartAsync(Assembly app, IDictionary<string, string?> settings, int port = 0) =>
+        StartAsync(app, new LocalHostOptions { Url = $"http://127.0.0.1:{port}", Settings = settings });
+
+    /// <summary>Builds the app's services with its own entry point, serves its HTTP triggers, then starts its hosted
+    /// services, the task hub worker, the queue listeners and the timers; a function it cannot run stops the start.</summary>
     public static async Task<LocalFunctionsHost> StartAsync(Assembly app, LocalHostOptions? options = null)
     {
         options ??= new LocalHostOptions();

@@ -194,13 +194,9 @@ public sealed class LocalHostTests(SampleHost sample) : IClassFixture<SampleHost
             await queue.UpdateMessageAsync(taken.MessageId, taken.PopReceipt, visibilityTimeout: TimeSpan.Zero);
         }
 
-        await using var host = await LocalFunctionsHost.StartAsync(typeof(SampleApp.Journal).Assembly, new LocalHostOptions
+        await using var host = await LocalFunctionsHost.StartAsync(typeof(SampleApp.Journal).Assembly, new Dictionary<string, string?>
         {
-            Url = "http://127.0.0.1:0",
-            Settings = new Dictionary<string, string?>
-            {
-                ["SampleStorage"] = sample.ConnectionString, ["SampleQueue"] = name, ["SampleHub"] = "past" + Guid.NewGuid().ToString("N")[..10],
-            },
+            ["SampleStorage"] = sample.ConnectionString, ["SampleQueue"] = name, ["SampleHub"] = "past" + Guid.NewGuid().ToString("N")[..10],
         });
         var poison = sample.QueueClient(name + "-poison");
         await Eventually(() => poison.PeekMessages(32).Value.Select(m => m.Body.ToString()).ToArray(), p => p.Contains(text), "the message in the poison queue");
