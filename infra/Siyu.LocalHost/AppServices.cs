@@ -78,12 +78,15 @@ public static class AppServices
     }
 }
 
-/// <summary>Adds settings and services to the app's host at "HostBuilding", as the Functions host's app settings would.</summary>
+/// <summary>Adds settings and services to the app's host at "HostBuilding", as the Functions host's app settings would, and
+/// readies the app's worker pipeline to run here (<see cref="WorkerPipeline"/>).</summary>
 public static class HostBuilderExtras
 {
     public static Action<IHostBuilder> With(IDictionary<string, string?>? settings, Action<IServiceCollection>? services) => builder =>
     {
         if (settings is { Count: > 0 }) builder.ConfigureAppConfiguration(c => c.AddInMemoryCollection(settings));
         if (services is not null) builder.ConfigureServices(services);
+        // Last, so it sees the integration's registration whoever made it.
+        builder.ConfigureServices(WorkerPipeline.Prepare);
     };
 }

@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Reflection;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Azure.Functions.Worker;
+using Microsoft.Azure.Functions.Worker.Invocation;
 using Microsoft.Extensions.DependencyInjection;
 
 namespace Siyu.LocalHost;
@@ -36,46 +37,86 @@ internal sealed class FunctionInvoker
         if (unsupported is not null)
             throw new NotSupportedException($"function {function.Name}: the local host does not bind a {unsupported.Type} binding ({unsupported.Name})");
         _binders = function.Method.GetParameters().Select(Binder).ToArray();
+        // Orchestrator functions do not go through it: under the worker the Durable extension's middleware replays them
+        // from the host's encoded history; here DurableTask.Core runs them through the shims (DurableTriggers).
+        _pipeline = function.Trigger.Type.Equals("orchestrationTrigger", StringComparison.OrdinalIgnoreCase) ? null
+            : services.GetService<Microsoft.Azure.Functions.Worker.Middleware.FunctionExecutionDelegate>();
+        _aspNetCore = WorkerPipeline.HasAspNetCoreIntegration(services);
     }
+
+    private readonly Microsoft.Azure.Functions.Worker.Middleware.FunctionExecutionDelegate? _pipeline;
+    private readonly bool _aspNetCore;
 
     public FunctionInfo Function => _function;
 
-    /// <summary>Runs the function; <paramref name="complete"/> then gets its result while the invocation's scope lives
-    /// (an HTTP result is written to the response with the function's own services).</summary>
+    /// <summary>Whether the app's ASP.NET Core integration writes this function's HTTP results (its middleware runs in the pipeline).</summary>
+    public bool HttpResultsWrittenByApp => _pipeline is not null && _aspNetCore;
+
+    /// <summary>
+    /// Runs the function through the app's worker middleware, as the worker does; <paramref name="complete"/> then gets its
+    /// result (as middleware left it) while the invocation's scope lives (an HTTP result is written with the function's
+    /// own services).
+    /// </summary>
     public async Task InvokeAsync(Invocation invocation, HttpContext? http, CancellationToken ct, Func<object?, Task>? complete = null)
     {
         await using var scope = _services.CreateAsyncScope();
         var context = new LocalFunctionContext(_function, scope.ServiceProvider, invocation.BindingData, invocation.RetryCount, invocation.MaxRetryCount, ct);
         if (invocation.Items is not null) foreach (var (k, v) in invocation.Items) context.Items[k] = v;
-        if (http is not null)
+        // As the ASP.NET Core integration does: the request's services are the invocation's.
+        if (http is not null) http.RequestServices = scope.ServiceProvider;
+        var executor = new Executor(this, invocation, http);
+        if (_pipeline is null)
         {
-            context.Items[HttpContextKey] = http;
-            // As the ASP.NET Core integration does: the request's services are the invocation's.
-            http.RequestServices = scope.ServiceProvider;
+            if (http is not null) context.Items[HttpContextKey] = http;
+            executor.Result = new ResultBox();
+            await executor.ExecuteAsync(context);
         }
+        else
+        {
+            executor.Result = WorkerPipeline.Prepare(context, executor, http);
+            // The integration's middleware puts the HttpContext in the items itself.
+            if (http is not null && !_aspNetCore) context.Items[HttpContextKey] = http;
+            await _pipeline(context);
+        }
+        if (complete is not null) await complete(executor.Result.Result);
+    }
 
-        var target = _function.Method.IsStatic ? null : ActivatorUtilities.CreateInstance(scope.ServiceProvider, _function.Method.DeclaringType!);
-        try
+    /// <summary>The end of the pipeline: binds the parameters and calls the method (the worker's execution middleware calls it).</summary>
+    private sealed class Executor(FunctionInvoker invoker, Invocation invocation, HttpContext? http) : IFunctionExecutor
+    {
+        public WorkerPipeline.InvocationResultHolder Result { get; set; } = null!;
+
+        public async ValueTask ExecuteAsync(FunctionContext context)
         {
-            var arguments = _binders.Select(b => b(invocation, context, http)).ToArray();
-            object? result;
-            try { result = _function.Method.Invoke(target, arguments); }
-            catch (TargetInvocationException e) when (e.InnerException is not null)
+            var local = (LocalFunctionContext)context;
+            var method = invoker._function.Method;
+            var target = method.IsStatic ? null : ActivatorUtilities.CreateInstance(context.InstanceServices, method.DeclaringType!);
+            try
             {
-                System.Runtime.ExceptionServices.ExceptionDispatchInfo.Capture(e.InnerException).Throw();
-                throw;
+                var arguments = invoker._binders.Select(b => b(invocation, local, http)).ToArray();
+                object? result;
+                try { result = method.Invoke(target, arguments); }
+                catch (TargetInvocationException e) when (e.InnerException is not null)
+                {
+                    System.Runtime.ExceptionServices.ExceptionDispatchInfo.Capture(e.InnerException).Throw();
+                    throw;
+                }
+                Result.Result = await Awaited(result);
             }
-            var value = await Awaited(result);
-            if (complete is not null) await complete(value);
-        }
-        finally
-        {
-            switch (target)
+            finally
             {
-                case IAsyncDisposable a: await a.DisposeAsync(); break;
-                case IDisposable d: d.Dispose(); break;
+                switch (target)
+                {
+                    case IAsyncDisposable a: await a.DisposeAsync(); break;
+                    case IDisposable d: d.Dispose(); break;
+                }
             }
         }
+    }
+
+    private sealed class ResultBox : WorkerPipeline.InvocationResultHolder
+    {
+        public object? Result { get; set; }
     }
 
     /// <summary>The key under which the ASP.NET Core integration keeps the request's HttpContext (FunctionContext.GetHttpContext()).</summary>
@@ -109,6 +150,10 @@ internal sealed class FunctionInvoker
         var type = p.ParameterType;
         if (type == typeof(FunctionContext)) return (_, c, _) => c;
         if (type == typeof(CancellationToken)) return (_, c, _) => c.CancellationToken;
+        // The integration's HttpRequestData over the request (its middleware sets the feature before the function runs).
+        if (type == typeof(Microsoft.Azure.Functions.Worker.Http.HttpRequestData))
+            return (_, c, _) => c.GetHttpRequestDataAsync().AsTask().GetAwaiter().GetResult()
+                                ?? throw new InvalidOperationException($"{_function.Name}: HttpRequestData needs the ASP.NET Core integration (ConfigureFunctionsWebApplication)");
         if (p.Name == _function.Trigger.Name) return (i, _, _) => i.TriggerValue(type);
         if (type == typeof(HttpRequest)) return (_, _, h) => h?.Request ?? throw new InvalidOperationException($"{_function.Name}: no HTTP request");
         if (type == typeof(HttpContext)) return (_, _, h) => h ?? throw new InvalidOperationException($"{_function.Name}: no HTTP request");

@@ -50,9 +50,27 @@ public static class FunctionsMetadata
             var entryPoint = f["entryPoint"]!.GetValue<string>();
             var bindings = f["bindings"]!.AsArray().Select(b => b!.AsObject()).Select(b => new BindingInfo(
                 b["name"]!.GetValue<string>(), b["type"]!.GetValue<string>(), b["direction"]?.GetValue<string>() ?? "In", b)).ToList();
-            functions.Add(new FunctionInfo(name, entryPoint, Resolve(app, name, entryPoint), bindings));
+            var method = Resolve(app, name, entryPoint);
+            CheckAttributes(name, method, bindings);
+            functions.Add(new FunctionInfo(name, entryPoint, method, bindings));
         }
         return functions;
+    }
+
+    /// <summary>
+    /// Each input binding the metadata names is a parameter of the method carrying that binding's attribute
+    /// (<c>queueTrigger</c> → <c>[QueueTrigger]</c>): a metadata file older than the code stops the start.
+    /// </summary>
+    private static void CheckAttributes(string function, MethodInfo method, IReadOnlyList<BindingInfo> bindings)
+    {
+        foreach (var binding in bindings.Where(b => b.Direction.Equals("In", StringComparison.OrdinalIgnoreCase)))
+        {
+            var parameter = method.GetParameters().FirstOrDefault(p => p.Name == binding.Name);
+            var attribute = binding.Type + "Attribute";
+            if (parameter is null || !parameter.GetCustomAttributes().Any(a => a.GetType().Name.Equals(attribute, StringComparison.OrdinalIgnoreCase)))
+                throw new InvalidOperationException(
+                    $"function {function}: {FileName} binds {binding.Type} '{binding.Name}' but {method.DeclaringType!.Name}.{method.Name} has no such parameter with [{binding.Type}]: rebuild the app");
+        }
     }
 
     /// <summary>"Namespace.Type.Method": the type is everything before the last dot.</summary>

@@ -4,6 +4,8 @@ using Microsoft.AspNetCore.Mvc;
 using Microsoft.AspNetCore.Mvc.Abstractions;
 using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
 
 namespace Siyu.LocalHost;
 
@@ -50,10 +52,24 @@ internal static class HttpTriggers
         data["Query"] = http.Request.Query.ToDictionary(q => q.Key, q => q.Value.ToString());
         var invocation = new Invocation(type => type == typeof(HttpRequest) ? http.Request
             : throw new NotSupportedException($"{invoker.Function.Name}: an HTTP trigger binds HttpRequest (ASP.NET Core integration), not {type.Name}"), data);
-        await invoker.InvokeAsync(invocation, http, http.RequestAborted, result => WriteAsync(http, result));
+        await invoker.InvokeAsync(invocation, http, http.RequestAborted,
+            result => invoker.HttpResultsWrittenByApp ? Unwritten(http, invoker, result) : WriteAsync(http, result));
     }
 
-    /// <summary>What the ASP.NET Core integration does with a function's return value.</summary>
+    /// <summary>
+    /// Under the ASP.NET Core integration its middleware (run in the app's pipeline) has written an <c>IActionResult</c>,
+    /// <c>IResult</c> or <c>HttpResponseData</c>; any other return value it leaves unwritten, and so does this host, saying so.
+    /// </summary>
+    private static Task Unwritten(HttpContext http, FunctionInvoker invoker, object? result)
+    {
+        if (result is not null and not IActionResult and not IResult and not Microsoft.Azure.Functions.Worker.Http.HttpResponseData)
+            http.RequestServices.GetRequiredService<ILoggerFactory>().CreateLogger("Siyu.LocalHost").LogWarning(
+                "Function {Function} returned a {Type}: the ASP.NET Core integration writes only IActionResult, IResult and HttpResponseData, so the response is empty",
+                invoker.Function.Name, result.GetType().Name);
+        return Task.CompletedTask;
+    }
+
+    /// <summary>What is written without the integration's middleware (an app that does not use ConfigureFunctionsWebApplication).</summary>
     private static Task WriteAsync(HttpContext http, object? result)
     {
         switch (result)

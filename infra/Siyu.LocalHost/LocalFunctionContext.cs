@@ -21,6 +21,9 @@ internal sealed class LocalFunctionContext(
     public override IInvocationFeatures Features { get; } = new FeatureSet();
     public override CancellationToken CancellationToken { get; } = cancellation;
 
+    /// <summary>A feature whose type this library cannot name (internal to the worker).</summary>
+    public void SetFeature(Type type, object feature) => ((FeatureSet)Features).Set(type, feature);
+
     private sealed class Trace(Activity? activity) : TraceContext
     {
         public override string TraceParent { get; } = activity?.Id ?? "";
@@ -63,6 +66,7 @@ internal sealed class LocalFunctionContext(
     {
         private readonly Dictionary<Type, object> _features = [];
         public void Set<T>(T instance) { if (instance is null) _features.Remove(typeof(T)); else _features[typeof(T)] = instance; }
+        public void Set(Type type, object instance) => _features[type] = instance;
         public T? Get<T>() => _features.TryGetValue(typeof(T), out var f) ? (T)f : default;
         public IEnumerator<KeyValuePair<Type, object>> GetEnumerator() => _features.GetEnumerator();
         IEnumerator IEnumerable.GetEnumerator() => GetEnumerator();

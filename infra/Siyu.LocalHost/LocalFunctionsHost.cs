@@ -30,25 +30,31 @@ public sealed record LocalHostOptions
 
 /// <summary>
 /// The stand-in for <c>func start</c> on machines where Azure Functions Core Tools cannot be installed: it runs an
-/// isolated-worker app's own function classes as the Functions host would call them.
+/// isolated-worker app's own function classes as the Functions host and the worker would call them, in process (from
+/// xUnit tests with <see cref="StartAsync"/>, or from the console with Siyu.LocalHost.Cli).
 /// <list type="bullet">
 /// <item>The same functions: read from the <c>functions.metadata</c> the worker SDK generates, each entry point found by
-/// its <c>[Function]</c> name; no list of functions here.</item>
+/// its <c>[Function]</c> name and checked against its binding attributes; no list of functions here.</item>
 /// <item>The same services: the app's own <c>Program</c> builds its host (configuration, DI, options), stopped before
 /// it would connect to the host over gRPC (<see cref="AppServices"/>).</item>
-/// <item>The same binding: a DI scope per invocation, the class built by constructor injection, <c>HttpRequest</c>, route
-/// values, <c>FunctionContext</c> (with <c>GetHttpContext()</c>), <c>CancellationToken</c>, queue messages as text, bytes,
-/// <c>QueueMessage</c> or JSON, <c>TimerInfo</c> (<see cref="FunctionInvoker"/>).</item>
+/// <item>The same pipeline: every invocation but an orchestrator's goes through the app's worker middleware
+/// (<c>UseMiddleware</c>, the ASP.NET Core integration's, the Durable extension's), ending in this host's executor
+/// (<see cref="WorkerPipeline"/>).</item>
+/// <item>The same binding: a DI scope per invocation, the class built by constructor injection, <c>HttpRequest</c> or
+/// <c>HttpRequestData</c>, route values, <c>FunctionContext</c> (with <c>GetHttpContext()</c>), <c>CancellationToken</c>,
+/// queue messages as text, bytes, <c>QueueMessage</c> or JSON, <c>TimerInfo</c>, <c>[DurableClient]</c>
+/// (<see cref="FunctionInvoker"/>).</item>
 /// <item>The same triggers: HTTP on Kestrel at the host's routes (<see cref="HttpTriggers"/>), queues under host.json's
 /// settings with the host's retry and poison behaviour (<see cref="QueueTrigger"/>), timers on their NCRONTAB schedule
 /// (<see cref="TimerTrigger"/>), orchestrations and activities on DurableTask.Core over the Azure Storage task hub
 /// through Microsoft.DurableTask's shims, with a <c>DurableTaskClient</c> for <c>[DurableClient]</c>
 /// (<see cref="Durable.DurableTriggers"/>).</item>
 /// </list>
-/// What differs: it runs in one process with the app (no gRPC, no separate worker process), so worker middleware
-/// registered with <c>UseMiddleware</c> does not run (put cross-cutting checks in a guard the functions call); it is one
-/// instance (no scale controller, no singleton locks for timers); output bindings, blob triggers and entities are not
-/// bound, and a function that uses one stops the start with a message that says so.
+/// What differs: one process with the app (no gRPC, no separate worker process, the worker's own web server not
+/// started: Kestrel here serves the routes); orchestrator functions are run by the shims outside the worker pipeline
+/// (under the worker the Durable middleware replays them inside it); one instance (no scale controller, no singleton
+/// locks for timers, no host-wide concurrency limits beyond the queue settings); output bindings, blob triggers and
+/// entities are not bound, and a function that uses one stops the start with a message that says so.
 /// </summary>
 public sealed class LocalFunctionsHost : IAsyncDisposable
 {
@@ -79,6 +85,12 @@ public sealed class LocalFunctionsHost : IAsyncDisposable
 
     public IReadOnlyList<FunctionInfo> Functions { get; }
 
+    /// <summary>The app's functions on <c>http://127.0.0.1:{port}</c> (0: a free one) with these app settings on top of its own.</summary>
+    public static Task<LocalFunctionsHost> StartAsync(Assembly app, IDictionary<string, string?> settings, int port = 0) =>
+        StartAsync(app, new LocalHostOptions { Url = $"http://127.0.0.1:{port}", Settings = settings });
+
+    /// <summary>Builds the app's services with its own entry point, serves its HTTP triggers, then starts its hosted
+    /// services, the task hub worker, the queue listeners and the timers; a function it cannot run stops the start.</summary>
     public static async Task<LocalFunctionsHost> StartAsync(Assembly app, LocalHostOptions? options = null)
     {
         options ??= new LocalHostOptions();

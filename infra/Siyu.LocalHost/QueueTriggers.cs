@@ -12,7 +12,8 @@ namespace Siyu.LocalHost;
 /// <c>batchSize</c> messages per receive, a new receive once fewer than <c>newBatchThreshold</c> are in flight, polling
 /// that backs off to <c>maxPollingInterval</c> while the queue is empty. A message whose function succeeds is deleted;
 /// one that fails becomes visible again after <c>visibilityTimeout</c>, and once it has been tried <c>maxDequeueCount</c>
-/// times it is moved to <c>{queue}-poison</c> (the original text, as the host moves it). The host keeps no reason with
+/// times it is moved to <c>{queue}-poison</c> (the original text, as the host moves it); one received with a dequeue
+/// count already past <c>maxDequeueCount</c> is moved untried. The host keeps no reason with
 /// a poison message: it logs the failure, and so does this listener (the exception's message with the message id);
 /// an app that wants the reason beside the message writes it itself.
 /// </summary>
@@ -79,6 +80,15 @@ internal sealed class QueueTrigger(FunctionInvoker invoker, QueueClient queue, Q
 
     private async Task ProcessAsync(QueueMessage message, CancellationToken stop)
     {
+        // As the host's queue processor: a message already tried more than maxDequeueCount times (its function ran past
+        // the lease, or an instance died with it) goes to the poison queue without another try.
+        if (message.DequeueCount > settings.MaxDequeueCount)
+        {
+            log.LogError("Function {Function}: message {Id} was dequeued {Count} times, more than {Max}, and goes to {Poison} untried",
+                invoker.Function.Name, message.MessageId, message.DequeueCount, settings.MaxDequeueCount, poison.Name);
+            await SettleAsync(() => MoveToPoisonAsync(message, message.PopReceipt));
+            return;
+        }
         var receipt = message.PopReceipt;
         using var renewing = CancellationTokenSource.CreateLinkedTokenSource(stop);
         var renewal = RenewAsync(message, r => receipt = r, renewing.Token);
@@ -94,7 +104,7 @@ internal sealed class QueueTrigger(FunctionInvoker invoker, QueueClient queue, Q
             await renewal.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
         }
         if (stop.IsCancellationRequested) return; // the lease runs out and the message comes back
-        try
+        await SettleAsync(async () =>
         {
             if (failure is null)
                 await queue.DeleteMessageAsync(message.MessageId, receipt, CancellationToken.None);
@@ -102,9 +112,7 @@ internal sealed class QueueTrigger(FunctionInvoker invoker, QueueClient queue, Q
             {
                 log.LogError(failure, "Function {Function}: message {Id} failed on try {Try} of {Max} and goes to {Poison}: {Reason}",
                     invoker.Function.Name, message.MessageId, message.DequeueCount, settings.MaxDequeueCount, poison.Name, failure.Message);
-                await poison.CreateIfNotExistsAsync(cancellationToken: CancellationToken.None);
-                await poison.SendMessageAsync(message.Body, cancellationToken: CancellationToken.None);
-                await queue.DeleteMessageAsync(message.MessageId, receipt, CancellationToken.None);
+                await MoveToPoisonAsync(message, receipt);
             }
             else
             {
@@ -112,11 +120,27 @@ internal sealed class QueueTrigger(FunctionInvoker invoker, QueueClient queue, Q
                     invoker.Function.Name, message.MessageId, message.DequeueCount, settings.MaxDequeueCount, failure.Message);
                 await queue.UpdateMessageAsync(message.MessageId, receipt, visibilityTimeout: settings.VisibilityTimeout, cancellationToken: CancellationToken.None);
             }
+        });
+    }
+
+    /// <summary>The original text to <c>{queue}-poison</c>, then gone from its own queue, as the host moves it.</summary>
+    private async Task MoveToPoisonAsync(QueueMessage message, string receipt)
+    {
+        await poison.CreateIfNotExistsAsync(cancellationToken: CancellationToken.None);
+        await poison.SendMessageAsync(message.Body, cancellationToken: CancellationToken.None);
+        await queue.DeleteMessageAsync(message.MessageId, receipt, CancellationToken.None);
+    }
+
+    private async Task SettleAsync(Func<Task> settle)
+    {
+        try
+        {
+            await settle();
         }
         catch (Azure.RequestFailedException e) when (e.Status is 404 or 400)
         {
             // The lease was lost (the function ran past it): another receive has the message now.
-            log.LogWarning("Queue {Queue}: message {Id} was no longer ours to settle ({Status})", queue.Name, message.MessageId, e.Status);
+            log.LogWarning("Queue {Queue}: a message was no longer ours to settle ({Status})", queue.Name, e.Status);
         }
     }
 

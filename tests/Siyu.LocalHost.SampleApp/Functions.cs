@@ -3,6 +3,7 @@ using Azure.Storage.Queues.Models;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Mvc;
 using Microsoft.Azure.Functions.Worker;
+using Microsoft.Azure.Functions.Worker.Http;
 
 namespace Siyu.LocalHost.SampleApp;
 
@@ -14,6 +15,8 @@ public sealed class Journal
     public ConcurrentQueue<Order> Orders { get; } = new();
     public int Ticks;
     public ConcurrentQueue<Guid> Scopes { get; } = new();
+    /// <summary>Every invocation the app's worker middleware saw, by function name.</summary>
+    public ConcurrentQueue<string> Middleware { get; } = new();
 }
 
 /// <summary>One per invocation: the worker gives each invocation its own DI scope.</summary>
@@ -49,7 +52,25 @@ public sealed class ItemFunctions(Journal journal, PerInvocation scope)
     }
 
     [Function("Keyed")]
-    public string Keyed([HttpTrigger(AuthorizationLevel.Function, "get", Route = "keyed")] HttpRequest request) => "keyed";
+    public IActionResult Keyed([HttpTrigger(AuthorizationLevel.Function, "get", Route = "keyed")] HttpRequest request) => new OkObjectResult("keyed");
+
+    /// <summary>Refuses every time: the app's middleware turns the refusal into problem+json.</summary>
+    [Function("Refuse")]
+    public IActionResult Refuse([HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "refuse/{code}")] HttpRequest request, string code) =>
+        throw new RefusedException(code);
+
+    /// <summary>The worker's own HTTP types, as the ASP.NET Core integration offers them too.</summary>
+    [Function("Echo")]
+    public async Task<HttpResponseData> Echo([HttpTrigger(AuthorizationLevel.Anonymous, "post", Route = "echo")] HttpRequestData request)
+    {
+        var response = request.CreateResponse(System.Net.HttpStatusCode.Created);
+        await response.WriteStringAsync("echo " + await request.ReadAsStringAsync());
+        return response;
+    }
+
+    /// <summary>Returns a string: the ASP.NET Core integration does not write it.</summary>
+    [Function("Plain")]
+    public string Plain([HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "plain")] HttpRequest request) => "not written";
 }
 
 public static class Guard

@@ -21,8 +21,24 @@ public sealed class LocalHostTests(SampleHost sample) : IClassFixture<SampleHost
     [Fact]
     public void Every_function_in_the_generated_metadata_is_loaded()
     {
-        Assert.Equal(["AnswerReminder", "DeleteItem", "GetItem", "Guarded", "Keyed", "Orders", "Remind", "Reminder", "StartReminder", "Thank", "Tick", "Work"],
+        Assert.Equal(["AnswerReminder", "Countdown", "DeleteItem", "Echo", "GetItem", "Guarded", "Keyed", "Orders", "Plain", "Refuse", "Remind", "Reminder", "SayNumber",
+                "StartReminder", "Thank", "Tick", "Work"],
             sample.Host.Functions.Select(f => f.Name).Order(StringComparer.Ordinal));
+    }
+
+    [Fact]
+    public void Metadata_that_does_not_match_the_functions_attributes_is_refused()
+    {
+        var app = typeof(SampleApp.Journal).Assembly;
+        const string entry = "Siyu.LocalHost.SampleApp.QueueFunctions.Orders";
+        var matching = $$"""[{ "name": "Orders", "entryPoint": "{{entry}}", "bindings": [{ "name": "order", "type": "queueTrigger", "direction": "In", "queueName": "q" }] }]""";
+        Assert.Single(FunctionsMetadata.Parse(matching, app));
+
+        var stale = matching.Replace("queueTrigger", "timerTrigger", StringComparison.Ordinal);
+        var refused = Assert.Throws<InvalidOperationException>(() => FunctionsMetadata.Parse(stale, app));
+        Assert.Contains("timerTrigger 'order'", refused.Message);
+        var renamed = matching.Replace("\"order\"", "\"message\"", StringComparison.Ordinal);
+        Assert.Throws<InvalidOperationException>(() => FunctionsMetadata.Parse(renamed, app));
     }
 
     [Fact]
@@ -71,6 +87,62 @@ public sealed class LocalHostTests(SampleHost sample) : IClassFixture<SampleHost
     }
 
     [Fact]
+    public async Task The_apps_worker_middleware_can_answer_for_a_function_with_problem_json()
+    {
+        using var client = sample.Client();
+        var refused = await client.GetAsync("/api/refuse/over_limit");
+
+        Assert.Equal(HttpStatusCode.UnprocessableEntity, refused.StatusCode);
+        Assert.Equal("application/problem+json", refused.Content.Headers.ContentType?.MediaType);
+        Assert.Equal("over_limit", (await refused.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("code").GetString());
+        Assert.Contains("Refuse", sample.Journal.Middleware);
+    }
+
+    [Fact]
+    public async Task An_HTTP_function_may_take_HttpRequestData_and_answer_HttpResponseData()
+    {
+        using var client = sample.Client();
+        var echoed = await client.PostAsync("/api/echo", new StringContent("hi"));
+
+        Assert.Equal(HttpStatusCode.Created, echoed.StatusCode);
+        Assert.Equal("echo hi", await echoed.Content.ReadAsStringAsync());
+    }
+
+    [Fact]
+    public async Task A_return_value_the_ASP_NET_Core_integration_does_not_write_leaves_the_response_empty()
+    {
+        using var client = sample.Client();
+        var plain = await client.GetAsync("/api/plain");
+
+        Assert.Equal(HttpStatusCode.OK, plain.StatusCode);
+        Assert.Equal("", await plain.Content.ReadAsStringAsync());
+    }
+
+    [Fact]
+    public async Task The_apps_worker_middleware_runs_for_queue_timer_and_activity_invocations_too()
+    {
+        await sample.QueueClient(sample.Queue).SendMessageAsync("seen-" + Guid.NewGuid().ToString("N"));
+        using var wait = new CancellationTokenSource(TimeSpan.FromSeconds(90));
+        var id = await sample.Host.DurableClient!.ScheduleNewOrchestrationInstanceAsync("Countdown", 1, wait.Token);
+        await sample.Host.DurableClient.WaitForInstanceCompletionAsync(id, cancellation: wait.Token);
+
+        await Eventually(() => sample.Journal.Middleware.ToArray(), m => m.Contains("Work") && m.Contains("Tick") && m.Contains("SayNumber"),
+            "the middleware's note of a queue, a timer and an activity invocation");
+    }
+
+    [Fact]
+    public async Task A_class_based_orchestrator_and_activity_run_through_their_functions()
+    {
+        using var wait = new CancellationTokenSource(TimeSpan.FromSeconds(90));
+        var id = await sample.Host.DurableClient!.ScheduleNewOrchestrationInstanceAsync("Countdown", 3, wait.Token);
+        var done = await sample.Host.DurableClient.WaitForInstanceCompletionAsync(id, getInputsAndOutputs: true, wait.Token);
+
+        Assert.Equal(Microsoft.DurableTask.Client.OrchestrationRuntimeStatus.Completed, done.RuntimeStatus);
+        var tag = id[..4];
+        Assert.Equal($"3@{tag},2@{tag},1@{tag}", done.ReadOutputAs<string>());
+    }
+
+    [Fact]
     public async Task A_queue_message_is_processed_once_and_deleted()
     {
         var queue = sample.QueueClient(sample.Queue);
@@ -106,6 +178,32 @@ public sealed class LocalHostTests(SampleHost sample) : IClassFixture<SampleHost
         // host.json says 3: tried with dequeue counts 1, 2 and 3, then moved, and gone from its own queue.
         Assert.Equal([1L, 2L, 3L], sample.Journal.Attempts.Where(a => a.Text == text).Select(a => a.DequeueCount).Order());
         Assert.DoesNotContain(queue.PeekMessages(32).Value, m => m.Body.ToString() == text);
+    }
+
+    [Fact]
+    public async Task A_message_already_dequeued_more_than_maxDequeueCount_times_goes_to_the_poison_queue_untried()
+    {
+        // A queue of its own, tried four times (host.json says 3) before any listener sees it, as after instances died with it.
+        var name = "past" + Guid.NewGuid().ToString("N")[..10];
+        var queue = sample.QueueClient(name);
+        var text = "past-" + Guid.NewGuid().ToString("N");
+        await queue.SendMessageAsync(text);
+        for (var i = 0; i < 4; i++)
+        {
+            var taken = (await queue.ReceiveMessageAsync(TimeSpan.FromSeconds(30))).Value;
+            await queue.UpdateMessageAsync(taken.MessageId, taken.PopReceipt, visibilityTimeout: TimeSpan.Zero);
+        }
+
+        await using var host = await LocalFunctionsHost.StartAsync(typeof(SampleApp.Journal).Assembly, new Dictionary<string, string?>
+        {
+            ["SampleStorage"] = sample.ConnectionString, ["SampleQueue"] = name, ["SampleHub"] = "past" + Guid.NewGuid().ToString("N")[..10],
+        });
+        var poison = sample.QueueClient(name + "-poison");
+        await Eventually(() => poison.PeekMessages(32).Value.Select(m => m.Body.ToString()).ToArray(), p => p.Contains(text), "the message in the poison queue");
+
+        var journal = (SampleApp.Journal)host.Services.GetService(typeof(SampleApp.Journal))!;
+        Assert.DoesNotContain(journal.Attempts, a => a.Text == text);
+        Assert.Empty(queue.PeekMessages(32).Value);
     }
 
     [Fact]
