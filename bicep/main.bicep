@@ -71,6 +71,7 @@ param secretsEncryptionKey string
 // Built-in role definition ids (Azure built-in roles reference).
 var roles = {
   storageBlobDataOwner: 'b7e6dc6d-f1e8-4753-8033-0f276bb0955b'
+  storageBlobDataContributor: 'ba92f5b4-2d11-453d-a403-e96b0029c9fe'
   storageQueueDataContributor: '974c5e8b-45b9-4653-ba55-5f855dd0fb88'
   storageTableDataContributor: '0a9a7e1f-b9d0-4cc4-a60d-0319b160aaa3'
   keyVaultSecretsUser: '4633458b-17de-408a-b874-0445c86b69e6'
@@ -142,7 +143,9 @@ module hostStorage 'modules/storage-account.bicep' = {
 
 // App data: the app creates its tables and queues at startup (create-if-not-exists) and sends,
 // receives and deletes messages, and the host's queue trigger moves poison messages; Contributor
-// on both covers all of it (the finer Message Processor/Sender roles cannot create queues).
+// on both covers all of it (the finer Message Processor/Sender roles cannot create queues). The
+// Durable task hub keeps its history in tables, its work in queues and its partition leases in
+// blobs of the same account: Blob Data Contributor for those.
 module dataRoles 'modules/storage-roles.bicep' = {
   name: 'roles-data'
   params: {
@@ -151,6 +154,7 @@ module dataRoles 'modules/storage-roles.bicep' = {
     roleDefinitionIds: [
       roles.storageTableDataContributor
       roles.storageQueueDataContributor
+      roles.storageBlobDataContributor
     ]
   }
 }
@@ -199,6 +203,7 @@ module functionApp 'modules/function-app.bicep' = {
     deploymentContainerName: deploymentContainerName
     dataTableEndpoint: dataStorage.outputs.tableEndpoint
     dataQueueEndpoint: dataStorage.outputs.queueEndpoint
+    dataBlobEndpoint: dataStorage.outputs.blobEndpoint
     bootstrapKeySecretUri: keyVault.outputs.bootstrapKeySecretUri
     encryptionKeySecretUri: keyVault.outputs.encryptionKeySecretUri
     maximumInstanceCount: maximumInstanceCount

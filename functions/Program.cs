@@ -1,26 +1,12 @@
-using Microsoft.Extensions.Options;
-using Siyu.Functions.Api;
+using Microsoft.Azure.Functions.Worker.Builder;
 using Siyu.Functions.Hosting;
-using Siyu.Functions.Ingestion;
-using Siyu.Functions.Profiles;
-using Siyu.Functions.Tenants;
 
-var builder = WebApplication.CreateBuilder(args);
-
-// Under the Azure Functions host (custom handler) the host tells us our port and triggers our queue handlers itself.
-var customHandlerPort = Environment.GetEnvironmentVariable("FUNCTIONS_CUSTOMHANDLER_PORT");
-if (customHandlerPort is not null)
-{
-    builder.WebHost.UseUrls($"http://127.0.0.1:{customHandlerPort}");
-    builder.Configuration["Hosting:CustomHandler"] = "true";
-    builder.Configuration["Queues:ListenersEnabled"] = "false";
-}
-
+// The isolated worker: the Functions host (or infra/Siyu.LocalHost on a machine without it) calls the function
+// classes of each concern folder; HTTP goes through the ASP.NET Core integration, so handlers see a real HttpContext.
+var builder = FunctionsApplication.CreateBuilder(args);
+builder.ConfigureFunctionsWebApplication();
+builder.Logging.AddFilter("Microsoft.AspNetCore", LogLevel.Warning)
+    .AddFilter("Azure.Core", LogLevel.Warning)
+    .AddFilter("System.Net.Http.HttpClient", LogLevel.Warning);
 builder.Services.AddSiyu(builder.Configuration);
-
-var app = builder.Build();
-app.UseSiyu();
-app.Run();
-
-/// <summary>The entry point, visible to the integration tests' WebApplicationFactory.</summary>
-public partial class Program;
+builder.Build().Run();

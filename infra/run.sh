@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
-# Runs the product locally. Azurite (tables and queues, data kept under .local/azurite) and the fake providers (a
-# local WeChat API and SMS/email/WeCom/push provider) run in the background: each is started only if its port is not
-# answering already, so running this again reuses them. The function app runs in the foreground, with a seeded demo
-# tenant whose API keys are printed and kept in .local/demo-keys.json (the same keys after a restart).
+# Runs the product locally. Azurite (tables, queues and blobs, data kept under .local/azurite) and the fake providers
+# (a local WeChat API and SMS/email/WeCom/push provider) run in the background: each is started only if its port is not
+# answering already, so running this again reuses them. The function app runs in the foreground under the local
+# Functions host (infra/Siyu.LocalHost: Core Tools' `func start` cannot be installed here), with a seeded demo tenant
+# whose API keys are printed and kept in .local/demo-keys.json (the same keys after a restart).
 # Ctrl-C stops the app alone: Azurite and the fake keep running, with their data and counts.
 #   ./infra/run.sh          start what is not running, then run the app
 #   ./infra/run.sh stop     stop the Azurite and fake provider processes this script started
@@ -11,6 +12,7 @@ root="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$root"
 
 table_port="${AZURITE_TABLE_PORT:-10002}"
+blob_port="${AZURITE_BLOB_PORT:-10000}"
 queue_port="${AZURITE_QUEUE_PORT:-10001}"
 fake_port="${FAKE_PROVIDER_PORT:-7072}"
 pids=.local/pids
@@ -21,7 +23,7 @@ answering() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 # Stops only what this script started: a pid from .local/pids whose process still runs the command it was started with.
 stop_services() {
   local name pid
-  for name in azurite-table azurite-queue fake-providers; do
+  for name in azurite-table azurite-queue azurite-blob fake-providers; do
     [ -f "$pids/$name" ] || continue
     pid="$(cat "$pids/$name")"
     if ps -p "$pid" -o args= 2>/dev/null | grep -q -e azurite -e Siyu.FakeProviders; then
@@ -81,6 +83,11 @@ else
   start_detached azurite-queue node "$azurite_src/queue/main.js" --location .local/azurite --queueHost 127.0.0.1 --queuePort "$queue_port" --silent --disableTelemetry
   echo "Azurite queues: started on $queue_port (pid $(cat "$pids/azurite-queue"))"
 fi
+if answering "$blob_port"; then echo "Azurite blobs: already answering on $blob_port, reused"
+else
+  start_detached azurite-blob node "$azurite_src/blob/main.js" --location .local/azurite --blobHost 127.0.0.1 --blobPort "$blob_port" --silent --disableTelemetry
+  echo "Azurite blobs: started on $blob_port (pid $(cat "$pids/azurite-blob"))"
+fi
 # A local fake of WeChat's API and the SMS/email/WeCom/push provider contract, so sends go somewhere observable:
 # it knows WeChat app "wxdemo" (secret demo-secret) and provider key "pk_demo"; GET /fake/stats counts what it took.
 if answering "$fake_port"; then echo "Fake providers: already answering on $fake_port, reused (their counts go on)"
@@ -93,22 +100,31 @@ else
 fi
 wait_for "$table_port" azurite-table
 wait_for "$queue_port" azurite-queue
+wait_for "$blob_port" azurite-blob
 wait_for "$fake_port" fake-providers
 echo "They keep running when the app stops; ./infra/run.sh stop stops them."
 
 account=devstoreaccount1
 # Azurite's published, well-known development key: not a secret.
 key="Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw=="
-export Storage__ConnectionString="DefaultEndpointsProtocol=http;AccountName=$account;AccountKey=$key;TableEndpoint=http://127.0.0.1:$table_port/$account;QueueEndpoint=http://127.0.0.1:$queue_port/$account;"
+export Storage__ConnectionString="DefaultEndpointsProtocol=http;AccountName=$account;AccountKey=$key;TableEndpoint=http://127.0.0.1:$table_port/$account;QueueEndpoint=http://127.0.0.1:$queue_port/$account;BlobEndpoint=http://127.0.0.1:$blob_port/$account;"
+# What the function app's triggers resolve, as the Functions host's app settings would give them: the queue triggers'
+# connection and their queues' prefix (%Storage:Prefix%-ingest-0 …), and the Durable task hub (host.json).
+export SiyuStorage="$Storage__ConnectionString"
+export Storage__Prefix="${STORAGE_PREFIX:-siyu}"
+export Durable__HubName="${DURABLE_HUB:-siyulocal}"
 export Operator__BootstrapKey="$OPERATOR_KEY"
 export Secrets__EncryptionKey="$SECRETS_KEY"
 export Demo__Seed=true
 export Demo__KeysFile="$root/.local/demo-keys.json"
 export Channels__WeChatApiBaseUrl="http://127.0.0.1:$fake_port"
 for channel in sms email wecom push; do export "Channels__ProviderBaseUrls__$channel=http://127.0.0.1:$fake_port"; done
-export ASPNETCORE_ENVIRONMENT="${ASPNETCORE_ENVIRONMENT:-Development}"
+export DOTNET_ENVIRONMENT="${DOTNET_ENVIRONMENT:-Development}"
 url="${SIYU_URL:-http://127.0.0.1:7071}"
 
 echo "Operator bootstrap key (for /api/operator/*): $OPERATOR_KEY"
 echo "API: $url   OpenAPI: $url/api/openapi.json   Health: $url/api/health   Fake provider: http://127.0.0.1:$fake_port/fake/stats"
-exec dotnet run --project functions/Siyu.Functions.csproj -c Release --urls "$url"
+echo "Building the function app and the local Functions host ..."
+dotnet build functions/Siyu.Functions.csproj -c Release --nologo -v quiet > .local/functions-build.log 2>&1 || { cat .local/functions-build.log; exit 1; }
+dotnet build infra/Siyu.LocalHost.Cli -c Release --nologo -v quiet > .local/localhost-build.log 2>&1 || { cat .local/localhost-build.log; exit 1; }
+exec dotnet infra/Siyu.LocalHost.Cli/bin/Release/net10.0/Siyu.LocalHost.Cli.dll functions/bin/Release/net10.0/Siyu.Functions.dll --url "$url"

@@ -1,15 +1,15 @@
 // The Linux function app on a Flex Consumption (FC1) plan.
 //
 // Why Flex Consumption:
-// - It runs custom handlers on Linux (functionAppConfig.runtime name 'custom'), which is what
-//   the Siyu.Functions executable is.
+// - It runs .NET isolated-worker apps on Linux (functionAppConfig.runtime name 'dotnet-isolated',
+//   version '10.0'), which is what Siyu.Functions is.
 // - It needs no Azure Files content share: the package lives in a blob container that the host
 //   reads with the managed identity. Elastic Premium and Windows Consumption need a content share
 //   reached by account key, which would force shared keys back on for the host account.
 // - It scales to zero and bills per execution, like Consumption, while Linux Consumption (Y1) is
 //   closed to new features and scheduled for retirement.
 // Consequence: FUNCTIONS_WORKER_RUNTIME is not an app setting on Flex (the platform rejects it);
-// 'custom' is set in functionAppConfig.runtime instead, which is the same setting moved.
+// 'dotnet-isolated' is set in functionAppConfig.runtime instead, which is the same setting moved.
 
 param name string
 param planName string
@@ -35,6 +35,15 @@ param dataTableEndpoint string
 
 @description('Queue endpoint of the app data account.')
 param dataQueueEndpoint string
+
+@description('Blob endpoint of the app data account (the Durable task hub\'s leases).')
+param dataBlobEndpoint string
+
+@description('Prefix of the app\'s tables and queues; the queue triggers listen on <prefix>-<queue>.')
+param storagePrefix string = 'siyu'
+
+@description('Durable Functions task hub name (letters and digits).')
+param durableHubName string = 'siyu'
 
 @description('Versionless Key Vault URI of the operator bootstrap key secret.')
 param bootstrapKeySecretUri string
@@ -109,9 +118,9 @@ resource site 'Microsoft.Web/sites@2024-11-01' = {
         }
       }
       runtime: {
-        // Custom handler: the host starts host.json's customHandler.description.defaultExecutablePath.
-        name: 'custom'
-        version: '1.0'
+        // The isolated worker: the host starts Siyu.Functions (worker.config.json) and calls its functions (functions.metadata).
+        name: 'dotnet-isolated'
+        version: '10.0'
       }
       scaleAndConcurrency: {
         maximumInstanceCount: maximumInstanceCount
@@ -130,10 +139,18 @@ resource site 'Microsoft.Web/sites@2024-11-01' = {
         { name: 'AzureWebJobsStorage__credential', value: identityCredential }
         { name: 'AzureWebJobsStorage__clientId', value: identityClientId }
 
-        // Connection "SiyuStorage" used by the queue-trigger bindings (bindings/*/function.json).
+        // Connection "SiyuStorage" used by the queue triggers ([QueueTrigger(Connection = "SiyuStorage")]) and the Durable task hub (host.json).
         { name: 'SiyuStorage__queueServiceUri', value: dataQueueEndpoint }
         { name: 'SiyuStorage__credential', value: identityCredential }
         { name: 'SiyuStorage__clientId', value: identityClientId }
+        // The Durable task hub also keeps blobs (leases) and tables (history) in the data account.
+        { name: 'SiyuStorage__blobServiceUri', value: dataBlobEndpoint }
+        { name: 'SiyuStorage__tableServiceUri', value: dataTableEndpoint }
+
+        // Names the queue triggers resolve (%Storage:Prefix%-ingest-0 …) and the app prefixes its tables and queues with;
+        // the task hub's name (host.json %Durable:HubName%).
+        { name: 'Storage__Prefix', value: storagePrefix }
+        { name: 'Durable__HubName', value: durableHubName }
 
         // Read by Siyu.Functions as Storage:TableServiceUri, Storage:QueueServiceUri, Storage:ManagedIdentityClientId.
         { name: 'Storage__TableServiceUri', value: dataTableEndpoint }

@@ -26,7 +26,7 @@ public sealed record CampaignMessage(string Tenant, string Campaign, string Kind
 /// Sends campaign work, now or at a time, in hops of at most <see cref="DeliverySettings.CampaignStartLook"/>: a start that
 /// comes up early looks at the clock again and waits the rest.
 /// </summary>
-public sealed class CampaignQueue(IQueueService queues, QueueNames names, QueueWakeups wakeups, IOptions<DeliverySettings> settings)
+public sealed class CampaignQueue(IQueueService queues, QueueNames names, IOptions<DeliverySettings> settings)
 {
     private readonly TimeSpan _longestHop = settings.Value.CampaignStartLook > TimeSpan.Zero && settings.Value.CampaignStartLook < QueueLimits.MaxVisibilityTimeout
         ? settings.Value.CampaignStartLook : QueueLimits.MaxVisibilityTimeout;
@@ -36,7 +36,6 @@ public sealed class CampaignQueue(IQueueService queues, QueueNames names, QueueW
         var visible = delay is { } d && d > TimeSpan.Zero ? (d > _longestHop ? _longestHop : d) : (TimeSpan?)null;
         await queues.Queue(names.Campaigns).SendAsync(JsonSerializer.Serialize(message, JsonSerializerOptions.Web), visibilityDelay: visible,
             timeToLive: QueueLimits.NeverExpires, ct: ct);
-        if (visible is null) wakeups.Wake(names.Campaigns);
     }
 }
 

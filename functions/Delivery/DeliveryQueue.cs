@@ -25,7 +25,7 @@ public sealed record DeliveryMessage(string Tenant, int Bucket, List<DeliveryIte
     [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] UnrecordedSends? Unrecorded = null);
 
 /// <summary>Sends delivery work to the queue of its partition, in messages of up to a hundred deliveries, now or later.</summary>
-public sealed class DeliveryQueue(IQueueService queues, QueueNames names, QueueWakeups wakeups)
+public sealed class DeliveryQueue(IQueueService queues, QueueNames names)
 {
     public const int MaxItems = 100;
 
@@ -48,6 +48,5 @@ public sealed class DeliveryQueue(IQueueService queues, QueueNames names, QueueW
         var visible = delay is { } d && d > TimeSpan.Zero ? (d > QueueLimits.MaxVisibilityTimeout ? QueueLimits.MaxVisibilityTimeout : d) : (TimeSpan?)null;
         await queues.Queue(queue).SendAsync(JsonSerializer.Serialize(message, JsonSerializerOptions.Web), visibilityDelay: visible,
             timeToLive: QueueLimits.NeverExpires, ct: ct);
-        if (visible is null) wakeups.Wake(queue);
     }
 }

@@ -1,3 +1,4 @@
+using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
 using Siyu.Functions.Api;
 using Siyu.Functions.Audit;
@@ -128,7 +129,6 @@ public static class Composition
         services.AddSingleton<ICampaignFaults, NoCampaignFaults>();
         services.AddSingleton<CampaignFanOut>();
 
-        services.AddSingleton<QueueWakeups>();
         services.AddSingleton<PoisonQueue>();
         services.AddSingleton<IngestQueue>();
         services.AddSingleton(sp => new IngestProcessor(
@@ -138,33 +138,7 @@ public static class Composition
             receipts: sp.GetRequiredService<DeliveryReceipts>()));
 
         services.AddHostedService<StorageStartup>();
-        services.AddSingleton<IEnumerable<QueueListener>>(sp =>
-        {
-            var names = sp.GetRequiredService<QueueNames>();
-            QueueListener Listen(string queue, IQueueHandler handler, IOptions<QueueOptions>? shape = null) => new(queue, sp.GetRequiredService<IQueueService>(), handler,
-                sp.GetRequiredService<PoisonQueue>(), shape ?? sp.GetRequiredService<IOptions<QueueOptions>>(),
-                sp.GetRequiredService<QueueWakeups>(), sp.GetRequiredService<ILogger<QueueListener>>());
-            // Delivery messages carry a hundred sends each: small rounds, several at once, so no round waits for its slowest send.
-            var common = sp.GetRequiredService<IOptions<QueueOptions>>().Value;
-            var delivery = sp.GetRequiredService<IOptions<DeliverySettings>>().Value;
-            var deliveryShape = Options.Create(common.Reshaped(delivery.MessagesPerRound, delivery.RoundsPerQueue));
-            return names.Ingest.Select(q => Listen(q, sp.GetRequiredService<IngestProcessor>()))
-                .Append(Listen(names.Erase, sp.GetRequiredService<Erasure>()))
-                .Append(Listen(names.Merge, sp.GetRequiredService<ProfileMerger>()))
-                .Append(Listen(names.Sweep, sp.GetRequiredService<AudienceSweep>()))
-                .Append(Listen(names.BulkTag, sp.GetRequiredService<BulkTagging>()))
-                .Concat(names.Journeys.Select(q => Listen(q, sp.GetRequiredService<JourneyWork>())))
-                .Concat(names.Deliveries.Select(q => Listen(q, sp.GetRequiredService<DeliveryWorker>(), deliveryShape)))
-                .Append(Listen(names.Campaigns, sp.GetRequiredService<CampaignFanOut>()))
-                .ToList();
-        });
-        if (config.GetValue("Queues:ListenersEnabled", true))
-        {
-            services.AddHostedService<QueueListeners>();
-            if (config.GetValue("Retention:Enabled", true)) services.AddHostedService<RetentionTimer>();
-            if (config.GetValue("Audience:SweepEnabled", true)) services.AddHostedService<AudienceSweepTimer>();
-            if (config.GetValue("Journeys:TimersEnabled", true)) services.AddHostedService<TimerSweepService>();
-        }
+        services.AddSingleton<QueueFunctionRunner>();
         if (config.GetValue("Demo:Seed", false))
         {
             services.AddSingleton<DemoKeys>();
@@ -192,10 +166,19 @@ public static class Composition
             if (!c.HttpContext.Response.HasStarted) c.HttpContext.Response.Headers["X-Request-Id"] = c.HttpContext.TraceIdentifier;
         });
         services.AddSiyuOpenApi();
+
+        // The HTTP API: the endpoints below compiled once, each run by its own HTTP function behind UseSiyuGuard.
+        services.AddRouting();
+        services.TryAddSingleton(new System.Diagnostics.DiagnosticListener("Microsoft.AspNetCore"));
+        services.AddSingleton<HttpApi>();
+        // The OpenAPI document describes the same table.
+        services.AddSingleton<EndpointDataSource>(sp => sp.GetRequiredService<HttpApi>().Endpoints);
+        services.AddHostedService<SecretsCheck>();
         return services;
     }
 
-    public static WebApplication UseSiyu(this WebApplication app)
+    /// <summary>What every API request passes before its handler: problem+json for every failure, the request id, the API key and its role, the body check.</summary>
+    public static IApplicationBuilder UseSiyuGuard(this IApplicationBuilder app)
     {
         app.UseExceptionHandler();
         app.UseStatusCodePages();
@@ -205,10 +188,14 @@ public static class Composition
             http.Response.Headers["X-Request-Id"] = http.TraceIdentifier;
             return next(http);
         });
-        app.UseRouting();
         app.UseMiddleware<ApiKeyMiddleware>();
         app.UseMiddleware<BoundBodyCheck>();
+        return app;
+    }
 
+    /// <summary>Every endpoint of the API, by concern.</summary>
+    public static IEndpointRouteBuilder MapSiyuApi(this IEndpointRouteBuilder app)
+    {
         app.MapOpenApi("/api/openapi.json").WithMetadata(Access.Anonymous);
         app.MapHealth();
         app.MapTenants();
@@ -229,10 +216,18 @@ public static class Composition
         app.MapAudit();
         app.MapWeChatApps();
         app.MapWeChatPush();
-        if (!app.Services.GetRequiredService<SecretProtector>().Encrypts)
-            app.Logger.LogWarning("Secrets:EncryptionKey is not set: WeChat app tokens and keys are stored unencrypted");
-        if (app.Configuration.GetValue("Hosting:CustomHandler", false))
-            app.MapQueueFunctions(app.Services.GetRequiredService<QueueNames>());
         return app;
     }
+}
+
+/// <summary>Says at start-up when secrets would be stored unencrypted.</summary>
+internal sealed class SecretsCheck(SecretProtector secrets, ILogger<SecretsCheck> log) : IHostedService
+{
+    public Task StartAsync(CancellationToken ct)
+    {
+        if (!secrets.Encrypts) log.LogWarning("Secrets:EncryptionKey is not set: WeChat app tokens and keys are stored unencrypted");
+        return Task.CompletedTask;
+    }
+
+    public Task StopAsync(CancellationToken ct) => Task.CompletedTask;
 }

@@ -60,19 +60,3 @@ public abstract class JsonCommandHandler<TCommand>(ILogger log) : IQueueHandler 
 
     protected abstract Task<WorkOutcome> RunAsync(TCommand command, CancellationToken ct);
 }
-
-/// <summary>Work run on an interval in standalone mode (under the Functions host, a timer trigger runs it instead).</summary>
-public abstract class IntervalService(TimeSpan interval, string what, ILogger log) : BackgroundService
-{
-    protected abstract Task RunOnceAsync(CancellationToken ct);
-
-    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
-    {
-        using var timer = new PeriodicTimer(interval);
-        while (await timer.WaitForNextTickAsync(stoppingToken))
-        {
-            try { await RunOnceAsync(stoppingToken); }
-            catch (Exception e) when (e is not OperationCanceledException) { log.LogWarning(e, "{What} failed; it runs again at the next interval", what); }
-        }
-    }
-}

@@ -7,8 +7,12 @@ public sealed class StorageSettings
     public string? TableServiceUri { get; set; }
     public string? QueueServiceUri { get; set; }
     public string? ManagedIdentityClientId { get; set; }
-    /// <summary>Prefixes every table and queue name, so environments or test runs can share an account.</summary>
-    public string Prefix { get; set; } = "";
+    /// <summary>
+    /// Prefixes every table and queue name, so environments or test runs can share an account. The queue functions'
+    /// triggers name their queues <c>%Storage:Prefix%-…</c>, so under the Functions host it is an app setting
+    /// (<c>Storage__Prefix</c>) and never empty.
+    /// </summary>
+    public string Prefix { get; set; } = "siyu";
 }
 
 /// <summary>Configuration section "Ingestion".</summary>
@@ -71,5 +75,7 @@ public sealed class QueueNames(StorageSettings storage, IngestionSettings ingest
 
     public IEnumerable<string> All => Work.SelectMany(q => new[] { q, PoisonQueue.NameFor(q) });
 
-    private static string Name(string prefix, string name) => prefix.Length == 0 ? name : $"{prefix}-{name}";
+    private static string Name(string prefix, string name) => prefix.Length == 0
+        ? throw new InvalidOperationException("Storage:Prefix is empty: the queue functions listen on %Storage:Prefix%-<queue>")
+        : $"{prefix}-{name}";
 }

@@ -26,10 +26,3 @@ public sealed class StorageStartup(StorageTables tables, IQueueService queues, Q
 
     public Task StopAsync(CancellationToken ct) => Task.CompletedTask;
 }
-
-/// <summary>Runs our own queue listeners (standalone mode): one per ingest partition.</summary>
-public sealed class QueueListeners(IEnumerable<QueueListener> listeners) : BackgroundService
-{
-    protected override Task ExecuteAsync(CancellationToken stoppingToken) =>
-        Task.WhenAll(listeners.Select(l => Task.Run(() => l.RunAsync(stoppingToken), CancellationToken.None)));
-}

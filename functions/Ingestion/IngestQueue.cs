@@ -16,7 +16,7 @@ namespace Siyu.Functions.Ingestion;
 /// fill up by themselves. Each caller returns only once its own events are durably queued.</item>
 /// </list>
 /// </summary>
-public sealed class IngestQueue(IQueueService queues, QueueNames names, QueueWakeups wakeups)
+public sealed class IngestQueue(IQueueService queues, QueueNames names)
 {
     private const int SmallBatch = 8;
     private readonly System.Collections.Concurrent.ConcurrentDictionary<string, Lane> _lanes = new();
@@ -90,7 +90,6 @@ public sealed class IngestQueue(IQueueService queues, QueueNames names, QueueWak
         var started = System.Diagnostics.Stopwatch.GetTimestamp();
         await queues.Queue(queue).SendAsync(message, ct: ct);
         IngestMetrics.EnqueueMilliseconds.Record(System.Diagnostics.Stopwatch.GetElapsedTime(started).TotalMilliseconds);
-        wakeups.Wake(queue);
     }
 
     private sealed class Lane

@@ -25,7 +25,7 @@ public sealed record EventItem(string Profile, string Id, string Name, DateTimeO
 public sealed record LeaveItem(string Run, string Reason);
 
 /// <summary>Sends journey work to the queue of its partition: a person's runs always go through the same queue.</summary>
-public sealed class JourneyQueue(IQueueService queues, QueueNames names, QueueWakeups wakeups)
+public sealed class JourneyQueue(IQueueService queues, QueueNames names)
 {
     /// <summary>Queue messages stay well under the 64 KB limit.</summary>
     public const int MaxMessageChars = 40_000;
@@ -37,7 +37,6 @@ public sealed class JourneyQueue(IQueueService queues, QueueNames names, QueueWa
     {
         var queue = QueueFor(message.Bucket);
         await queues.Queue(queue).SendAsync(JsonSerializer.Serialize(message, JsonSerializerOptions.Web), visibilityDelay: delay > TimeSpan.Zero ? delay : null, ct: ct);
-        if (delay <= TimeSpan.Zero) wakeups.Wake(queue);
     }
 
     /// <summary>Messages waiting in the journey queues, or being worked on (Queue Storage's approximate counts).</summary>

@@ -129,25 +129,3 @@ public sealed class TimerSweep(TimerStore timers, JourneyQueue queue, IOptions<J
         return total;
     }
 }
-
-/// <summary>Sweeps timers continuously (standalone mode); under the Functions host a timer trigger runs the sweep every second.</summary>
-public sealed class TimerSweepService(TimerSweep sweep, IOptions<JourneySettings> settings, ILogger<TimerSweepService> log) : BackgroundService
-{
-    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
-    {
-        var poll = settings.Value.TimerPoll;
-        while (!stoppingToken.IsCancellationRequested)
-        {
-            try
-            {
-                // A busy sweep goes straight on; an idle one waits for the next poll.
-                if (await sweep.RunOnceAsync(stoppingToken) > 0) continue;
-            }
-            catch (Exception e) when (e is not OperationCanceledException)
-            {
-                log.LogWarning(e, "Timer sweep failed; it runs again shortly");
-            }
-            try { await Task.Delay(poll, stoppingToken); } catch (OperationCanceledException) { }
-        }
-    }
-}

@@ -38,7 +38,7 @@ public interface IMergeParticipant
 /// </summary>
 public sealed class ProfileMerger(
     ProfileStore profiles, ProfileRefresher refresher, IdentityStore identities, DefinitionStore definitions, IEnumerable<IMergeParticipant> participants,
-    ErasureStore erasures, IQueueService queues, QueueNames names, QueueWakeups wakeups, TimeProvider clock, ILogger<ProfileMerger> log)
+    ErasureStore erasures, IQueueService queues, QueueNames names, TimeProvider clock, ILogger<ProfileMerger> log)
     : JsonCommandHandler<ProfileMerger.Command>(log)
 {
     /// <param name="FromIndex">Both ids came from the identity index: see <see cref="MergeAsync"/>.</param>
@@ -61,7 +61,6 @@ public sealed class ProfileMerger(
         if (!Ids.IsProfileId(profileId) || !Ids.IsProfileId(otherProfileId)) return (MergeResult.NotFound, null);
         await queues.Queue(names.Merge).SendAsync(JsonSerializer.Serialize(new Command(tenantId, profileId, otherProfileId, fromIndex), JsonSerializerOptions.Web),
             visibilityDelay: TimeSpan.FromMinutes(2), ct: ct);
-        wakeups.Wake(names.Merge);
         return await RunAsync(tenantId, profileId, otherProfileId, fromIndex, ct);
     }
 

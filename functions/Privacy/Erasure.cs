@@ -23,7 +23,7 @@ public enum ErasureRequest { NotFound, Started, AlreadyErased }
 /// </summary>
 public sealed class Erasure(
     ProfileStore profiles, PrivacyStores privacy, IEnumerable<IPersonalDataHolder> holders, AuditStore audit,
-    IQueueService queues, QueueNames names, QueueWakeups wakeups, TimeProvider clock, ILogger<Erasure> log) : IQueueHandler
+    IQueueService queues, QueueNames names, TimeProvider clock, ILogger<Erasure> log) : IQueueHandler
 {
     private sealed record Message(string TenantId, string ProfileId);
 
@@ -44,7 +44,6 @@ public sealed class Erasure(
     public async Task EnqueueAsync(string tenantId, string profileId, CancellationToken ct)
     {
         await queues.Queue(names.Erase).SendAsync(JsonSerializer.Serialize(new Message(tenantId, profileId), JsonSerializerOptions.Web), ct: ct);
-        wakeups.Wake(names.Erase);
     }
 
     /// <summary>Sets the profile's erasure mark. False when there is no profile row.</summary>

@@ -89,10 +89,3 @@ public sealed class RetentionPurge(
     private Task TrimRecentAsync(string tenantId, string profileId, DateTimeOffset before, CancellationToken ct) =>
         profiles.UpdateAsync(tenantId, profileId, state => state.Recent.RemoveAll(r => r.Timestamp < before) > 0, ct: ct);
 }
-
-/// <summary>Runs the retention purge on an interval in standalone mode.</summary>
-public sealed class RetentionTimer(RetentionPurge purge, IOptions<RetentionSettings> settings, ILogger<RetentionTimer> log)
-    : IntervalService(settings.Value.Interval, "Retention purge", log)
-{
-    protected override Task RunOnceAsync(CancellationToken ct) => purge.RunAsync(ct);
-}

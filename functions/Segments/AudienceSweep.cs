@@ -37,7 +37,7 @@ public sealed record SweepReport(int Evaluated, int Changed, int IndexRowsFixed)
 /// </summary>
 public sealed class AudienceSweep(
     TenantStore tenants, ProfileStore profiles, AudienceStore audience, DefinitionStore definitions, MembershipStore members,
-    ProfileRefresher refresher, IQueueService queues, QueueNames names, QueueWakeups wakeups, TimeProvider clock, ILogger<AudienceSweep> log,
+    ProfileRefresher refresher, IQueueService queues, QueueNames names, TimeProvider clock, ILogger<AudienceSweep> log,
     Journeys.JourneyTriggers journeys, IdentityStore identities, ProfileMerger merger)
     : JsonCommandHandler<AudienceSweep.Command>(log)
 {
@@ -50,7 +50,6 @@ public sealed class AudienceSweep(
         var queue = queues.Queue(names.Sweep);
         await Parallel.ForEachAsync(Enumerable.Range(0, Ids.ProfileBuckets), new ParallelOptions { MaxDegreeOfParallelism = 8, CancellationToken = ct },
             async (bucket, token) => await queue.SendAsync(JsonSerializer.Serialize(new Command(tenantId, bucket, repairIdentities), JsonSerializerOptions.Web), ct: token));
-        wakeups.Wake(names.Sweep);
     }
 
     /// <summary>Queues a sweep of every tenant (the timer).</summary>
@@ -196,14 +195,6 @@ public sealed class AudienceSweep(
         return count;
     }
 }
-
-/// <summary>Queues the sweep of every tenant on an interval (standalone mode).</summary>
-public sealed class AudienceSweepTimer(AudienceSweep sweep, IOptions<AudienceSettings> settings, ILogger<AudienceSweepTimer> log)
-    : IntervalService(settings.Value.SweepInterval, "Audience sweep", log)
-{
-    protected override Task RunOnceAsync(CancellationToken ct) => sweep.RequestAllAsync(ct);
-}
-
 public static class SweepMetrics
 {
     private static readonly System.Diagnostics.Metrics.Meter Meter = new("Siyu.Audience");

@@ -30,7 +30,7 @@ public sealed record BulkTagAccepted(string JobId, string Status, int Total, str
 /// </summary>
 public sealed class BulkTagging(
     TagJobStore jobs, ProfileRefresher refresher, IdentityStore identities, DefinitionStore definitions, IQueueService queues, QueueNames names,
-    QueueWakeups wakeups, TimeProvider clock, ILogger<BulkTagging> log) : JsonCommandHandler<BulkTagging.Command>(log)
+    TimeProvider clock, ILogger<BulkTagging> log) : JsonCommandHandler<BulkTagging.Command>(log)
 {
     public const int MaxTargets = 10_000;
     public const int ChunkSize = 500;
@@ -118,7 +118,6 @@ public sealed class BulkTagging(
         var queue = queues.Queue(names.BulkTag);
         await Parallel.ForEachAsync(Enumerable.Range(0, chunks.Count), new ParallelOptions { MaxDegreeOfParallelism = 8, CancellationToken = ct },
             async (i, token) => await queue.SendAsync(JsonSerializer.Serialize(new Command(tenantId, jobId, i), JsonSerializerOptions.Web), ct: token));
-        wakeups.Wake(names.BulkTag);
     }
 
     protected override string Kind => "bulk tag";

@@ -1,3 +1,4 @@
+using Microsoft.Extensions.Configuration;
 using System.Reflection;
 using System.Text.Json;
 using System.Text.Json.Nodes;
@@ -90,15 +91,31 @@ public static class FunctionsMetadata
 /// <summary>The parts of <c>host.json</c> the host applies: the HTTP route prefix, the queue trigger and Durable task hub settings.</summary>
 public sealed record HostJson(string RoutePrefix, QueueTriggerSettings Queues, DurableSettings Durable)
 {
-    public static HostJson Read(Assembly app)
+    /// <summary>
+    /// host.json beside the app, with the host's overrides applied: an app setting <c>AzureFunctionsJobHost__a__b</c>
+    /// (configuration key <c>AzureFunctionsJobHost:a:b</c>) replaces host.json's <c>a.b</c>, as under the Functions host.
+    /// </summary>
+    public static HostJson Read(Assembly app, Microsoft.Extensions.Configuration.IConfiguration? settings = null)
     {
         var path = Path.Combine(Path.GetDirectoryName(app.Location)!, "host.json");
-        return File.Exists(path) ? Parse(File.ReadAllText(path)) : Parse("{}");
+        return Parse(File.Exists(path) ? File.ReadAllText(path) : "{}", settings);
     }
 
-    public static HostJson Parse(string json)
+    public static HostJson Parse(string json, Microsoft.Extensions.Configuration.IConfiguration? settings = null)
     {
         var root = JsonNode.Parse(json, documentOptions: new JsonDocumentOptions { CommentHandling = JsonCommentHandling.Skip, AllowTrailingCommas = true })!.AsObject();
+        foreach (var (key, value) in settings?.GetSection(OverridePrefix).AsEnumerable(makePathsRelative: true) ?? [])
+        {
+            if (value is null) continue;
+            var path = key.Split(':');
+            var node = root;
+            foreach (var part in path[..^1])
+            {
+                if (node[part] is not JsonObject next) node[part] = next = new JsonObject();
+                node = next;
+            }
+            node[path[^1]] = value;
+        }
         var extensions = root["extensions"] as JsonObject;
         var prefix = (extensions?["http"] as JsonObject)?["routePrefix"]?.GetValue<string>() ?? "api";
         var q = extensions?["queues"] as JsonObject;
@@ -125,7 +142,13 @@ public sealed record HostJson(string RoutePrefix, QueueTriggerSettings Queues, D
         }, durableSettings);
     }
 
-    private static int? Int(JsonObject? o, string name) => o?[name] is JsonValue v ? v.GetValue<int>() : null;
+    /// <summary>The section of the app settings that overrides host.json.</summary>
+    public const string OverridePrefix = "AzureFunctionsJobHost";
+
+    // Overrides arrive as text.
+    private static int? Int(JsonObject? o, string name) => o?[name] is JsonValue v
+        ? v.TryGetValue<int>(out var i) ? i : int.Parse(v.GetValue<string>(), System.Globalization.CultureInfo.InvariantCulture)
+        : null;
 
     private static TimeSpan? Time(JsonObject? o, string name) =>
         o?[name] is JsonValue v ? TimeSpan.Parse(v.GetValue<string>(), System.Globalization.CultureInfo.InvariantCulture) : null;

@@ -94,9 +94,8 @@ public sealed class LocalFunctionsHost : IAsyncDisposable
     public static async Task<LocalFunctionsHost> StartAsync(Assembly app, LocalHostOptions? options = null)
     {
         options ??= new LocalHostOptions();
-        var functions = FunctionsMetadata.Read(app);
-        var hostJson = HostJson.Read(app);
-        var unknown = functions.Select(f => f.Trigger.Type).Where(t => !Triggers.Contains(t, StringComparer.OrdinalIgnoreCase)).Distinct().ToList();
+        var declared = FunctionsMetadata.Read(app);
+        var unknown = declared.Select(f => f.Trigger.Type).Where(t => !Triggers.Contains(t, StringComparer.OrdinalIgnoreCase)).Distinct().ToList();
         if (unknown.Count > 0) throw new NotSupportedException($"the local host does not run {string.Join(", ", unknown)} functions");
         // The worker's own services read where the host is; they are built (the app's services may depend on them)
         // but never started, so this address is never called.
@@ -106,8 +105,16 @@ public sealed class LocalFunctionsHost : IAsyncDisposable
             ["Functions:Worker:RequestId"] = Guid.NewGuid().ToString(), ["Functions:Worker:GrpcMaxMessageLength"] = int.MaxValue.ToString(System.Globalization.CultureInfo.InvariantCulture),
         };
         foreach (var (k, v) in options.Settings ?? new Dictionary<string, string?>()) settings[k] = v;
-        var host = await AppServices.BuildAsync(app, options.Args, HostBuilderExtras.With(settings, options.Services), options.StartTimeout);
+        // The Functions host hands app settings to the worker as environment variables, so the app's Program sees them
+        // from its first line (a service registered only when a setting is on, say). Environment variables are one per
+        // process, and tests start several hosts in one: the settings go in as command-line arguments, which
+        // FunctionsApplication.CreateBuilder(args) reads as early, and again at HostBuilding so they come last.
+        var args = options.Args.Concat(settings.Where(s => s.Value is not null).Select(s => $"--{s.Key}={s.Value}")).ToArray();
+        var host = await AppServices.BuildAsync(app, args, HostBuilderExtras.With(settings, options.Services), options.StartTimeout);
         var config = host.Services.GetRequiredService<IConfiguration>();
+        var hostJson = HostJson.Read(app, config);
+        // A function is switched off by the app setting AzureWebJobs.<name>.Disabled, as under the Functions host.
+        var functions = declared.Where(f => !config.GetValue($"AzureWebJobs.{f.Name}.Disabled", false)).ToList();
         var loggers = host.Services.GetRequiredService<ILoggerFactory>();
         var log = loggers.CreateLogger("Siyu.LocalHost");
         var stop = new CancellationTokenSource();
@@ -131,13 +138,6 @@ public sealed class LocalFunctionsHost : IAsyncDisposable
         var local = new LocalFunctionsHost(host, web, address, functions, stop, durable);
         try
         {
-            // The app's own hosted services (its start-up work, its background loops), as the worker starts them; not the
-            // worker's own (the gRPC client and the worker's web server), which need the Functions host.
-            foreach (var service in host.Services.GetServices<IHostedService>().Where(s => !IsWorkerInfrastructure(s)))
-            {
-                await service.StartAsync(local._stop.Token);
-                local._hosted.Add(service);
-            }
             if (options.Listen && durable is not null) await durable.StartAsync();
             if (options.Listen)
             {
@@ -148,6 +148,14 @@ public sealed class LocalFunctionsHost : IAsyncDisposable
                     .Select(i => TimerTrigger.Create(i, config, options.Clock, log)).ToList();
                 foreach (var q in queues) local._listeners.Add(Task.Run(() => q.RunAsync(local._stop.Token)));
                 foreach (var t in timers) local._listeners.Add(Task.Run(() => t.RunAsync(local._stop.Token)));
+            }
+            // Then the app's own hosted services (its start-up work, its background loops), as the worker starts them: after
+            // its gRPC client (registered first, by CreateBuilder), so functions may run while they start; not the
+            // worker's own services, which need the Functions host.
+            foreach (var service in host.Services.GetServices<IHostedService>().Where(s => !IsWorkerInfrastructure(s)))
+            {
+                await service.StartAsync(local._stop.Token);
+                local._hosted.Add(service);
             }
         }
         catch

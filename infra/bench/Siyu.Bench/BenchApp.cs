@@ -1,38 +1,43 @@
-using Siyu.Functions.Hosting;
+using Siyu.LocalHost;
 
 namespace Siyu.Bench;
 
-/// <summary>The real function app, composed exactly as in production, on Kestrel on a loopback port.</summary>
+/// <summary>
+/// The real function app, composed exactly as in production, run by the local Functions host (infra/Siyu.LocalHost):
+/// its HTTP functions on a loopback port, its queue functions pulled under host.json's settings.
+/// </summary>
 public sealed class BenchApp : IAsyncDisposable
 {
-    private readonly WebApplication _app;
-    public Uri BaseAddress { get; }
-    public IServiceProvider Services => _app.Services;
+    private readonly LocalFunctionsHost _host;
+    public Uri BaseAddress => _host.BaseAddress;
+    public IServiceProvider Services => _host.Services;
 
-    private BenchApp(WebApplication app, Uri baseAddress) { _app = app; BaseAddress = baseAddress; }
+    private BenchApp(LocalFunctionsHost host) => _host = host;
 
+    /// <param name="listeners">Pull the queues and fire the timers (off: HTTP only).</param>
     public static async Task<BenchApp> StartAsync(string connectionString, string prefix, string operatorKey, bool listeners,
         IReadOnlyDictionary<string, string?>? settings = null)
     {
-        var builder = WebApplication.CreateBuilder(new WebApplicationOptions { EnvironmentName = "Benchmark" });
-        builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
+        var all = new Dictionary<string, string?>
         {
+            ["DOTNET_ENVIRONMENT"] = "Benchmark",
             ["Storage:ConnectionString"] = connectionString,
+            ["SiyuStorage"] = connectionString,
             ["Storage:Prefix"] = prefix,
             ["Operator:BootstrapKey"] = operatorKey,
             ["Secrets:EncryptionKey"] = Convert.ToBase64String(System.Security.Cryptography.RandomNumberGenerator.GetBytes(32)),
-            ["Queues:ListenersEnabled"] = listeners ? "true" : "false",
             ["Logging:LogLevel:Default"] = "Warning",
             ["Logging:LogLevel:Microsoft.Hosting.Lifetime"] = "Warning",
             ["Logging:LogLevel:Siyu"] = Environment.GetEnvironmentVariable("SIYU_BENCH_LOG") ?? "Warning",
+        };
+        foreach (var (k, v) in settings ?? new Dictionary<string, string?>()) all[k] = v;
+        var host = await LocalFunctionsHost.StartAsync(typeof(Siyu.Functions.Hosting.Composition).Assembly, new LocalHostOptions
+        {
+            Url = "http://127.0.0.1:0",
+            Settings = all,
+            Listen = listeners,
         });
-        if (settings is not null) builder.Configuration.AddInMemoryCollection(settings);
-        builder.WebHost.UseUrls("http://127.0.0.1:0");
-        builder.Services.AddSiyu(builder.Configuration);
-        var app = builder.Build();
-        app.UseSiyu();
-        await app.StartAsync();
-        return new BenchApp(app, new Uri(app.Urls.First()));
+        return new BenchApp(host);
     }
 
     private bool _disposed;
@@ -41,7 +46,6 @@ public sealed class BenchApp : IAsyncDisposable
     {
         if (_disposed) return;
         _disposed = true;
-        await _app.StopAsync();
-        await _app.DisposeAsync();
+        await _host.DisposeAsync();
     }
 }

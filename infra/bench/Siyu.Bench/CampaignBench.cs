@@ -292,7 +292,8 @@ public static class CampaignBench
         var childSettings = new Dictionary<string, string?>(settings)
         {
             ["Delivery:SendTimeout"] = KillRunTimeout.ToString(),
-            ["Queues:VisibilityTimeout"] = KillRunTimeout.ToString(),
+            // A failed message is tried again after this (host.json's visibilityTimeout, overridden as the host allows).
+            ["AzureFunctionsJobHost:extensions:queues:visibilityTimeout"] = KillRunTimeout.ToString(),
         };
         var requestsBefore = fake.Requests;
         var absorbedBefore = fake.Duplicates;

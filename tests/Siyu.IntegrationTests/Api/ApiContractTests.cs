@@ -16,7 +16,7 @@ public sealed class FaultyQueueApp : SiyuApp
 {
     public const string Marker = "explode-on-enqueue";
 
-    protected override void ConfigureMore(IWebHostBuilder builder) => builder.ConfigureServices(services =>
+    protected override void ConfigureMore(AppBuilder builder) => builder.ConfigureServices(services =>
     {
         var inner = services.Last(d => d.ServiceType == typeof(IQueueService));
         services.Remove(inner);

@@ -128,7 +128,7 @@ public sealed class DataRightsTests(SiyuApp app) : IClassFixture<SiyuApp>
     {
         // The first process dies inside the erasure, after the identity index and history are gone.
         var first = new CrashingApp();
-        first.With("Queues:RetryDelay", "00:00:02");
+        first.With("AzureFunctionsJobHost:extensions:queues:visibilityTimeout", "00:00:02"); // the host tries a failed message again after 2 s
         await first.InitializeAsync();
         var tenant = await first.NewTenantAsync();
         var (id, phone, _) = await NewPersonAsync(tenant);
@@ -151,7 +151,7 @@ public sealed class DataRightsTests(SiyuApp app) : IClassFixture<SiyuApp>
 
     private sealed class CrashingApp : SiyuApp
     {
-        protected override void ConfigureMore(IWebHostBuilder builder) =>
+        protected override void ConfigureMore(AppBuilder builder) =>
             builder.ConfigureServices(s => s.AddSingleton<IPersonalDataHolder, CrashingHolder>());
     }
 

@@ -12,7 +12,7 @@ public sealed class ClockedApp : SiyuApp
 {
     public FakeTimeProvider Clock { get; } = new(DateTimeOffset.UtcNow);
 
-    protected override void ConfigureMore(IWebHostBuilder builder) =>
+    protected override void ConfigureMore(AppBuilder builder) =>
         builder.ConfigureServices(s => s.AddSingleton<TimeProvider>(Clock));
 }
 

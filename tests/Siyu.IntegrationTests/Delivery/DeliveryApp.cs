@@ -49,7 +49,7 @@ public class DeliveryApp : SiyuApp
         await base.InitializeAsync();
     }
 
-    protected override void ConfigureMore(IWebHostBuilder builder) =>
+    protected override void ConfigureMore(AppBuilder builder) =>
         builder.ConfigureServices(s => s.AddSingleton<ICampaignFaults>(Faults).AddSingleton<IDeliveryFaults>(DeliveryFaults));
 
     public override async Task DisposeAsync()

@@ -16,7 +16,7 @@ public sealed class ScheduledApp : DeliveryApp
 
     public ScheduledApp() => With("Delivery:CampaignStartLook", "00:00:01");
 
-    protected override void ConfigureMore(IWebHostBuilder builder)
+    protected override void ConfigureMore(AppBuilder builder)
     {
         base.ConfigureMore(builder);
         builder.ConfigureServices(s => s.AddSingleton<TimeProvider>(Clock));

@@ -1,51 +1,74 @@
 using System.Net.Http.Headers;
 using System.Net.Http.Json;
 using System.Text.Json;
-using Microsoft.AspNetCore.Hosting;
-using Microsoft.AspNetCore.Mvc.Testing;
 using Microsoft.Extensions.DependencyInjection;
+using Siyu.LocalHost;
 
 namespace Siyu.IntegrationTests.Infrastructure;
 
 /// <summary>
-/// The real function app, in process, against the shared Azurite, with its own table/queue prefix and its own
-/// operator key. Queue listeners run as in the standalone product.
+/// The real function app run by the local Functions host (infra/Siyu.LocalHost), in process, against the shared
+/// Azurite, with its own table/queue prefix and its own operator key: its HTTP functions on a loopback port, its queue
+/// functions pulled under host.json's settings, its timers on their schedules.
 /// </summary>
-public class SiyuApp : WebApplicationFactory<Program>, IAsyncLifetime
+public class SiyuApp : IAsyncLifetime, IAsyncDisposable
 {
     public string Prefix { get; init; } = SharedAzurite.NewPrefix();
     public string OperatorKey { get; init; } = "op-" + Guid.NewGuid().ToString("N");
-    private string _connectionString = "";
+    /// <summary>Pull the queues and fire the timers (off: HTTP only, the tests drive the work themselves).</summary>
+    public bool Listen { get; init; } = true;
     private readonly Dictionary<string, string?> _settings = new();
+    private LocalFunctionsHost? _host;
 
     /// <summary>Extra configuration for a test class (set before first use).</summary>
     public SiyuApp With(string key, string? value) { _settings[key] = value; return this; }
 
     public virtual async Task InitializeAsync()
     {
-        _connectionString = await SharedAzurite.ConnectionStringAsync();
-        _ = Server; // start the host now, so storage is created before the first test
-    }
-
-    // Virtual, so a fixture that owns more (a fake provider) disposes it too when xunit disposes the fixture.
-    public new virtual Task DisposeAsync() => base.DisposeAsync().AsTask();
-
-    protected override void ConfigureWebHost(IWebHostBuilder builder)
-    {
-        builder.UseEnvironment("Testing");
-        builder.UseSetting("Storage:ConnectionString", _connectionString);
-        builder.UseSetting("Storage:Prefix", Prefix);
-        builder.UseSetting("Operator:BootstrapKey", OperatorKey);
-        builder.UseSetting("Queues:MaxPollDelay", "00:00:00.200");
-        builder.UseSetting("Queues:RetryDelay", "00:00:00.200");
-        builder.UseSetting("Logging:LogLevel:Default", "Warning");
+        var connectionString = await SharedAzurite.ConnectionStringAsync();
+        var settings = new Dictionary<string, string?>
+        {
+            ["DOTNET_ENVIRONMENT"] = "Testing",
+            ["Storage:ConnectionString"] = connectionString,
+            // The queue triggers' connection (host.json and the [QueueTrigger] attributes name it).
+            ["SiyuStorage"] = connectionString,
+            ["Storage:Prefix"] = Prefix,
+            ["Operator:BootstrapKey"] = OperatorKey,
+            // Quicker than production: an idle queue is looked at every 200 ms, a failed message is tried again at once.
+            [$"{HostJson.OverridePrefix}:extensions:queues:maxPollingInterval"] = "00:00:00.200",
+            [$"{HostJson.OverridePrefix}:extensions:queues:visibilityTimeout"] = "00:00:00",
+            ["Logging:LogLevel:Default"] = "Warning",
+        };
+        var builder = new AppBuilder(settings);
         foreach (var (k, v) in _settings) builder.UseSetting(k, v);
         ConfigureMore(builder);
+        _host = await LocalFunctionsHost.StartAsync(typeof(Siyu.Functions.Hosting.Composition).Assembly, new LocalHostOptions
+        {
+            Url = "http://127.0.0.1:0",
+            Settings = settings,
+            Services = builder.ConfigureAll,
+            Listen = Listen,
+        });
     }
 
-    protected virtual void ConfigureMore(IWebHostBuilder builder) { }
+    public virtual async Task DisposeAsync()
+    {
+        if (_host is not null) await _host.DisposeAsync();
+        _host = null;
+    }
+
+    async ValueTask IAsyncDisposable.DisposeAsync() => await DisposeAsync();
+
+    /// <summary>Settings and services of a test class, on top of the app's own.</summary>
+    protected virtual void ConfigureMore(AppBuilder builder) { }
+
+    private LocalFunctionsHost Host => _host ?? throw new InvalidOperationException("the app is not started (InitializeAsync)");
+
+    public IServiceProvider Services => Host.Services;
 
     public T Service<T>() where T : notnull => Services.GetRequiredService<T>();
+
+    public HttpClient CreateClient() => new() { BaseAddress = Host.BaseAddress, Timeout = TimeSpan.FromMinutes(2) };
 
     public HttpClient ClientWithKey(string key)
     {
@@ -72,6 +95,21 @@ public class SiyuApp : WebApplicationFactory<Program>, IAsyncLifetime
         }
         return new TestTenant(this, id, keys["ingest"], keys["marketer"], keys["admin"]);
     }
+}
+
+/// <summary>What a test class adds to the app: app settings (as the Functions host's would be) and services (last registration wins).</summary>
+public sealed class AppBuilder(IDictionary<string, string?> settings)
+{
+    private readonly List<Action<IServiceCollection>> _services = [];
+
+    public AppBuilder UseSetting(string key, string? value) { settings[key] = value; return this; }
+
+    public AppBuilder ConfigureServices(Action<IServiceCollection> configure) { _services.Add(configure); return this; }
+
+    /// <summary>The same as <see cref="ConfigureServices"/>: registered after the app's own, so they replace them.</summary>
+    public AppBuilder ConfigureTestServices(Action<IServiceCollection> configure) => ConfigureServices(configure);
+
+    internal void ConfigureAll(IServiceCollection services) { foreach (var c in _services) c(services); }
 }
 
 public sealed record TestTenant(SiyuApp App, string Id, string IngestKey, string MarketerKey, string AdminKey)

@@ -30,9 +30,9 @@ public sealed class FaultyApp : SiyuApp
     public FakeTimeProvider Clock { get; } = new(DateTimeOffset.UtcNow);
     public TestFaults Faults { get; } = new();
 
-    public FaultyApp() => With("Journeys:TimersEnabled", "false");
+    public FaultyApp() => With("AzureWebJobs.JourneyTimers.Disabled", "true");
 
-    protected override void ConfigureMore(IWebHostBuilder builder) => builder.ConfigureServices(s =>
+    protected override void ConfigureMore(AppBuilder builder) => builder.ConfigureServices(s =>
     {
         s.AddSingleton<TimeProvider>(Clock);
         s.AddSingleton<IJourneyFaults>(Faults);

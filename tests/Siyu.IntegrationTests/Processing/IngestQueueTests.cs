@@ -68,7 +68,7 @@ public sealed class IngestQueueTests(QuietApp app) : IClassFixture<QuietApp>
     [Fact]
     public async Task When_the_put_fails_every_caller_that_rode_on_it_is_told()
     {
-        var failing = new IngestQueue(new FailingQueues(), app.Service<QueueNames>(), new QueueWakeups());
+        var failing = new IngestQueue(new FailingQueues(), app.Service<QueueNames>());
         var calls = Enumerable.Range(0, 20).Select(i => failing.EnqueueAsync("t-fail", [Track($"f{i}", "u")], default)).ToList();
         foreach (var call in calls) await Assert.ThrowsAsync<RequestFailedException>(() => call);
     }

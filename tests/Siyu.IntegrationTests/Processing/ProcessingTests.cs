@@ -12,10 +12,10 @@ using Siyu.IntegrationTests.Infrastructure;
 namespace Siyu.IntegrationTests.Processing;
 
 /// <summary>An app whose own listeners are off, so each test drives processing itself.</summary>
+/// <summary>The app with its HTTP functions only: no queue is pulled and no timer fires, so a test drives the work itself.</summary>
 public sealed class QuietApp : SiyuApp
 {
-    protected override void ConfigureMore(Microsoft.AspNetCore.Hosting.IWebHostBuilder builder) =>
-        builder.UseSetting("Queues:ListenersEnabled", "false");
+    public QuietApp() => Listen = false;
 }
 
 /// <summary>The processing guarantees: replays change nothing, concurrent processors agree, bad messages are isolated.</summary>
@@ -144,10 +144,12 @@ public sealed class ProcessingTests(QuietApp app) : IClassFixture<QuietApp>
         await queue.SendAsync("this is not an ingest message");
         await queue.SendAsync(new IngestEnvelope(tenant, [Track("g2a", "view", good2), huge]).Serialize());
 
-        var listener = app.Service<IEnumerable<QueueListener>>().Single(l => l.QueueName == names.Ingest[0]);
+        // As the host hands them over: one invocation each, at once (the runner takes them into one round).
+        var runner = app.Service<QueueFunctionRunner>();
         var received = await queue.ReceiveAsync(32, TimeSpan.FromSeconds(30));
         Assert.Equal(3, received.Count);
-        await listener.ProcessAsync(received, default);
+        await Task.WhenAll(received.Select(m => runner.RunAsync(app.Service<IngestProcessor>(), names.Ingest[0], Message(m.Text, m.DequeueCount, m.MessageId))));
+        foreach (var m in received) await queue.TryDeleteAsync(m.MessageId, m.PopReceipt); // what the host does after a successful invocation
 
         Assert.Equal(1, (await ProfileOf(tenant, good1)).State.EventCount);
         Assert.Equal(1, (await ProfileOf(tenant, good2)).State.EventCount);
@@ -161,133 +163,63 @@ public sealed class ProcessingTests(QuietApp app) : IClassFixture<QuietApp>
                                        && p.GetProperty("error").GetString()!.Contains("storage refused the event"));
     }
 
+    /// <summary>A queue message as the host's trigger binds it.</summary>
+    private static Azure.Storage.Queues.Models.QueueMessage Message(string text, long dequeueCount, string? id = null) =>
+        Azure.Storage.Queues.Models.QueuesModelFactory.QueueMessage(id ?? Guid.NewGuid().ToString(), "receipt", text, dequeueCount);
+
     [Fact]
-    public async Task A_message_that_keeps_failing_is_retried_then_poisoned_with_its_last_error()
+    public async Task A_message_that_keeps_failing_is_retried_by_the_host_then_poisoned_with_its_last_error_on_the_last_try()
     {
         var queues = app.Service<IQueueService>();
         var name = SharedAzurite.NewPrefix() + "-flaky";
-        var queue = queues.Queue(name);
-        await queue.CreateIfNotExistsAsync();
         await queues.Queue(PoisonQueue.NameFor(name)).CreateIfNotExistsAsync();
-        await queue.SendAsync("work");
-
+        var runner = app.Service<QueueFunctionRunner>();
         var handler = new AlwaysBusy();
-        var options = Microsoft.Extensions.Options.Options.Create(new QueueOptions { MaxDequeueCount = 3, RetryDelay = TimeSpan.Zero, VisibilityTimeout = TimeSpan.FromSeconds(30) });
-        var listener = new QueueListener(name, queues, handler, app.Service<PoisonQueue>(), options, new QueueWakeups(), NullLogger<QueueListener>.Instance);
-        for (var attempt = 1; attempt <= 3; attempt++)
+        // host.json's maxDequeueCount is 5: tries 1-4 throw, so the host makes the message visible again; try 5 poisons it.
+        for (var attempt = 1; attempt < 5; attempt++)
         {
-            var got = await Eventually.Get(() => queue.ReceiveAsync(1, TimeSpan.FromSeconds(30)), m => m.Count == 1, what: $"attempt {attempt}");
-            Assert.Equal(attempt, got[0].DequeueCount);
-            await listener.ProcessAsync(got, default);
+            var failed = await Assert.ThrowsAsync<QueueWorkFailed>(() => runner.RunAsync(handler, name, Message("work", attempt, "m1")));
+            Assert.Contains("storage busy", failed.Message);
+            Assert.Empty(await queues.Queue(PoisonQueue.NameFor(name)).PeekAsync());
         }
+        await runner.RunAsync(handler, name, Message("work", 5, "m1"));
 
-        Assert.Equal(3, handler.Calls);
-        Assert.Equal(0, await queue.GetApproximateCountAsync());
+        Assert.Equal(5, handler.Calls);
         var poisoned = System.Text.Json.JsonDocument.Parse((await queues.Queue(PoisonQueue.NameFor(name)).PeekAsync())[0].Text).RootElement;
         Assert.Equal("work", poisoned.GetProperty("text").GetString());
-        Assert.Contains("failed 3 times", poisoned.GetProperty("error").GetString());
+        Assert.Equal("m1", poisoned.GetProperty("messageId").GetString());
+        Assert.Contains("failed 5 times", poisoned.GetProperty("error").GetString());
         Assert.Contains("storage busy", poisoned.GetProperty("error").GetString());
     }
 
     [Fact]
-    public async Task A_batch_that_outlives_its_visibility_timeout_keeps_its_messages_hidden_until_it_is_done()
+    public async Task Messages_of_one_queue_handed_over_one_by_one_are_handled_in_rounds()
     {
-        var queues = app.Service<IQueueService>();
-        var name = SharedAzurite.NewPrefix() + "-slow";
-        var queue = queues.Queue(name);
-        await queue.CreateIfNotExistsAsync();
-        await queue.SendAsync("long work");
-
-        var options = Microsoft.Extensions.Options.Options.Create(new QueueOptions { VisibilityTimeout = TimeSpan.FromSeconds(2) });
-        var handler = new Slow(TimeSpan.FromSeconds(5));
-        var listener = new QueueListener(name, queues, handler, app.Service<PoisonQueue>(), options, new QueueWakeups(), NullLogger<QueueListener>.Instance);
-        var received = await queue.ReceiveAsync(1, options.Value.VisibilityTimeout);
-        var processing = listener.ProcessAsync(received, default);
-
-        // Well past the original 2 s lease, nobody else can take the message: the lease is being renewed.
-        await Task.Delay(TimeSpan.FromSeconds(3.5));
-        Assert.Empty(await queue.ReceiveAsync(1, TimeSpan.FromSeconds(1)));
-
-        await processing;
-        Assert.Equal(1, handler.Calls);
-        Assert.Equal(0, await queue.GetApproximateCountAsync()); // deleted with the renewed pop receipt
-    }
-
-    [Fact]
-    public async Task A_lease_renewal_still_in_flight_when_the_batch_ends_leaves_the_message_deletable()
-    {
-        // Renewals are answered 400 ms after the queue has applied them; the batch ends while one is on its way back.
-        var options = AzureQueueService.CreateOptions();
-        options.AddPolicy(new SlowAnswersToUpdates(TimeSpan.FromMilliseconds(400)), Azure.Core.HttpPipelinePosition.PerCall);
-        using var queues = new AzureQueueService(Siyu.Storage.Account.StorageAccount.Parse(await SharedAzurite.ConnectionStringAsync()), options);
-        var name = SharedAzurite.NewPrefix() + "-renew";
-        var queue = queues.Queue(name);
-        await queue.CreateIfNotExistsAsync();
-        await queue.SendAsync("work");
-
-        var lease = Microsoft.Extensions.Options.Options.Create(new QueueOptions { VisibilityTimeout = TimeSpan.FromSeconds(1) });
-        var handler = new Slow(TimeSpan.FromMilliseconds(700)); // renewal sent at 500 ms, answered at 900 ms
-        var listener = new QueueListener(name, queues, handler, app.Service<PoisonQueue>(), lease, new QueueWakeups(), NullLogger<QueueListener>.Instance);
-        await listener.ProcessAsync(await queue.ReceiveAsync(1, lease.Value.VisibilityTimeout), default);
-
-        Assert.Equal(1, handler.Calls);
-        Assert.Equal(0, await queue.GetApproximateCountAsync()); // deleted with the pop receipt of the renewal that was in flight
-    }
-
-    /// <summary>Lets a message-update request reach the queue, then holds its answer back (a slow network on the way back).</summary>
-    private sealed class SlowAnswersToUpdates(TimeSpan delay) : Azure.Core.Pipeline.HttpPipelinePolicy
-    {
-        public override void Process(Azure.Core.HttpMessage message, ReadOnlyMemory<Azure.Core.Pipeline.HttpPipelinePolicy> pipeline) =>
-            ProcessAsync(message, pipeline).AsTask().GetAwaiter().GetResult();
-
-        public override async ValueTask ProcessAsync(Azure.Core.HttpMessage message, ReadOnlyMemory<Azure.Core.Pipeline.HttpPipelinePolicy> pipeline)
-        {
-            await ProcessNextAsync(message, pipeline);
-            if (message.Request.Method == Azure.Core.RequestMethod.Put && message.Request.Uri.Path.Contains("/messages/", StringComparison.Ordinal))
-                await Task.Delay(delay, message.CancellationToken);
-        }
-    }
-
-    [Fact]
-    public async Task A_backlog_is_taken_in_rounds_bigger_than_one_receive()
-    {
-        var queues = app.Service<IQueueService>();
+        var runner = app.Service<QueueFunctionRunner>();
         var name = SharedAzurite.NewPrefix() + "-deep";
-        var queue = queues.Queue(name);
-        await queue.CreateIfNotExistsAsync();
-        await Task.WhenAll(Enumerable.Range(0, 70).Select(i => queue.SendAsync($"m{i}")));
+        var handler = new Recording(TimeSpan.FromMilliseconds(200));
+        // 70 invocations at once, as the host runs a queue's invocations side by side.
+        await Task.WhenAll(Enumerable.Range(0, 70).Select(i => Task.Run(() => runner.RunAsync(handler, name, Message($"m{i}", 1)))));
 
-        var handler = new Recording();
-        var options = Microsoft.Extensions.Options.Options.Create(new QueueOptions { BatchSize = 32, MaxBatchMessages = 64 });
-        var listener = new QueueListener(name, queues, handler, app.Service<PoisonQueue>(), options, new QueueWakeups(), NullLogger<QueueListener>.Instance);
-        using var stop = new CancellationTokenSource();
-        var running = listener.RunAsync(stop.Token);
-        await Eventually.Get(() => Task.FromResult(handler.Sizes.Sum()), n => n == 70, what: "all 70 messages handled");
-        await stop.CancelAsync();
-        await running;
-
-        Assert.Equal(64, handler.Sizes[0]); // two full receives of 32 in one round
         Assert.Equal(70, handler.Sizes.Sum());
-        Assert.Equal(0, await queue.GetApproximateCountAsync());
+        Assert.Equal(70, handler.Seen.Distinct().Count());
+        Assert.True(handler.Sizes.Count < 10, $"rounds: {string.Join(", ", handler.Sizes)}");
+        Assert.All(handler.Sizes, n => Assert.InRange(n, 1, app.Service<Microsoft.Extensions.Options.IOptions<QueueOptions>>().Value.MaxBatchMessages));
+        Assert.Equal(1, handler.MostAtOnce); // one round at a time per queue
     }
 
-    private sealed class Recording : IQueueHandler
+    private sealed class Recording(TimeSpan duration) : IQueueHandler
     {
+        private int _atOnce;
+        public int MostAtOnce;
         public List<int> Sizes { get; } = new();
-        public Task<IReadOnlyList<WorkOutcome>> HandleAsync(IReadOnlyList<QueueWorkItem> batch, CancellationToken ct)
-        {
-            lock (Sizes) Sizes.Add(batch.Count);
-            return Task.FromResult<IReadOnlyList<WorkOutcome>>(batch.Select(_ => WorkOutcome.Done).ToList());
-        }
-    }
-
-    private sealed class Slow(TimeSpan duration) : IQueueHandler
-    {
-        public int Calls;
+        public List<string> Seen { get; } = new();
         public async Task<IReadOnlyList<WorkOutcome>> HandleAsync(IReadOnlyList<QueueWorkItem> batch, CancellationToken ct)
         {
-            Interlocked.Increment(ref Calls);
+            var now = Interlocked.Increment(ref _atOnce);
+            lock (Sizes) { Sizes.Add(batch.Count); Seen.AddRange(batch.Select(b => b.Text)); MostAtOnce = Math.Max(MostAtOnce, now); }
             await Task.Delay(duration, ct);
+            Interlocked.Decrement(ref _atOnce);
             return batch.Select(_ => WorkOutcome.Done).ToList();
         }
     }

@@ -1,7 +1,6 @@
 using System.Collections.Concurrent;
 using Azure;
 using Microsoft.AspNetCore.Hosting;
-using Microsoft.AspNetCore.TestHost;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Time.Testing;
 using Siyu.IntegrationTests.Infrastructure;
@@ -22,7 +21,7 @@ public sealed class WeChatGuardApp : SiyuApp
     /// <summary>Now, by the app's clock, as WeChat writes timestamps.</summary>
     public string Timestamp() => Clock.GetUtcNow().ToUnixTimeSeconds().ToString();
 
-    protected override void ConfigureMore(IWebHostBuilder builder) =>
+    protected override void ConfigureMore(AppBuilder builder) =>
         builder.ConfigureTestServices(s =>
         {
             s.AddSingleton<TimeProvider>(Clock);

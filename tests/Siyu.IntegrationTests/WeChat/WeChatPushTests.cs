@@ -12,7 +12,7 @@ public sealed class WeChatApp() : SiyuApp
 {
     // Secrets are encrypted at rest in this app; one test checks the stored row.
     public const string EncryptionKey = "q83vEjRWeJq83vEjRWeJq83vEjRWeJq83vEjRWeJq80=";
-    protected override void ConfigureMore(Microsoft.AspNetCore.Hosting.IWebHostBuilder builder) =>
+    protected override void ConfigureMore(AppBuilder builder) =>
         builder.UseSetting("Secrets:EncryptionKey", EncryptionKey);
 }
 
