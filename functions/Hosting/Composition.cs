@@ -44,7 +44,6 @@ public static class Composition
         services.Configure<OperatorSettings>(config.GetSection("Operator"));
         services.Configure<QueueOptions>(config.GetSection("Queues"));
         services.Configure<RetentionSettings>(config.GetSection("Retention"));
-        services.Configure<AudienceSettings>(config.GetSection("Audience"));
         services.Configure<JourneySettings>(config.GetSection("Journeys"));
         services.Configure<DeliverySettings>(config.GetSection("Delivery"));
 

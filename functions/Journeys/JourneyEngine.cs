@@ -30,8 +30,6 @@ public sealed class JourneySettings
 {
     /// <summary>Journey work queues; a person's runs always go to the same one (by profile bucket).</summary>
     public int Partitions { get; set; } = 4;
-    /// <summary>How often the timer sweep looks for due timers.</summary>
-    public TimeSpan TimerPoll { get; set; } = TimeSpan.FromMilliseconds(250);
     /// <summary>While a journey is paused, its due runs look again this often.</summary>
     public TimeSpan PausedRecheck { get; set; } = TimeSpan.FromSeconds(30);
     /// <summary>Run the timer sweep in this process (standalone mode).</summary>

@@ -16,9 +16,6 @@ public sealed class RetentionSettings
     public int InactiveProfileDays { get; set; } = 180;
     /// <summary>Events older than this are deleted from history (the consent ledger is kept: it is the proof of consent).</summary>
     public int EventDays { get; set; } = 365;
-    /// <summary>How often the standalone process runs the purge. Under the Functions host a timer trigger runs it.</summary>
-    public TimeSpan Interval { get; set; } = TimeSpan.FromHours(1);
-    public bool Enabled { get; set; } = true;
 }
 
 public sealed record RetentionReport(int ProfilesErased, int EventsDeleted, int ErasuresResumed, int NoncesDeleted = 0);

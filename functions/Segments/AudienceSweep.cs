@@ -18,14 +18,6 @@ using Siyu.Storage.Tenants;
 
 namespace Siyu.Functions.Segments;
 
-/// <summary>Configuration section "Audience".</summary>
-public sealed class AudienceSettings
-{
-    /// <summary>How often the standalone process sweeps every tenant. Under the Functions host a timer trigger does.</summary>
-    public TimeSpan SweepInterval { get; set; } = TimeSpan.FromHours(1);
-    public bool SweepEnabled { get; set; } = true;
-}
-
 /// <summary>What one partition's sweep found. <see cref="IndexRowsFixed"/>: index rows written or removed to match the profiles (entries and exits of this sweep, and repairs).</summary>
 public sealed record SweepReport(int Evaluated, int Changed, int IndexRowsFixed);
 

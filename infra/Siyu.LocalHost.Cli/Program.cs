@@ -65,10 +65,19 @@ internal static class AppLoading
         AssemblyLoadContext.Default.Resolving += (context, name) =>
         {
             var file = resolver?.ResolveAssemblyToPath(name) ?? Path.Combine(folder, name.Name + ".dll");
-            return File.Exists(file) ? context.LoadFromAssemblyPath(file) : null;
+            if (!File.Exists(file)) return null;
+            // One version of an assembly per process: the host carries its own, older than the one the app was built with.
+            if (HostCarries(name.Name!))
+                throw new InvalidOperationException($"the app needs {name.Name} {name.Version}, older in the local host: " +
+                                                    "give Siyu.LocalHost a reference to it at the app's version");
+            return context.LoadFromAssemblyPath(file);
         };
         AssemblyLoadContext.Default.ResolvingUnmanagedDll += (_, name) =>
             resolver?.ResolveUnmanagedDllToPath(name) is { } file ? NativeLibrary.Load(file) : IntPtr.Zero;
         return AssemblyLoadContext.Default.LoadFromAssemblyPath(path);
     }
+
+    private static bool HostCarries(string name) =>
+        ((string?)AppContext.GetData("TRUSTED_PLATFORM_ASSEMBLIES") ?? "").Split(Path.PathSeparator)
+        .Any(p => Path.GetFileNameWithoutExtension(p).Equals(name, StringComparison.OrdinalIgnoreCase));
 }
