@@ -19,6 +19,9 @@ public sealed class Journal
     public ConcurrentQueue<string> Middleware { get; } = new();
 }
 
+/// <summary>Registered only when the setting Sample:Greeting is there when Program runs.</summary>
+public sealed record Greeting(string Text);
+
 /// <summary>One per invocation: the worker gives each invocation its own DI scope.</summary>
 public sealed class PerInvocation { public Guid Id { get; } = Guid.NewGuid(); }
 

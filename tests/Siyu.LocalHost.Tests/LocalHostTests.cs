@@ -289,4 +289,65 @@ public sealed class LocalHostTests(SampleHost sample) : IClassFixture<SampleHost
         }));
         Assert.Contains("'SampleQueue'", refused.Message);
     }
+
+    [Fact]
+    public async Task App_settings_are_there_when_the_apps_Program_runs()
+    {
+        await using var host = await LocalFunctionsHost.StartAsync(typeof(SampleApp.Journal).Assembly, new LocalHostOptions
+        {
+            Url = "http://127.0.0.1:0",
+            Listen = false,
+            Settings = new Dictionary<string, string?>
+            {
+                ["SampleStorage"] = sample.ConnectionString, ["SampleQueue"] = "early", ["SampleHub"] = "early" + Guid.NewGuid().ToString("N")[..8],
+                ["Sample:Greeting"] = "你好",
+            },
+        });
+        Assert.Equal("你好", ((SampleApp.Greeting?)host.Services.GetService(typeof(SampleApp.Greeting)))?.Text);
+        Assert.Null(sample.Host.Services.GetService(typeof(SampleApp.Greeting))); // the shared sample host was started without it
+    }
+
+    [Fact]
+    public async Task A_function_switched_off_by_its_Disabled_setting_is_neither_served_nor_run()
+    {
+        await using var host = await LocalFunctionsHost.StartAsync(typeof(SampleApp.Journal).Assembly, new LocalHostOptions
+        {
+            Url = "http://127.0.0.1:0",
+            Settings = new Dictionary<string, string?>
+            {
+                ["SampleStorage"] = sample.ConnectionString, ["SampleQueue"] = "off" + Guid.NewGuid().ToString("N")[..8],
+                ["SampleHub"] = "off" + Guid.NewGuid().ToString("N")[..8],
+                ["AzureWebJobs.GetItem.Disabled"] = "true", ["AzureWebJobs.Tick.Disabled"] = "true",
+            },
+        });
+        Assert.DoesNotContain(host.Functions, f => f.Name is "GetItem" or "Tick");
+        Assert.Contains(host.Functions, f => f.Name == "DeleteItem");
+        using var client = new HttpClient { BaseAddress = host.BaseAddress };
+        // Only DeleteItem answers at the route now.
+        Assert.Equal(HttpStatusCode.MethodNotAllowed, (await client.GetAsync("/api/items/1")).StatusCode);
+        await Task.Delay(TimeSpan.FromSeconds(2.5));
+        Assert.Equal(0, ((SampleApp.Journal)host.Services.GetService(typeof(SampleApp.Journal))!).Ticks);
+    }
+
+    [Fact]
+    public async Task Host_json_values_are_overridden_by_AzureFunctionsJobHost_settings_as_under_the_host()
+    {
+        // host.json says 3 tries; the override says 1, so a failing message is poisoned after its first.
+        var name = "once" + Guid.NewGuid().ToString("N")[..10];
+        await using var host = await LocalFunctionsHost.StartAsync(typeof(SampleApp.Journal).Assembly, new LocalHostOptions
+        {
+            Url = "http://127.0.0.1:0",
+            Settings = new Dictionary<string, string?>
+            {
+                ["SampleStorage"] = sample.ConnectionString, ["SampleQueue"] = name, ["SampleHub"] = "once" + Guid.NewGuid().ToString("N")[..8],
+                [$"{HostJson.OverridePrefix}:extensions:queues:maxDequeueCount"] = "1",
+            },
+        });
+        var text = "fail-" + Guid.NewGuid().ToString("N");
+        await sample.QueueClient(name).SendMessageAsync(text);
+        var poison = sample.QueueClient(name + "-poison");
+        await Eventually(() => poison.PeekMessages(32).Value.Select(m => m.Body.ToString()).ToArray(), p => p.Contains(text), "the message in the poison queue");
+        var journal = (SampleApp.Journal)host.Services.GetService(typeof(SampleApp.Journal))!;
+        Assert.Single(journal.Attempts, a => a.Text == text);
+    }
 }
