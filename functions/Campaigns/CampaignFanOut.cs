@@ -34,7 +34,7 @@ public sealed class CampaignQueue(IQueueService queues, QueueNames names, IOptio
     public async Task SendAsync(CampaignMessage message, TimeSpan? delay = null, CancellationToken ct = default)
     {
         var visible = delay is { } d && d > TimeSpan.Zero ? (d > _longestHop ? _longestHop : d) : (TimeSpan?)null;
-        await queues.Queue(names.Campaigns).SendAsync(JsonSerializer.Serialize(message, JsonSerializerOptions.Web), visibilityDelay: visible,
+        await queues.Queue(names.Campaigns).SendAsync(Telemetry.Stamp(JsonSerializer.Serialize(message, JsonSerializerOptions.Web)), visibilityDelay: visible,
             timeToLive: QueueLimits.NeverExpires, ct: ct);
     }
 }

@@ -46,7 +46,7 @@ public sealed class DeliveryQueue(IQueueService queues, QueueNames names)
     {
         var queue = QueueFor(message.Bucket);
         var visible = delay is { } d && d > TimeSpan.Zero ? (d > QueueLimits.MaxVisibilityTimeout ? QueueLimits.MaxVisibilityTimeout : d) : (TimeSpan?)null;
-        await queues.Queue(queue).SendAsync(JsonSerializer.Serialize(message, JsonSerializerOptions.Web), visibilityDelay: visible,
+        await queues.Queue(queue).SendAsync(Telemetry.Stamp(JsonSerializer.Serialize(message, JsonSerializerOptions.Web)), visibilityDelay: visible,
             timeToLive: QueueLimits.NeverExpires, ct: ct);
     }
 }

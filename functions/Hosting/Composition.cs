@@ -173,6 +173,7 @@ public static class Composition
         // The OpenAPI document describes the same table.
         services.AddSingleton<EndpointDataSource>(sp => sp.GetRequiredService<HttpApi>().Endpoints);
         services.AddHostedService<SecretsCheck>();
+        services.AddSiyuTelemetry(config);
         return services;
     }
 
@@ -185,6 +186,7 @@ public static class Composition
         {
             // The id the audit log records: a caller can quote it back to us.
             http.Response.Headers["X-Request-Id"] = http.TraceIdentifier;
+            System.Diagnostics.Activity.Current?.SetTag(Telemetry.RequestIdTag, http.TraceIdentifier);
             return next(http);
         });
         app.UseMiddleware<ApiKeyMiddleware>();

@@ -32,9 +32,10 @@ public sealed record IngestEnvelope(string TenantId, IReadOnlyList<IncomingEvent
     /// decides its queue partition). One event always fits alone: validation caps its properties and traits at
     /// 16 KiB each. Each event is serialised once; a message is assembled from those pieces.
     /// </summary>
-    public static IEnumerable<(string Text, IncomingEvent First)> PackMessages(string tenantId, IEnumerable<IncomingEvent> events)
+    /// <param name="traces">The trace contexts of the requests whose events these are (<see cref="Hosting.Telemetry"/>); default: the current one.</param>
+    public static IEnumerable<(string Text, IncomingEvent First)> PackMessages(string tenantId, IEnumerable<IncomingEvent> events, IEnumerable<string?>? traces = null)
     {
-        var head = $"{{\"tenantId\":{JsonSerializer.Serialize(tenantId, Json)},\"events\":[";
+        var head = Hosting.Telemetry.Stamp($"{{\"tenantId\":{JsonSerializer.Serialize(tenantId, Json)},\"events\":[", traces);
         var parts = new List<string>();
         IncomingEvent? first = null;
         var size = head.Length + 2;

@@ -52,6 +52,7 @@ public sealed class IngestQueue(IQueueService queues, QueueNames names)
         {
             lane.Events.AddRange(events);
             lane.Waiters.Add(done);
+            lane.Traces.Add(Hosting.Telemetry.Current);
             start = !lane.Sending;
             lane.Sending = true;
         }
@@ -66,15 +67,17 @@ public sealed class IngestQueue(IQueueService queues, QueueNames names)
         {
             List<IncomingEvent> events;
             List<TaskCompletionSource> waiters;
+            List<string?> traces;
             lock (lane)
             {
                 if (lane.Events.Count == 0) { lane.Sending = false; return; }
                 (events, lane.Events) = (lane.Events, new List<IncomingEvent>());
                 (waiters, lane.Waiters) = (lane.Waiters, new List<TaskCompletionSource>());
+                (traces, lane.Traces) = (lane.Traces, new List<string?>());
             }
             try
             {
-                await Task.WhenAll(IngestEnvelope.PackMessages(tenantId, events)
+                await Task.WhenAll(IngestEnvelope.PackMessages(tenantId, events, traces)
                     .Select(m => SendAsync(names.Ingest[PartitionOf(m.First)], m.Text, CancellationToken.None)));
                 foreach (var w in waiters) w.TrySetResult();
             }
@@ -96,6 +99,8 @@ public sealed class IngestQueue(IQueueService queues, QueueNames names)
     {
         public List<IncomingEvent> Events = new();
         public List<TaskCompletionSource> Waiters = new();
+        /// <summary>The trace context of each waiting request (see Telemetry).</summary>
+        public List<string?> Traces = new();
         public bool Sending;
     }
 }

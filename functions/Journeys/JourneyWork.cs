@@ -36,7 +36,7 @@ public sealed class JourneyQueue(IQueueService queues, QueueNames names)
     public async Task SendAsync(JourneyMessage message, CancellationToken ct, TimeSpan delay = default)
     {
         var queue = QueueFor(message.Bucket);
-        await queues.Queue(queue).SendAsync(JsonSerializer.Serialize(message, JsonSerializerOptions.Web), visibilityDelay: delay > TimeSpan.Zero ? delay : null, ct: ct);
+        await queues.Queue(queue).SendAsync(Telemetry.Stamp(JsonSerializer.Serialize(message, JsonSerializerOptions.Web)), visibilityDelay: delay > TimeSpan.Zero ? delay : null, ct: ct);
     }
 
     /// <summary>Messages waiting in the journey queues, or being worked on (Queue Storage's approximate counts).</summary>
