@@ -55,7 +55,7 @@ public static class Composition
         });
         services.AddSingleton(sp => new StorageTables(sp.GetRequiredService<StorageAccount>(), sp.GetRequiredService<IOptions<StorageSettings>>().Value.Prefix));
         services.AddSingleton<IQueueService>(sp => new AzureQueueService(sp.GetRequiredService<StorageAccount>()));
-        services.AddSingleton(sp => new QueueNames(sp.GetRequiredService<IOptions<StorageSettings>>().Value, sp.GetRequiredService<IOptions<IngestionSettings>>().Value,
+        services.AddSingleton(sp => QueueNames.Checked(sp.GetRequiredService<IOptions<StorageSettings>>().Value, sp.GetRequiredService<IOptions<IngestionSettings>>().Value,
             sp.GetRequiredService<IOptions<JourneySettings>>().Value.Partitions, sp.GetRequiredService<IOptions<DeliverySettings>>().Value.Partitions));
 
         services.AddSingleton<TenantStore>();

@@ -44,6 +44,18 @@ public sealed class OperatorSettings
 /// <summary>The queue names of this deployment.</summary>
 public sealed class QueueNames(StorageSettings storage, IngestionSettings ingestion, int journeyPartitions = 4, int deliveryPartitions = 4)
 {
+    /// <summary>Queue functions per partitioned queue (<c>ProcessIngest0…3</c> and so on): a partition without one would never be read.</summary>
+    public const int PartitionFunctions = 4;
+
+    /// <summary>The names, refusing partition counts that the queue functions do not cover.</summary>
+    public static QueueNames Checked(StorageSettings storage, IngestionSettings ingestion, int journeyPartitions, int deliveryPartitions)
+    {
+        foreach (var (setting, n) in new[] { ("Ingestion:Partitions", ingestion.Partitions), ("Journeys:Partitions", journeyPartitions), ("Delivery:Partitions", deliveryPartitions) })
+            if (n is < 1 or > PartitionFunctions)
+                throw new InvalidOperationException($"{setting} is {n}: it must be 1 to {PartitionFunctions}, one queue function each");
+        return new QueueNames(storage, ingestion, journeyPartitions, deliveryPartitions);
+    }
+
     public IReadOnlyList<string> Ingest { get; } =
         Enumerable.Range(0, ingestion.Partitions).Select(i => Name(storage.Prefix, $"ingest-{i}")).ToList();
 
