@@ -28,7 +28,9 @@ public interface IMergeParticipant
 /// rule; then, each step idempotent and safe to repeat from anywhere:
 /// <list type="number">
 /// <item>the merged profile is marked as an alias of the survivor, under its ETag. From then on it is frozen: ingestion
-/// and updates follow the alias to the survivor, and a writer that read it before the mark loses its ETag race;</item>
+/// and updates follow the alias to the survivor, and a writer that read it before the mark loses its ETag race. A
+/// merger that finds it marked already, into a third profile, has not joined the two: it finishes that merge and looks
+/// again (both sides resolved anew), so a merge reported done always leaves one live profile;</item>
 /// <item>its frozen state is folded into the survivor under the survivor's ETag (once: the survivor records its lineage);</item>
 /// <item>its events, consent ledger and tag history are copied under the survivor;</item>
 /// <item>its identities are re-pointed to the survivor, and participants (segments, journeys) move what they hold;</item>
@@ -108,22 +110,36 @@ public sealed class ProfileMerger(
                 log.LogInformation("Merged profile {Merged} into {Survivor} in tenant {Tenant}", merged.ProfileId, survivor.ProfileId, tenantId);
                 return (MergeResult.Merged, survivor.ProfileId);
             }
-            // The survivor was merged into yet another profile while we worked: go round again with the new picture.
+            // The merged profile went into yet another profile while we worked: go round again with the new picture.
         }
         throw new InvalidOperationException($"profiles {a} and {b} kept being merged elsewhere");
     }
 
-    /// <summary>One merge; false when the survivor turned out to be an alias itself (the caller looks again).</summary>
+    /// <summary>
+    /// One merge; false when it did not join the two (the caller looks again): the merged profile was merged into a
+    /// third profile between the caller's look and this mark.
+    /// </summary>
     private async Task<bool> MergeIntoAsync(string tenantId, string mergedId, string survivorId, CancellationToken ct)
     {
         // 1. Freeze the merged profile as an alias.
+        string? elsewhere = null;
         var (marked, _) = await profiles.UpdateAsync(tenantId, mergedId, s =>
         {
+            elsewhere = s.MergedInto is { } target && target != survivorId ? target : null;
             if (s.MergedInto is not null) return false;
             s.MergedInto = survivorId;
             return true;
         }, maxAttempts: 20, ct: ct, followAliases: false);
         if (marked == ProfileUpdate.Busy) throw new InvalidOperationException($"profile {mergedId} kept changing while it was being merged");
+        if (elsewhere is not null)
+        {
+            // Another merge took it first (its mark won the ETag race), into a profile that is not our survivor. That
+            // joins it to someone else, not to the survivor: finish that merge, and report that ours is not done yet,
+            // so the caller resolves both sides again and merges what they are now. Going on to "finish" here would
+            // report the survivor as the person's profile while the person stays split across two live profiles.
+            await FinishAsync(tenantId, mergedId, elsewhere, ct);
+            return false;
+        }
         return await FinishAsync(tenantId, mergedId, survivorId, ct);
     }
 

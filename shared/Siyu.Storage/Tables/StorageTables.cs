@@ -51,7 +51,9 @@ public sealed class StorageTables
     public TableServiceClient Service { get; }
     public IReadOnlyList<TableClient> All { get; }
 
-    public StorageTables(StorageAccount account, string prefix = "")
+    /// <param name="policies">Further pipeline policies, run on every request after the app's own (a test stepping in
+    /// between two requests, say).</param>
+    public StorageTables(StorageAccount account, string prefix = "", IEnumerable<HttpPipelinePolicy>? policies = null)
     {
         var options = new TableClientOptions
         {
@@ -65,6 +67,7 @@ public sealed class StorageTables
             }),
         };
         options.AddPolicy(StorageRequestMeter.Instance, HttpPipelinePosition.PerCall);
+        foreach (var policy in policies ?? []) options.AddPolicy(policy, HttpPipelinePosition.PerCall);
         options.Retry.MaxRetries = 3;
         options.Retry.Delay = TimeSpan.FromMilliseconds(200);
         options.Retry.Mode = RetryMode.Exponential;
