@@ -482,7 +482,13 @@ public static class JourneyBench
 
     // ---- waiting on the app ------------------------------------------------------------------------------------------------------
 
-    private static async Task<JsonElement> StatsAsync(HttpClient admin) => await admin.GetFromJsonAsync<JsonElement>($"/api/journeys/{JourneyId}/stats");
+    private static async Task<JsonElement> StatsAsync(HttpClient admin)
+    {
+        using var response = await admin.GetAsync($"/api/journeys/{JourneyId}/stats");
+        var body = await response.Content.ReadAsStringAsync();
+        if (!response.IsSuccessStatusCode) throw new HttpRequestException($"GET stats: {(int)response.StatusCode} {body}");
+        return JsonDocument.Parse(body).RootElement.Clone();
+    }
 
     private static long Node(JsonElement stats, string node) =>
         stats.GetProperty("nodes").EnumerateArray().FirstOrDefault(x => x.GetProperty("id").GetString() == node) is { ValueKind: JsonValueKind.Object } x
