@@ -1,4 +1,4 @@
-// Siyu backend on Azure: the Siyu.Functions custom-handler app on a Linux Flex Consumption plan,
+// Siyu backend on Azure: the Siyu.Functions isolated-worker app (.NET 10) on a Linux Flex Consumption plan,
 // with Azure Table + Queue Storage, Key Vault and Application Insights. Resource-group scoped.
 //
 // Deploy (the bootstrap key is never stored in a file):
