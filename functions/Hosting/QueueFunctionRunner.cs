@@ -85,7 +85,7 @@ public sealed class QueueFunctionRunner(PoisonQueue poison, IOptions<QueueOption
                     _waiting.RemoveRange(0, take);
                 }
                 IReadOnlyList<WorkOutcome> outcomes;
-                using var span = Telemetry.Round(queue, round.Select(r => r.Item.Text).ToList());
+                using var span = Telemetry.Round(queue, round.ConvertAll(r => r.Item.Text));
                 try
                 {
                     outcomes = await handler.HandleAsync(round.Select(r => r.Item).ToList(), CancellationToken.None);

@@ -77,6 +77,7 @@ public static class Telemetry
     /// </summary>
     public static Activity? Round(string queue, IReadOnlyList<string> messages)
     {
+        if (!Source.HasListeners()) return null; // tracing off: no span, and no message read for its traces
         var contexts = messages.SelectMany(TracesOf).Distinct().Take(MaxTraces * 4).ToList();
         var activity = Source.StartActivity($"{queue} process", ActivityKind.Consumer,
             contexts.Count > 0 ? contexts[0] : default, links: contexts.Select(c => new ActivityLink(c)));

@@ -107,6 +107,15 @@ public sealed class SendOnceTests
         Assert.InRange(unknown.Select(Ids.ProfileBucket).Distinct().Count(), 1, RoundsInFlight);
     }
 
+    /// <summary>A brand whose SMS account is at a provider that does not dedupe by our key (as Aliyun or Tencent SMS).</summary>
+    private static async Task<SendingBrand> NonDedupingBrandAsync(DeliveryApp app, FakeProviderServer fake)
+    {
+        var brand = await SendingBrand.CreateAsync(app);
+        fake.RegisterApiKey(brand.SmsKey, dedupes: false);
+        (await brand.Tenant.Admin().PutAsJsonAsync("/api/tenants/current/channels/sms", new { apiKey = brand.SmsKey, dedupes = false })).EnsureSuccessStatusCode();
+        return brand;
+    }
+
     [Fact]
     public async Task A_provider_that_does_not_dedupe_and_may_have_taken_a_message_is_not_asked_again()
     {
@@ -115,9 +124,7 @@ public sealed class SendOnceTests
         await app.InitializeAsync();
         try
         {
-            var brand = await SendingBrand.CreateAsync(app);
-            fake.RegisterApiKey(brand.SmsKey, dedupes: false);
-            (await brand.Tenant.Admin().PutAsJsonAsync("/api/tenants/current/channels/sms", new { apiKey = brand.SmsKey, dedupes = false })).EnsureSuccessStatusCode();
+            var brand = await NonDedupingBrandAsync(app, fake);
             var people = await brand.PeopleAsync(3);
             // Taken, then no answer within the 1 s timeout; a 503; and a 429, which never carries the message.
             fake.FailNext("+86" + people[0], Fault.AcceptThenHang(TimeSpan.FromSeconds(3)));
@@ -148,9 +155,7 @@ public sealed class SendOnceTests
         await app.InitializeAsync();
         try
         {
-            var brand = await SendingBrand.CreateAsync(app);
-            fake.RegisterApiKey(brand.SmsKey, dedupes: false);
-            (await brand.Tenant.Admin().PutAsJsonAsync("/api/tenants/current/channels/sms", new { apiKey = brand.SmsKey, dedupes = false })).EnsureSuccessStatusCode();
+            var brand = await NonDedupingBrandAsync(app, fake);
             var people = await brand.PeopleAsync(2);
             // Both taken by the provider, their answers lost: each is recorded failed / outcome_unknown.
             foreach (var p in people) fake.FailNext("+86" + p, Fault.AcceptThenHang(TimeSpan.FromSeconds(3)));
