@@ -32,8 +32,6 @@ public sealed class JourneySettings
     public int Partitions { get; set; } = 4;
     /// <summary>While a journey is paused, its due runs look again this often.</summary>
     public TimeSpan PausedRecheck { get; set; } = TimeSpan.FromSeconds(30);
-    /// <summary>Run the timer sweep in this process (standalone mode).</summary>
-    public bool TimersEnabled { get; set; } = true;
     /// <summary>Timers per queue message: one partition's due runs, so they share reads and writes.</summary>
     public int TimersPerMessage { get; set; } = 100;
     /// <summary>
