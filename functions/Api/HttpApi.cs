@@ -17,9 +17,11 @@ public sealed class HttpApi
 {
     private readonly Dictionary<string, Operation> _operations;
     private readonly RequestDelegate _guarded;
+    private readonly Operations.DurableAccess _durable;
 
     public HttpApi(IServiceProvider services)
     {
+        _durable = services.GetRequiredService<Operations.DurableAccess>();
         var table = new EndpointTable(services);
         table.MapSiyuApi();
         Endpoints = new CompositeEndpointDataSource(table.DataSources);
@@ -49,6 +51,13 @@ public sealed class HttpApi
         request.RouteValues = values;
         http.SetEndpoint(operation.Endpoint);
         return _guarded(http);
+    }
+
+    /// <summary>As <see cref="RunAsync(HttpRequest, string)"/>, for an operation that starts, signals or reads orchestrations: the function's Durable client goes to <see cref="Operations.DurableAccess"/> first.</summary>
+    public Task RunAsync(HttpRequest request, Microsoft.DurableTask.Client.DurableTaskClient durable, string key)
+    {
+        _durable.Use(durable);
+        return RunAsync(request, key);
     }
 
     /// <summary>A path no operation has (404), or one that has it under other methods (405 with <c>Allow</c>), as problem+json.</summary>

@@ -31,6 +31,7 @@ public sealed class AuditLog(AuditStore store, TimeProvider clock)
         public const string ProfileJourneysRead = "profile.journeys.read";
         public const string CampaignStarted = "campaign.start";
         public const string CampaignCancelled = "campaign.cancel";
+        public const string OperationRetried = "operation.retry";
         public const string SendingChanged = "sending.write";
         public const string TemplatesChanged = "templates.write";
         public const string ChannelsChanged = "channels.write";

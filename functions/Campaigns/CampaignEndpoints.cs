@@ -6,6 +6,7 @@ using Siyu.Core.Tenants;
 using Siyu.Functions.Api;
 using Siyu.Functions.Audit;
 using Siyu.Functions.Delivery;
+using Siyu.Functions.Operations;
 using Siyu.Functions.Tenants;
 using Siyu.Storage.Audience;
 using Siyu.Storage.Delivery;
@@ -14,7 +15,14 @@ using Siyu.Storage.Journeys;
 namespace Siyu.Functions.Campaigns;
 
 public sealed record CampaignView(string Id, string Name, string Status, bool Done, DateTimeOffset CreatedAt, DateTimeOffset? StartAt, DateTimeOffset? StartedAt,
-    DateTimeOffset? CancelledAt, JsonObject Definition, CampaignProgressView Progress);
+    DateTimeOffset? CancelledAt, JsonObject Definition, CampaignProgressView Progress)
+{
+    /// <summary>When its orchestration found every recipient decided, and the counts it wrote then.</summary>
+    public DateTimeOffset? FinishedAt { get; init; }
+    public JsonObject? Summary { get; init; }
+    /// <summary>The campaign's orchestration: runtime status and last checkpoint.</summary>
+    public OperationView? Orchestration { get; init; }
+}
 
 public sealed record CampaignProgressView(long Targeted, long Entered, long AlreadyIn, long Sent, long Delivered, long Failed, long Holdout, long Cancelled,
     long NotFound, long SuppressedTotal, IReadOnlyDictionary<string, long> Suppressed, long Pending, int FanOutParts, int FanOutDone);
@@ -53,11 +61,11 @@ public static class CampaignEndpoints
             .WithSummary("Every campaign of the tenant, newest first")
             .Produces<List<CampaignSummary>>();
 
-        group.MapGet("/{id}", async (string id, HttpContext http, CampaignStore store, DeliveryStore deliveries, CancellationToken ct) =>
-                await store.GetAsync(http.Caller().TenantId, id, ct) is { } c ? Results.Ok(await ViewAsync(c, store, deliveries, ct)) : NotFound(id))
+        group.MapGet("/{id}", async (string id, HttpContext http, CampaignStore store, DeliveryStore deliveries, DurableAccess durable, CancellationToken ct) =>
+                await store.GetAsync(http.Caller().TenantId, id, ct) is { } c ? Results.Ok(await ViewAsync(c, store, deliveries, durable, ct)) : NotFound(id))
             .Allow(Role.Marketer, Role.Admin)
             .WithName("GetCampaign")
-            .WithSummary("A campaign and its progress: targeted, entered or sent, delivered, suppressed by reason, failed, holdout, pending, done")
+            .WithSummary("A campaign and its progress: targeted, entered or sent, delivered, suppressed by reason, failed, holdout, pending, done; its orchestration's status and last checkpoint")
             .Produces<CampaignView>()
             .ProducesProblem(StatusCodes.Status404NotFound);
 
@@ -73,7 +81,7 @@ public static class CampaignEndpoints
     private static IResult NotFound(string id) => Problems.NotFound("campaign_not_found", $"no campaign '{id}'");
 
     private static async Task<IResult> CreateAsync(HttpContext http, CampaignStore store, DeliveryStore deliveries, TemplateStore templates, AudienceStore audience,
-        JourneyStore journeys, CampaignQueue queue, AuditLog audit, TimeProvider clock, CancellationToken ct)
+        JourneyStore journeys, DurableAccess durable, AuditLog audit, TimeProvider clock, CancellationToken ct)
     {
         var caller = http.Caller();
         var (node, problem) = await RequestBody.ReadNodeAsync(http.Request, MaxBodyBytes, ct);
@@ -86,7 +94,7 @@ public static class CampaignEndpoints
         var id = key.Length > 0 ? CampaignRules.IdFor(caller.TenantId, key) : "c" + Siyu.Core.Storage.Ids.Random(19);
         if (key.Length > 0 && await store.GetAsync(caller.TenantId, id, ct) is { } earlier)
             return earlier.RequestHash == hash
-                ? Results.Ok(await ViewAsync(earlier, store, deliveries, ct))
+                ? Results.Ok(await StartedViewAsync(earlier, store, deliveries, durable, ct))
                 : Problems.Conflict("idempotency_key_reused", "this Idempotency-Key started a different campaign; use a new key for a new campaign");
 
         var now = clock.GetUtcNow();
@@ -128,32 +136,51 @@ public static class CampaignEndpoints
         {
             // Started at the same moment by a retry of this request.
             var same = await store.GetAsync(caller.TenantId, id, ct);
-            return same?.RequestHash == hash ? Results.Ok(await ViewAsync(same, store, deliveries, ct)) : Problems.Conflict("idempotency_key_reused", "this Idempotency-Key started a different campaign");
+            return same?.RequestHash == hash ? Results.Ok(await StartedViewAsync(same, store, deliveries, durable, ct)) : Problems.Conflict("idempotency_key_reused", "this Idempotency-Key started a different campaign");
         }
-        await queue.SendAsync(new CampaignMessage(caller.TenantId, id, CampaignMessage.StartKind), definition.StartAt is { } at && at > now ? at - now : null, ct);
         await audit.RecordAsync(http, AuditLog.Actions.CampaignStarted, null, $"campaign {id} ({definition.Name})");
         var created = (await store.GetAsync(caller.TenantId, id, ct))!;
-        return Results.Created($"/api/campaigns/{id}", await ViewAsync(created, store, deliveries, ct));
+        return Results.Created($"/api/campaigns/{id}", await StartedViewAsync(created, store, deliveries, durable, ct));
+    }
+
+    /// <summary>
+    /// The campaign's orchestration started (once: a repeated request finds it), then the view. A stored campaign whose
+    /// start was lost (the process died between the two) is started by the same request retried, or by the hourly check.
+    /// </summary>
+    private static async Task<CampaignView> StartedViewAsync(StoredCampaign c, CampaignStore store, DeliveryStore deliveries, DurableAccess durable, CancellationToken ct)
+    {
+        await durable.StartOnceAsync(CampaignOrchestration.Name, OperationIds.Campaign(c.TenantId, c.Id), new CampaignRef(c.TenantId, c.Id, Hosting.Telemetry.Current), ct);
+        return await ViewAsync(c, store, deliveries, durable, ct);
     }
 
     private static async Task<IResult> CancelAsync(string id, HttpContext http, CampaignStore store, DeliveryStore deliveries, SendingCache cache, AuditLog audit,
-        TimeProvider clock, CancellationToken ct)
+        DurableAccess durable, TimeProvider clock, CancellationToken ct)
     {
         var tenant = http.Caller().TenantId;
         for (var attempt = 0; attempt < 5; attempt++)
         {
             if (await store.GetAsync(tenant, id, ct) is not { } campaign) return NotFound(id);
-            if (campaign.Status == CampaignStatus.Cancelled) return Results.Ok(await ViewAsync(campaign, store, deliveries, ct));
+            if (campaign.Status == CampaignStatus.Cancelled) return Results.Ok(await ViewAsync(campaign, store, deliveries, durable, ct));
             // Only a campaign whose fan-out finished can be done: the costlier progress read is needed only then.
             var parts = await store.PartsAsync(tenant, id, ct);
             if (parts.Count(p => p.Done) == campaign.Parts && (await ViewAsync(campaign, store, deliveries, ct)).Done)
                 return Problems.Conflict("campaign_done", $"campaign '{id}' has finished; there is nothing left to cancel");
             if (!await store.SetStatusAsync(campaign, CampaignStatus.Cancelled, clock.GetUtcNow(), ct)) continue;
             cache.Forget(tenant, id);
+            // The stored status stops sends and pages at once; the event ends the orchestration's wait or fan-out.
+            await durable.SignalAsync(OperationIds.Campaign(tenant, id), CampaignOrchestration.CancelEvent, true, ct);
             await audit.RecordAsync(http, AuditLog.Actions.CampaignCancelled, null, $"campaign {id}");
-            return Results.Ok(await ViewAsync((await store.GetAsync(tenant, id, ct))!, store, deliveries, ct));
+            return Results.Ok(await ViewAsync((await store.GetAsync(tenant, id, ct))!, store, deliveries, durable, ct));
         }
         return Problems.Conflict("campaign_changed", $"campaign '{id}' kept changing; try again");
+    }
+
+    /// <summary>The view with its orchestration's status beside the counts.</summary>
+    public static async Task<CampaignView> ViewAsync(StoredCampaign c, CampaignStore store, DeliveryStore deliveries, DurableAccess durable, CancellationToken ct)
+    {
+        var instance = durable.Client.GetInstanceAsync(OperationIds.Campaign(c.TenantId, c.Id), getInputsAndOutputs: true, ct);
+        var view = await ViewAsync(c, store, deliveries, ct);
+        return view with { Orchestration = await instance is { } m ? OperationView.Of(m) : null };
     }
 
     public static async Task<CampaignView> ViewAsync(StoredCampaign c, CampaignStore store, DeliveryStore deliveries, CancellationToken ct)
@@ -171,6 +198,6 @@ public static class CampaignEndpoints
         var status = c.Status == CampaignStatus.Running && done ? CampaignStatus.Done : c.Status;
         return new CampaignView(c.Id, c.Definition.Name, status, done, c.CreatedAt, c.Definition.StartAt, c.StartedAt, c.CancelledAt,
             c.Document, new CampaignProgressView(p.Targeted, p.Entered, p.AlreadyIn, p.Sent, p.Delivered, p.Failed, p.Holdout, p.Cancelled, p.NotFound,
-                p.SuppressedTotal, p.Suppressed, p.Pending, c.Parts, fannedOut));
+                p.SuppressedTotal, p.Suppressed, p.Pending, c.Parts, fannedOut)) { FinishedAt = c.FinishedAt, Summary = c.Summary };
     }
 }

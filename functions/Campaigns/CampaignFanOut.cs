@@ -15,29 +15,8 @@ using Siyu.Storage.Segments;
 
 namespace Siyu.Functions.Campaigns;
 
-/// <summary>Campaign work: <c>start</c> a campaign when its time comes, or hand on the next pages of one fan-out <c>part</c>.</summary>
-public sealed record CampaignMessage(string Tenant, string Campaign, string Kind, int Part = 0)
-{
-    public const string StartKind = "start";
-    public const string PartKind = "part";
-}
-
-/// <summary>
-/// Sends campaign work, now or at a time, in hops of at most <see cref="DeliverySettings.CampaignStartLook"/>: a start that
-/// comes up early looks at the clock again and waits the rest.
-/// </summary>
-public sealed class CampaignQueue(IQueueService queues, QueueNames names, IOptions<DeliverySettings> settings)
-{
-    private readonly TimeSpan _longestHop = settings.Value.CampaignStartLook > TimeSpan.Zero && settings.Value.CampaignStartLook < QueueLimits.MaxVisibilityTimeout
-        ? settings.Value.CampaignStartLook : QueueLimits.MaxVisibilityTimeout;
-
-    public async Task SendAsync(CampaignMessage message, TimeSpan? delay = null, CancellationToken ct = default)
-    {
-        var visible = delay is { } d && d > TimeSpan.Zero ? (d > _longestHop ? _longestHop : d) : (TimeSpan?)null;
-        await queues.Queue(names.Campaigns).SendAsync(Telemetry.Stamp(JsonSerializer.Serialize(message, JsonSerializerOptions.Web)), visibilityDelay: visible,
-            timeToLive: QueueLimits.NeverExpires, ct: ct);
-    }
-}
+/// <summary>How far one fan-out part got in one activity: done (no more pages, or the campaign stopped) and the recipients it has targeted in all.</summary>
+public sealed record PartProgress(int Part, bool Done, long Targeted);
 
 /// <summary>Where tests stop a fan-out as a crash would. Does nothing in the product.</summary>
 public interface ICampaignFaults
@@ -58,57 +37,37 @@ public sealed class NoCampaignFaults : ICampaignFaults
 /// recipient a row (in their own partition, with the campaign's counters: an entry, or a place in the control group),
 /// enters them, then moves the checkpoint on. A part stopped anywhere resumes at its checkpoint, handing a kept page
 /// on again or finding rows already written, so every recipient is targeted, counted and sent to once. A cancel stops
-/// it at the next page.
+/// it at the next page. The campaign's orchestration (<see cref="CampaignOrchestration"/>) calls a part again until it is done.
 /// </summary>
 public sealed class CampaignFanOut(
     CampaignStore campaigns, MembershipStore members, IdentityStore identities, DeliveryStore deliveries, DeliveryQueue deliveryQueue,
-    CampaignQueue queue, JourneyCatalog journeys, JourneyStore journeyStore, JourneyEntries entries, ICampaignFaults faults, TimeProvider clock,
-    ILogger<CampaignFanOut> log)
-    : JsonCommandHandler<CampaignMessage>(log)
+    JourneyCatalog journeys, JourneyStore journeyStore, JourneyEntries entries, ICampaignFaults faults, TimeProvider clock)
 {
     public const int PageSize = 500;
     /// <summary>A part hands the rest of its work to a fresh message after this long, so no message runs for minutes.</summary>
     public static readonly TimeSpan Slice = TimeSpan.FromSeconds(20);
 
-    protected override string Kind => "campaign";
-
-    protected override string? Invalid(CampaignMessage m) =>
-        string.IsNullOrEmpty(m.Tenant) || string.IsNullOrEmpty(m.Campaign) ? "no tenant or campaign"
-        : m.Kind is not (CampaignMessage.StartKind or CampaignMessage.PartKind) ? $"unknown kind '{m.Kind}'"
-        : m.Part < 0 ? "negative part" : null;
-
-    protected override async Task<WorkOutcome> RunAsync(CampaignMessage m, CancellationToken ct)
+    /// <summary>
+    /// Works one part for up to <see cref="Slice"/>, from its checkpoint. On a cancelled campaign only a page counted
+    /// before the stop is handed on (to be recorded as cancelled: what was targeted is always settled).
+    /// </summary>
+    public async Task<PartProgress> RunPartAsync(string tenantId, string campaignId, int part, CancellationToken ct)
     {
-        var campaign = await campaigns.GetAsync(m.Tenant, m.Campaign, ct);
-        if (campaign is null) return WorkOutcome.Done;
+        var campaign = await campaigns.GetAsync(tenantId, campaignId, ct);
+        if (campaign is null) return new PartProgress(part, true, 0);
+        var checkpoint = await campaigns.GetPartAsync(campaign.TenantId, campaign.Id, part, ct);
         if (campaign.Status == CampaignStatus.Cancelled)
         {
-            // A page counted before a stop still goes out, to be recorded as cancelled: what was targeted is always settled.
-            if (m.Kind == CampaignMessage.PartKind) await HandOnPendingAsync(campaign, await campaigns.GetPartAsync(campaign.TenantId, campaign.Id, m.Part, ct), ct);
-            return WorkOutcome.Done;
+            checkpoint = await HandOnPendingAsync(campaign, checkpoint, ct);
+            return new PartProgress(part, true, checkpoint.Targeted);
         }
-        return m.Kind == CampaignMessage.StartKind ? await StartAsync(campaign, ct) : await RunPartAsync(campaign, m.Part, ct);
+        checkpoint = await RunPartAsync(campaign, checkpoint, ct);
+        return new PartProgress(part, checkpoint.Done, checkpoint.Targeted);
     }
 
-    private async Task<WorkOutcome> StartAsync(StoredCampaign campaign, CancellationToken ct)
+    private async Task<FanOutPart> RunPartAsync(StoredCampaign campaign, FanOutPart checkpoint, CancellationToken ct)
     {
-        var now = clock.GetUtcNow();
-        if (campaign.Definition.StartAt is { } at && at > now)
-        {
-            await queue.SendAsync(new CampaignMessage(campaign.TenantId, campaign.Id, CampaignMessage.StartKind), at - now, ct);
-            return WorkOutcome.Done;
-        }
-        if (campaign.Status == CampaignStatus.Scheduled && !await campaigns.SetStatusAsync(campaign, CampaignStatus.Running, now, ct))
-            return WorkOutcome.Retry("the campaign changed while starting");
-        // Parts already done ignore a repeated start.
-        for (var part = 0; part < campaign.Parts; part++)
-            await queue.SendAsync(new CampaignMessage(campaign.TenantId, campaign.Id, CampaignMessage.PartKind, part), ct: ct);
-        return WorkOutcome.Done;
-    }
-
-    private async Task<WorkOutcome> RunPartAsync(StoredCampaign campaign, int part, CancellationToken ct)
-    {
-        var checkpoint = await campaigns.GetPartAsync(campaign.TenantId, campaign.Id, part, ct);
+        var part = checkpoint.Part;
         var until = clock.GetUtcNow() + Slice;
         var journey = await JourneyAsync(campaign, ct);
         checkpoint = await HandOnPendingAsync(campaign, checkpoint, ct);
@@ -133,14 +92,10 @@ public sealed class CampaignFanOut(
             if (checkpoint.Done) break;
 
             var fresh = await campaigns.GetAsync(campaign.TenantId, campaign.Id, ct);
-            if (fresh is null || fresh.Status == CampaignStatus.Cancelled) return WorkOutcome.Done;
-            if (clock.GetUtcNow() > until)
-            {
-                await queue.SendAsync(new CampaignMessage(campaign.TenantId, campaign.Id, CampaignMessage.PartKind, part), ct: ct);
-                return WorkOutcome.Done;
-            }
+            if (fresh is null || fresh.Status == CampaignStatus.Cancelled) return checkpoint with { Done = true };
+            if (clock.GetUtcNow() > until) return checkpoint;
         }
-        return WorkOutcome.Done;
+        return checkpoint;
     }
 
     /// <summary>The part's next page of recipients, where the page after it starts (null: none), and the part's not-found count so far.</summary>

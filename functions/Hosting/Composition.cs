@@ -9,6 +9,7 @@ using Siyu.Channels;
 using Siyu.Functions.Ingestion;
 using Siyu.Functions.Journeys;
 using Siyu.Functions.Merges;
+using Siyu.Functions.Operations;
 using Siyu.Functions.Privacy;
 using Siyu.Functions.Tags;
 using Siyu.Functions.Profiles;
@@ -107,6 +108,7 @@ public static class Composition
         services.AddSingleton<JourneyEngine>();
         services.AddSingleton<JourneyWork>();
         services.AddSingleton<TimerSweep>();
+        services.AddSingleton<ClockBell>();
         services.AddSingleton<JourneyRunsHolder>();
         services.AddSingleton<IPersonalDataHolder>(sp => sp.GetRequiredService<JourneyRunsHolder>());
         services.AddSingleton<IMergeParticipant>(sp => sp.GetRequiredService<JourneyRunsHolder>());
@@ -124,7 +126,6 @@ public static class Composition
         services.AddSingleton<DeliveryReceipts>();
         services.AddSingleton<IDeliveryFaults, NoDeliveryFaults>();
         services.AddSingleton<DeliveryWorker>();
-        services.AddSingleton<CampaignQueue>();
         services.AddSingleton<ICampaignFaults, NoCampaignFaults>();
         services.AddSingleton<CampaignFanOut>();
 
@@ -135,6 +136,11 @@ public static class Composition
             sp.GetRequiredService<AudienceStore>(), sp.GetRequiredService<ProfileRefresher>(), sp.GetRequiredService<IngestQueue>(), sp.GetRequiredService<ProfileMerger>(), sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<ILogger<IngestProcessor>>(),
             erasureWait: sp.GetRequiredService<IOptions<IngestionSettings>>().Value.ErasureWait, journeys: sp.GetRequiredService<JourneyTriggers>(),
             receipts: sp.GetRequiredService<DeliveryReceipts>()));
+
+        // Orchestrations: the task hub's client for the services that start, signal and read them.
+        services.AddSingleton<Operations.DurableAccess>();
+        services.AddSingleton<Operations.OperationsHousekeeping>();
+        services.AddOptions<Operations.OperationSettings>().Bind(config.GetSection("Operations"));
 
         services.AddHostedService<StorageStartup>();
         services.AddSingleton<QueueFunctionRunner>();
@@ -215,6 +221,7 @@ public static class Composition
         app.MapCampaigns();
         app.MapDelivery();
         app.MapAudit();
+        app.MapOperations();
         app.MapWeChatApps();
         app.MapWeChatPush();
         return app;

@@ -59,18 +59,6 @@ public sealed class QueueNames(StorageSettings storage, IngestionSettings ingest
     public IReadOnlyList<string> Ingest { get; } =
         Enumerable.Range(0, ingestion.Partitions).Select(i => Name(storage.Prefix, $"ingest-{i}")).ToList();
 
-    /// <summary>Erasure work: one message per person to erase.</summary>
-    public string Erase { get; } = Name(storage.Prefix, "erase");
-
-    /// <summary>Profile merges (OneID): one message per merge, announced before it starts so it always finishes.</summary>
-    public string Merge { get; } = Name(storage.Prefix, "merge");
-
-    /// <summary>The segment and trait sweep: one message per tenant and profile partition.</summary>
-    public string Sweep { get; } = Name(storage.Prefix, "sweep");
-
-    /// <summary>Bulk tagging: one message per chunk of a job.</summary>
-    public string BulkTag { get; } = Name(storage.Prefix, "bulk-tag");
-
     /// <summary>Journey work (due timers, events for runs): a person's runs always go to the same one, by profile bucket.</summary>
     public IReadOnlyList<string> Journeys { get; } =
         Enumerable.Range(0, journeyPartitions).Select(i => Name(storage.Prefix, $"journey-{i}")).ToList();
@@ -79,11 +67,12 @@ public sealed class QueueNames(StorageSettings storage, IngestionSettings ingest
     public IReadOnlyList<string> Deliveries { get; } =
         Enumerable.Range(0, deliveryPartitions).Select(i => Name(storage.Prefix, $"deliver-{i}")).ToList();
 
-    /// <summary>Campaign starts and fan-out parts.</summary>
-    public string Campaigns { get; } = Name(storage.Prefix, "campaigns");
-
-    /// <summary>Every queue a handler works from: each has a listener here and a queue function in Azure.</summary>
-    public IEnumerable<string> Work => Ingest.Append(Erase).Append(Merge).Append(Sweep).Append(BulkTag).Concat(Journeys).Concat(Deliveries).Append(Campaigns);
+    /// <summary>
+    /// Every queue a handler works from, each with its queue function: the high-volume, batched work. The multi-step
+    /// processes (campaigns, erasures, merges, bulk tagging, sweeps, journey versions and the journey clock) are
+    /// orchestrations on the Durable task hub instead.
+    /// </summary>
+    public IEnumerable<string> Work => Ingest.Concat(Journeys).Concat(Deliveries);
 
     public IEnumerable<string> All => Work.SelectMany(q => new[] { q, PoisonQueue.NameFor(q) });
 

@@ -75,6 +75,15 @@ public static class Telemetry
     /// The span a handler round runs in: a consumer span of the queue, continuing the first message's trace and linked
     /// to every message's. Null when nothing listens.
     /// </summary>
+    /// <summary>
+    /// A span for an orchestration's step, continuing the trace of the request that started the orchestration
+    /// (<paramref name="trace"/>: its W3C traceparent, ids only, carried in the orchestration's input); null when nothing traces.
+    /// </summary>
+    public static Activity? Step(string name, string? trace) =>
+        trace is not null && ActivityContext.TryParse(trace, null, out var parent)
+            ? Source.StartActivity(name, ActivityKind.Internal, parent)
+            : Source.StartActivity(name, ActivityKind.Internal);
+
     public static Activity? Round(string queue, IReadOnlyList<string> messages)
     {
         if (!Source.HasListeners()) return null; // tracing off: no span, and no message read for its traces

@@ -1,10 +1,8 @@
-using Azure.Storage.Queues.Models;
 using Microsoft.Azure.Functions.Worker;
-using Siyu.Functions.Campaigns;
-using Siyu.Functions.Merges;
+using Microsoft.DurableTask.Client;
+using Siyu.Functions.Operations;
 using Siyu.Functions.Privacy;
 using Siyu.Functions.Segments;
-using Siyu.Functions.Tags;
 
 namespace Siyu.Functions.Hosting;
 
@@ -14,38 +12,30 @@ public static class QueueConnection
     public const string Name = "SiyuStorage";
 }
 
-/// <summary>
-/// The single-queue work of the other concerns (erasures, merges, the audience sweep, bulk tagging, campaign fan-out)
-/// and the schedules that start some of it.
-/// </summary>
-public sealed class WorkFunctions(QueueFunctionRunner runner, QueueNames names, Erasure erasure, ProfileMerger merger, AudienceSweep sweep,
-    BulkTagging tagging, CampaignFanOut fanOut, RetentionPurge purge)
+/// <summary>The schedules: the hourly sweep, retention, and the orchestrations' housekeeping. Each starts orchestrations, so each takes the task hub's client.</summary>
+public sealed class WorkFunctions(DurableAccess durable, AudienceSweep sweep, RetentionPurge purge, OperationsHousekeeping housekeeping)
 {
-    [Function("ProcessErasures")]
-    public Task Erasures([QueueTrigger("%Storage:Prefix%-erase", Connection = QueueConnection.Name)] QueueMessage message) =>
-        runner.RunAsync(erasure, names.Erase, message);
-
-    [Function("ProcessMerges")]
-    public Task Merges([QueueTrigger("%Storage:Prefix%-merge", Connection = QueueConnection.Name)] QueueMessage message) =>
-        runner.RunAsync(merger, names.Merge, message);
-
-    [Function("ProcessSweep")]
-    public Task Sweep([QueueTrigger("%Storage:Prefix%-sweep", Connection = QueueConnection.Name)] QueueMessage message) =>
-        runner.RunAsync(sweep, names.Sweep, message);
-
-    [Function("ProcessBulkTags")]
-    public Task BulkTags([QueueTrigger("%Storage:Prefix%-bulk-tag", Connection = QueueConnection.Name)] QueueMessage message) =>
-        runner.RunAsync(tagging, names.BulkTag, message);
-
-    [Function("ProcessCampaigns")]
-    public Task Campaigns([QueueTrigger("%Storage:Prefix%-campaigns", Connection = QueueConnection.Name)] QueueMessage message) =>
-        runner.RunAsync(fanOut, names.Campaigns, message);
-
-    /// <summary>Hourly: every tenant's segments and traits are swept (a message per tenant and profile partition).</summary>
+    /// <summary>Hourly: every tenant's segments and traits are swept (an orchestration per tenant and hour).</summary>
     [Function("AudienceSweep")]
-    public async Task AudienceSweep([TimerTrigger("0 0 * * * *")] TimerInfo timer, CancellationToken ct) => await sweep.RequestAllAsync(ct);
+    public async Task AudienceSweep([TimerTrigger("0 0 * * * *")] TimerInfo timer, [DurableClient] DurableTaskClient client, CancellationToken ct)
+    {
+        durable.Use(client);
+        await sweep.RequestAllAsync(ct);
+    }
 
     /// <summary>Hourly: retention erases what is past its period, resumes stalled erasures and clears expired WeChat nonces.</summary>
     [Function("RetentionPurge")]
-    public async Task Retention([TimerTrigger("0 30 * * * *")] TimerInfo timer, CancellationToken ct) => await purge.RunAsync(ct);
+    public async Task Retention([TimerTrigger("0 30 * * * *")] TimerInfo timer, [DurableClient] DurableTaskClient client, CancellationToken ct)
+    {
+        durable.Use(client);
+        await purge.RunAsync(ct);
+    }
+
+    /// <summary>Hourly: ended orchestrations past their retention are purged from the task hub; campaigns whose start was lost are started.</summary>
+    [Function("OperationsHousekeeping")]
+    public async Task Housekeeping([TimerTrigger("0 45 * * * *")] TimerInfo timer, [DurableClient] DurableTaskClient client, CancellationToken ct)
+    {
+        durable.Use(client);
+        await housekeeping.RunAsync(ct);
+    }
 }

@@ -1,55 +1,67 @@
 using Microsoft.Azure.Functions.Worker;
+using Microsoft.DurableTask.Client;
 using Siyu.Functions.Api;
 
 namespace Siyu.Functions.Journeys;
 
 /// <summary>
 /// The HTTP functions of journeys and their runs: one per operation, at its route and
-/// methods; each hands its request to the operation's handler (JourneysEndpoints.cs) behind the API's guard (<see cref="HttpApi"/>).
+/// methods, each with the task hub's client for the operations it starts or reads; each hands its request to the operation's handler (JourneysEndpoints.cs) behind the API's guard (<see cref="HttpApi"/>).
 /// </summary>
 public sealed class JourneysHttpFunctions(HttpApi api)
 {
     [Function("ListJourneys")]
-    public Task ListJourneys([HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "api/journeys")] HttpRequest request) =>
-        api.RunAsync(request, "GET api/journeys");
+    public Task ListJourneys([HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "api/journeys")] HttpRequest request,
+        [DurableClient] DurableTaskClient durable) =>
+        api.RunAsync(request, durable, "GET api/journeys");
 
     [Function("GetJourney")]
-    public Task GetJourney([HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "api/journeys/{id}")] HttpRequest request) =>
-        api.RunAsync(request, "GET api/journeys/{id}");
+    public Task GetJourney([HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "api/journeys/{id}")] HttpRequest request,
+        [DurableClient] DurableTaskClient durable) =>
+        api.RunAsync(request, durable, "GET api/journeys/{id}");
 
     [Function("PutJourney")]
-    public Task PutJourney([HttpTrigger(AuthorizationLevel.Anonymous, "put", Route = "api/journeys/{id}")] HttpRequest request) =>
-        api.RunAsync(request, "PUT api/journeys/{id}");
+    public Task PutJourney([HttpTrigger(AuthorizationLevel.Anonymous, "put", Route = "api/journeys/{id}")] HttpRequest request,
+        [DurableClient] DurableTaskClient durable) =>
+        api.RunAsync(request, durable, "PUT api/journeys/{id}");
 
     [Function("ArchiveJourney")]
-    public Task ArchiveJourney([HttpTrigger(AuthorizationLevel.Anonymous, "post", Route = "api/journeys/{id}/archive")] HttpRequest request) =>
-        api.RunAsync(request, "POST api/journeys/{id}/archive");
+    public Task ArchiveJourney([HttpTrigger(AuthorizationLevel.Anonymous, "post", Route = "api/journeys/{id}/archive")] HttpRequest request,
+        [DurableClient] DurableTaskClient durable) =>
+        api.RunAsync(request, durable, "POST api/journeys/{id}/archive");
 
     [Function("EnterJourney")]
-    public Task EnterJourney([HttpTrigger(AuthorizationLevel.Anonymous, "post", Route = "api/journeys/{id}/enter")] HttpRequest request) =>
-        api.RunAsync(request, "POST api/journeys/{id}/enter");
+    public Task EnterJourney([HttpTrigger(AuthorizationLevel.Anonymous, "post", Route = "api/journeys/{id}/enter")] HttpRequest request,
+        [DurableClient] DurableTaskClient durable) =>
+        api.RunAsync(request, durable, "POST api/journeys/{id}/enter");
 
     [Function("PauseJourney")]
-    public Task PauseJourney([HttpTrigger(AuthorizationLevel.Anonymous, "post", Route = "api/journeys/{id}/pause")] HttpRequest request) =>
-        api.RunAsync(request, "POST api/journeys/{id}/pause");
+    public Task PauseJourney([HttpTrigger(AuthorizationLevel.Anonymous, "post", Route = "api/journeys/{id}/pause")] HttpRequest request,
+        [DurableClient] DurableTaskClient durable) =>
+        api.RunAsync(request, durable, "POST api/journeys/{id}/pause");
 
     [Function("PublishJourney")]
-    public Task PublishJourney([HttpTrigger(AuthorizationLevel.Anonymous, "post", Route = "api/journeys/{id}/publish")] HttpRequest request) =>
-        api.RunAsync(request, "POST api/journeys/{id}/publish");
+    public Task PublishJourney([HttpTrigger(AuthorizationLevel.Anonymous, "post", Route = "api/journeys/{id}/publish")] HttpRequest request,
+        [DurableClient] DurableTaskClient durable) =>
+        api.RunAsync(request, durable, "POST api/journeys/{id}/publish");
 
     [Function("ResumeJourney")]
-    public Task ResumeJourney([HttpTrigger(AuthorizationLevel.Anonymous, "post", Route = "api/journeys/{id}/resume")] HttpRequest request) =>
-        api.RunAsync(request, "POST api/journeys/{id}/resume");
+    public Task ResumeJourney([HttpTrigger(AuthorizationLevel.Anonymous, "post", Route = "api/journeys/{id}/resume")] HttpRequest request,
+        [DurableClient] DurableTaskClient durable) =>
+        api.RunAsync(request, durable, "POST api/journeys/{id}/resume");
 
     [Function("GetJourneyStats")]
-    public Task GetJourneyStats([HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "api/journeys/{id}/stats")] HttpRequest request) =>
-        api.RunAsync(request, "GET api/journeys/{id}/stats");
+    public Task GetJourneyStats([HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "api/journeys/{id}/stats")] HttpRequest request,
+        [DurableClient] DurableTaskClient durable) =>
+        api.RunAsync(request, durable, "GET api/journeys/{id}/stats");
 
     [Function("GetJourneyVersion")]
-    public Task GetJourneyVersion([HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "api/journeys/{id}/versions/{version:int}")] HttpRequest request) =>
-        api.RunAsync(request, "GET api/journeys/{id}/versions/{version:int}");
+    public Task GetJourneyVersion([HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "api/journeys/{id}/versions/{version:int}")] HttpRequest request,
+        [DurableClient] DurableTaskClient durable) =>
+        api.RunAsync(request, durable, "GET api/journeys/{id}/versions/{version:int}");
 
     [Function("GetProfileJourneys")]
-    public Task GetProfileJourneys([HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "api/profiles/{id}/journeys")] HttpRequest request) =>
-        api.RunAsync(request, "GET api/profiles/{id}/journeys");
+    public Task GetProfileJourneys([HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "api/profiles/{id}/journeys")] HttpRequest request,
+        [DurableClient] DurableTaskClient durable) =>
+        api.RunAsync(request, durable, "GET api/profiles/{id}/journeys");
 }

@@ -14,9 +14,10 @@ namespace Siyu.Functions.Journeys;
 /// once, storage works on the steps they start first (on Azurite a delete costs more the bigger the table).</para>
 /// <para>Reading onward misses nothing, because no timer is filed within <see cref="TimerArming.QueueWindow"/> of
 /// falling due. Should a write still land behind the position (a clock far off, a write held up that long), it is
-/// found when the partition is cleared, after which reading starts from its beginning again. For the same reason a
-/// drained partition is not looked at again until its next timer is due or that window has passed, whichever is
-/// first: nothing filed meanwhile can fall due sooner.</para>
+/// found when the partition is cleared, after which reading starts from its beginning again.</para>
+/// <para>It runs when the journey clock (<see cref="JourneyClock"/>) wakes, and says when it should wake next
+/// (<see cref="NextWake"/>): the earliest timer filed in the open hours, the next clearing of handed-on rows, or the
+/// next hour, whichever is first. A timer filed earlier than that wakes the clock itself (<see cref="ClockBell"/>).</para>
 /// <para>A crash before clearing hands the same timers on again: the runs see a stale generation and ignore the
 /// repeat. The sweep keeps a cursor (the earliest hour that may still hold timers), so it never scans the past twice.</para>
 /// </summary>
@@ -40,8 +41,8 @@ public sealed class TimerSweep(TimerStore timers, JourneyQueue queue, IOptions<J
         public string? After { get; set; }
         public List<(string RowKey, ETag ETag)> Fired { get; } = new();
         public DateTimeOffset Since { get; set; }
-        /// <summary>Nothing here can be due before this.</summary>
-        public DateTimeOffset NextLook { get; set; }
+        /// <summary>The first timer not yet handed on, when one is filed.</summary>
+        public DateTimeOffset? NextDue { get; set; }
     }
 
     /// <summary>Dispatches every timer due now; returns how many.</summary>
@@ -81,6 +82,25 @@ public sealed class TimerSweep(TimerStore timers, JourneyQueue queue, IOptions<J
         finally { _one.Release(); }
     }
 
+    /// <summary>When the clock should next run <see cref="RunOnceAsync"/>, as seen by the sweep just done.</summary>
+    public DateTimeOffset NextWake(DateTimeOffset now)
+    {
+        // The next hour's timers are looked at once it opens; the last hour is cleared and closed once its grace is over.
+        var hourStart = TimerStore.HourStart(TimerStore.Hour(now));
+        var wake = hourStart.AddHours(1);
+        if (now < hourStart + Grace) wake = hourStart + Grace;
+        foreach (var swept in _swept.Values)
+        {
+            if (swept.NextDue is { } due && due < wake) wake = due;
+            if (swept.Fired.Count == 0) continue;
+            // Handed-on rows are cleared once the queues are quiet (from TimerClearDelay on), or at the latest after TimerClearDelayMax.
+            var clear = now < swept.Since + _settings.TimerClearDelay ? swept.Since + _settings.TimerClearDelay : swept.Since + _settings.TimerClearDelayMax;
+            if (clear <= now) clear = now + _settings.TimerClearDelay;
+            if (clear < wake) wake = clear;
+        }
+        return wake;
+    }
+
     private async Task<int> DrainAsync(string partition, DateTimeOffset now, bool closing, bool quiet, CancellationToken ct)
     {
         var swept = _swept.GetOrAdd(partition, _ => new Swept());
@@ -91,8 +111,7 @@ public sealed class TimerSweep(TimerStore timers, JourneyQueue queue, IOptions<J
             await timers.DeleteAsync(partition, swept.Fired, ct);
             _swept[partition] = swept = new Swept();
         }
-        var look = closing || now >= swept.NextLook;
-        while (look)
+        while (true)
         {
             var due = await timers.DueAsync(partition, swept.After, now, PageSize, ct);
             if (due.Count > 0)
@@ -110,8 +129,7 @@ public sealed class TimerSweep(TimerStore timers, JourneyQueue queue, IOptions<J
             }
             if (due.Count < PageSize)
             {
-                var next = await timers.NextDueAsync(partition, now, ct);
-                swept.NextLook = next is { } n && n < now + TimerArming.QueueWindow ? n : now + TimerArming.QueueWindow;
+                swept.NextDue = await timers.NextDueAsync(partition, now, ct);
                 break;
             }
         }

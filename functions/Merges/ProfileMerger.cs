@@ -1,12 +1,10 @@
-using System.Text.Json;
 using Siyu.Core.Profiles;
 using Siyu.Core.Storage;
 using Siyu.Functions.Audience;
-using Siyu.Functions.Hosting;
+using Siyu.Functions.Operations;
 using Siyu.Storage.Identities;
 using Siyu.Storage.Privacy;
 using Siyu.Storage.Profiles;
-using Siyu.Storage.Queues;
 
 namespace Siyu.Functions.Merges;
 
@@ -36,16 +34,14 @@ public interface IMergeParticipant
 /// <item>its identities are re-pointed to the survivor, and participants (segments, journeys) move what they hold;</item>
 /// <item>its copied rows are deleted and its row shrinks to the alias, which keeps resolving.</item>
 /// </list>
-/// A merge is announced on the merge queue before it starts, so one interrupted anywhere is finished from there.
+/// A merge is announced before it starts by the pair's merge orchestration (<see cref="MergeOrchestration"/>, instance
+/// <see cref="OperationIds.Merge"/>): it waits a little, then runs the same idempotent steps, so one interrupted anywhere
+/// is finished from there.
 /// </summary>
 public sealed class ProfileMerger(
     ProfileStore profiles, ProfileRefresher refresher, IdentityStore identities, DefinitionStore definitions, IEnumerable<IMergeParticipant> participants,
-    ErasureStore erasures, IQueueService queues, QueueNames names, TimeProvider clock, ILogger<ProfileMerger> log)
-    : JsonCommandHandler<ProfileMerger.Command>(log)
+    ErasureStore erasures, DurableAccess durable, TimeProvider clock, ILogger<ProfileMerger> log)
 {
-    /// <param name="FromIndex">Both ids came from the identity index: see <see cref="MergeAsync"/>.</param>
-    public sealed record Command(string TenantId, string ProfileId, string OtherProfileId, bool FromIndex = false);
-
     /// <summary>How many merges one request may chain (A into B while B goes into C…) before giving up.</summary>
     private const int MaxRounds = 8;
 
@@ -61,23 +57,13 @@ public sealed class ProfileMerger(
         bool fromIndex = false)
     {
         if (!Ids.IsProfileId(profileId) || !Ids.IsProfileId(otherProfileId)) return (MergeResult.NotFound, null);
-        await queues.Queue(names.Merge).SendAsync(JsonSerializer.Serialize(new Command(tenantId, profileId, otherProfileId, fromIndex), JsonSerializerOptions.Web),
-            visibilityDelay: TimeSpan.FromMinutes(2), ct: ct);
+        await durable.StartOnceAsync(MergeOrchestration.Name, OperationIds.Merge(tenantId, profileId, otherProfileId),
+            new MergeWork(tenantId, profileId, otherProfileId, fromIndex), ct);
         return await RunAsync(tenantId, profileId, otherProfileId, fromIndex, ct);
     }
 
-    protected override string Kind => "merge";
-
-    protected override string? Invalid(Command c) =>
-        string.IsNullOrEmpty(c.TenantId) || !Ids.IsProfileId(c.ProfileId) || !Ids.IsProfileId(c.OtherProfileId) ? "needs tenantId and two profile ids" : null;
-
-    protected override async Task<WorkOutcome> RunAsync(Command c, CancellationToken ct)
-    {
-        await RunAsync(c.TenantId, c.ProfileId, c.OtherProfileId, c.FromIndex, ct);
-        return WorkOutcome.Done;
-    }
-
-    private async Task<(MergeResult, string?)> RunAsync(string tenantId, string a, string b, bool fromIndex, CancellationToken ct)
+    /// <summary>The merge's steps without the announcement: what the orchestration runs to finish an interrupted merge.</summary>
+    public async Task<(MergeResult, string?)> RunAsync(string tenantId, string a, string b, bool fromIndex, CancellationToken ct)
     {
         if (fromIndex)
         {

@@ -1,32 +1,30 @@
-using System.Text.Json;
 using Siyu.Core.Profiles;
-using Siyu.Functions.Hosting;
+using Siyu.Functions.Operations;
 using Siyu.Storage.Audit;
 using Siyu.Storage.Privacy;
 using Siyu.Storage.Profiles;
-using Siyu.Storage.Queues;
 
 namespace Siyu.Functions.Privacy;
 
 public enum ErasureRequest { NotFound, Started, AlreadyErased }
 
 /// <summary>
-/// Erasing a person (PIPL art. 47), resumable. A request marks the profile (from then on it reads as gone and
-/// ingestion folds nothing more into it), records a receipt and queues the work. The work, run from the queue:
+/// Erasing a person (PIPL art. 47). A request marks the profile (from then on it reads as gone and ingestion folds
+/// nothing more into it), records a receipt and starts the person's erasure orchestration
+/// (<see cref="ErasureOrchestration"/>, instance <see cref="OperationIds.Erasure"/>), whose steps are below, each an
+/// activity retried on its own and safe to run again from anywhere:
 /// <list type="number">
-/// <item>writes the suppression hashes of every identifier, so later events about the person are recognised;</item>
-/// <item>asks every <see cref="IPersonalDataHolder"/> to delete what it keeps (identity index, events, consent ledger…);</item>
-/// <item>deletes the profile row last — it holds the identifier list a resumed run needs;</item>
-/// <item>marks the receipt done and audits the completion.</item>
+/// <item>the mark again (a resumed erasure may find it unset only if the request died before it);</item>
+/// <item>the suppression hashes of every identifier, so later events about the person are recognised;</item>
+/// <item>every <see cref="IPersonalDataHolder"/> deletes what it keeps (identity index, events, consent ledger…), one step each;</item>
+/// <item>the profile's rows, its own row last: it holds the identifier list a resumed run needs;</item>
+/// <item>the receipt marked done and the completion audited.</item>
 /// </list>
-/// Every step is idempotent, so a run that dies anywhere is simply run again when its message reappears.
+/// The orchestration keeps the tenant and profile ids only.
 /// </summary>
 public sealed class Erasure(
-    ProfileStore profiles, PrivacyStores privacy, IEnumerable<IPersonalDataHolder> holders, AuditStore audit,
-    IQueueService queues, QueueNames names, TimeProvider clock, ILogger<Erasure> log) : IQueueHandler
+    ProfileStore profiles, PrivacyStores privacy, IEnumerable<IPersonalDataHolder> holders, AuditStore audit, DurableAccess durable, TimeProvider clock)
 {
-    private sealed record Message(string TenantId, string ProfileId);
-
     public async Task<ErasureRequest> RequestAsync(string tenantId, string profileId, string reason, string requestedBy, CancellationToken ct)
     {
         var receipt = await privacy.Erasures.GetAsync(tenantId, profileId, ct);
@@ -37,17 +35,16 @@ public sealed class Erasure(
         // point is resumed by the retention run even if the caller never retries.
         await privacy.Erasures.BeginAsync(tenantId, profileId, reason, requestedBy, clock.GetUtcNow(), ct);
         await MarkAsync(tenantId, profileId, ct);
-        await EnqueueAsync(tenantId, profileId, ct);
+        await StartAsync(tenantId, profileId, ct);
         return ErasureRequest.Started;
     }
 
-    public async Task EnqueueAsync(string tenantId, string profileId, CancellationToken ct)
-    {
-        await queues.Queue(names.Erase).SendAsync(JsonSerializer.Serialize(new Message(tenantId, profileId), JsonSerializerOptions.Web), ct: ct);
-    }
+    /// <summary>Starts the person's erasure orchestration unless it is running: the first time, or again for an erasure found unfinished.</summary>
+    public Task<bool> StartAsync(string tenantId, string profileId, CancellationToken ct) =>
+        durable.StartUnlessRunningAsync(ErasureOrchestration.Name, OperationIds.Erasure(tenantId, profileId), new ErasureRef(tenantId, profileId), ct);
 
     /// <summary>Sets the profile's erasure mark. False when there is no profile row.</summary>
-    private async Task<bool> MarkAsync(string tenantId, string profileId, CancellationToken ct)
+    public async Task<bool> MarkAsync(string tenantId, string profileId, CancellationToken ct)
     {
         var (result, _) = await profiles.UpdateAsync(tenantId, profileId, state =>
         {
@@ -63,56 +60,52 @@ public sealed class Erasure(
         };
     }
 
-    public async Task<IReadOnlyList<WorkOutcome>> HandleAsync(IReadOnlyList<QueueWorkItem> batch, CancellationToken ct)
+    /// <summary>The names of the personal-data holders, one erasure step each, in the order they erase.</summary>
+    public IReadOnlyList<string> HolderNames => holders.Select(h => h.GetType().Name).ToList();
+
+    /// <summary>Writes the suppression hashes of every identifier the profile lists (nothing once its row is gone).</summary>
+    public async Task SuppressAsync(string tenantId, string profileId, CancellationToken ct)
     {
-        var outcomes = new List<WorkOutcome>(batch.Count);
-        foreach (var item in batch)
-        {
-            Message? message;
-            try { message = JsonSerializer.Deserialize<Message>(item.Text, JsonSerializerOptions.Web); }
-            catch (JsonException e) { outcomes.Add(WorkOutcome.Poison($"unreadable erase message: {e.Message}")); continue; }
-            if (message is not { TenantId: not null, ProfileId: not null })
-            {
-                outcomes.Add(WorkOutcome.Poison("an erase message needs tenantId and profileId"));
-                continue;
-            }
-            try
-            {
-                await RunAsync(message.TenantId, message.ProfileId, ct);
-                outcomes.Add(WorkOutcome.Done);
-            }
-            catch (Exception e) when (e is not OperationCanceledException)
-            {
-                log.LogWarning(e, "Erasure of profile {ProfileId} in tenant {Tenant} stopped; it resumes on retry", message.ProfileId, message.TenantId);
-                outcomes.Add(WorkOutcome.Retry($"erasure of {message.ProfileId} stopped: {e.Message}"));
-            }
-        }
-        return outcomes;
+        if (await profiles.ReadAsync(tenantId, profileId, ct) is not { } stored) return;
+        // Dated by the request: a consent given after the person asked to be erased counts as fresh.
+        await privacy.Suppressions.AddAsync(tenantId, stored.State.Identities, "erased", stored.State.ErasureRequestedAt ?? clock.GetUtcNow(), ct);
     }
 
-    /// <summary>The erasure itself. Safe to run any number of times, from any point.</summary>
+    /// <summary>One holder deletes what it keeps of the person (nothing once the profile row is gone: every holder has run by then).</summary>
+    public async Task EraseHeldAsync(string tenantId, string profileId, string holderName, CancellationToken ct)
+    {
+        var holder = holders.FirstOrDefault(h => h.GetType().Name == holderName)
+                     ?? throw new InvalidOperationException($"no personal-data holder '{holderName}'");
+        if (await profiles.ReadAsync(tenantId, profileId, ct) is not { } stored) return;
+        await holder.EraseAsync(new PersonalDataSubject(tenantId, profileId, stored.State, Core.Privacy.DataDefinitions.None, MaySeeSensitive: true), ct);
+    }
+
+    /// <summary>Deletes the profile's rows, its own row last (any row written meanwhile, an event that raced the mark, is swept with it).</summary>
+    public async Task DeleteProfileAsync(string tenantId, string profileId, CancellationToken ct)
+    {
+        if (await profiles.ReadAsync(tenantId, profileId, ct) is null) return;
+        await foreach (var row in profiles.ReadAllRowsAsync(tenantId, profileId, ["RowKey"], ct))
+            if (row.RowKey != profileId) await profiles.DeleteRowsAsync(ProfileStore.Partition(tenantId, profileId), [row.RowKey], ct);
+        await profiles.DeleteRowsAsync(ProfileStore.Partition(tenantId, profileId), [profileId], ct);
+    }
+
+    /// <summary>Marks the receipt done and audits the completion, once.</summary>
+    public async Task CompleteAsync(string tenantId, string profileId, CancellationToken ct)
+    {
+        var receipt = await privacy.Erasures.GetAsync(tenantId, profileId, ct);
+        if (receipt is not null && receipt.Status == ErasureStatus.Done) return;
+        await privacy.Erasures.CompleteAsync(tenantId, profileId, clock.GetUtcNow(), ct);
+        await audit.AppendAsync(tenantId, [new AuditEntry(clock.GetUtcNow(), "profile.erase.completed", "system", "system",
+            $"erase:{profileId}", profileId, receipt is null ? null : $"requested by {receipt.RequestedBy} ({receipt.Reason})")], ct);
+    }
+
+    /// <summary>Every step in order, in this process (what the orchestration does step by step). Safe to run any number of times, from any point.</summary>
     public async Task RunAsync(string tenantId, string profileId, CancellationToken ct)
     {
         await MarkAsync(tenantId, profileId, ct);
-        if (await profiles.ReadAsync(tenantId, profileId, ct) is { } stored)
-        {
-            var state = stored.State;
-            // Dated by the request: a consent given after the person asked to be erased counts as fresh.
-            await privacy.Suppressions.AddAsync(tenantId, state.Identities, "erased", state.ErasureRequestedAt ?? clock.GetUtcNow(), ct);
-            var subject = new PersonalDataSubject(tenantId, profileId, state, Core.Privacy.DataDefinitions.None, MaySeeSensitive: true);
-            foreach (var holder in holders) await holder.EraseAsync(subject, ct);
-            // Last, after everything it lists is gone: the row a resumed run starts from. Any row written meanwhile
-            // (an event that raced the mark) is swept with it.
-            await foreach (var row in profiles.ReadAllRowsAsync(tenantId, profileId, ["RowKey"], ct))
-                if (row.RowKey != profileId) await profiles.DeleteRowsAsync(ProfileStore.Partition(tenantId, profileId), [row.RowKey], ct);
-            await profiles.DeleteRowsAsync(ProfileStore.Partition(tenantId, profileId), [profileId], ct);
-        }
-        var receipt = await privacy.Erasures.GetAsync(tenantId, profileId, ct);
-        if (receipt is null || receipt.Status != ErasureStatus.Done)
-        {
-            await privacy.Erasures.CompleteAsync(tenantId, profileId, clock.GetUtcNow(), ct);
-            await audit.AppendAsync(tenantId, [new AuditEntry(clock.GetUtcNow(), "profile.erase.completed", "system", "system",
-                $"erase:{profileId}", profileId, receipt is null ? null : $"requested by {receipt.RequestedBy} ({receipt.Reason})")], ct);
-        }
+        await SuppressAsync(tenantId, profileId, ct);
+        foreach (var holder in HolderNames) await EraseHeldAsync(tenantId, profileId, holder, ct);
+        await DeleteProfileAsync(tenantId, profileId, ct);
+        await CompleteAsync(tenantId, profileId, ct);
     }
 }

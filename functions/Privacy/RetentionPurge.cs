@@ -31,7 +31,7 @@ public sealed class RetentionPurge(
     TenantStore tenants, ProfileStore profiles, ErasureStore erasures, Erasure erasure, WeChatNonceStore nonces, IOptions<RetentionSettings> settings,
     TimeProvider clock, ILogger<RetentionPurge> log)
 {
-    /// <summary>An erasure still pending after this long is assumed to have lost its message.</summary>
+    /// <summary>An erasure still pending after this long, with no orchestration running it, is started again.</summary>
     public static readonly TimeSpan StuckErasure = TimeSpan.FromMinutes(15);
 
     public async Task<RetentionReport> RunAsync(CancellationToken ct)
@@ -44,8 +44,8 @@ public sealed class RetentionPurge(
         // First, so a long scan below can never starve them.
         await foreach (var stuck in erasures.PendingAsync(now - StuckErasure, ct))
         {
-            await erasure.EnqueueAsync(stuck.TenantId, stuck.ProfileId, ct);
-            resumed++;
+            // Its orchestration failed, ended early or was lost: started again (unless it is still running).
+            if (await erasure.StartAsync(stuck.TenantId, stuck.ProfileId, ct)) resumed++;
         }
 
         foreach (var tenant in await tenants.ListAsync(ct))

@@ -1,4 +1,3 @@
-using System.Text.Json;
 using Azure;
 using Azure.Data.Tables;
 using Microsoft.Extensions.Options;
@@ -6,62 +5,62 @@ using Siyu.Core.Audience;
 using Siyu.Core.Profiles;
 using Siyu.Core.Storage;
 using Siyu.Functions.Audience;
-using Siyu.Functions.Hosting;
+using Siyu.Functions.Operations;
 using Siyu.Functions.Merges;
 using Siyu.Storage.Audience;
 using Siyu.Storage.Identities;
 using Siyu.Storage.Privacy;
 using Siyu.Storage.Profiles;
-using Siyu.Storage.Queues;
 using Siyu.Storage.Segments;
 using Siyu.Storage.Tenants;
 
 namespace Siyu.Functions.Segments;
 
 /// <summary>What one partition's sweep found. <see cref="IndexRowsFixed"/>: index rows written or removed to match the profiles (entries and exits of this sweep, and repairs).</summary>
-public sealed record SweepReport(int Evaluated, int Changed, int IndexRowsFixed);
+public sealed record SweepReport(int Evaluated, int Changed, int IndexRowsFixed)
+{
+    /// <summary>Split profiles the identity repair merged.</summary>
+    public int Merged { get; init; }
+}
 
 /// <summary>
 /// The scheduled sweep: conditions that change with the passing of time ("did not buy in 30 days", lifecycle stage,
 /// RFM recency) are re-evaluated for every profile, and the membership index is reconciled with the profiles (which
-/// hold the truth). Work is one queue message per tenant and profile partition, so a sweep spreads over instances and
-/// resumes where it stopped. A segment or trait-threshold change asks for a sweep of its tenant at once.
+/// hold the truth). A tenant's sweep is an orchestration (<see cref="SweepOrchestration"/>) with one activity per
+/// profile partition, so it spreads over instances and a partition that fails is retried alone. A segment or
+/// trait-threshold change asks for a sweep of its tenant at once.
 /// </summary>
 public sealed class AudienceSweep(
     TenantStore tenants, ProfileStore profiles, AudienceStore audience, DefinitionStore definitions, MembershipStore members,
-    ProfileRefresher refresher, IQueueService queues, QueueNames names, TimeProvider clock, ILogger<AudienceSweep> log,
+    ProfileRefresher refresher, DurableAccess durable, TimeProvider clock, ILogger<AudienceSweep> log,
     Journeys.JourneyTriggers journeys, IdentityStore identities, ProfileMerger merger)
-    : JsonCommandHandler<AudienceSweep.Command>(log)
 {
-    /// <param name="RepairIdentities">Also check every identity a profile lists against the identity index (see <see cref="RepairIdentitiesAsync"/>).</param>
-    public sealed record Command(string TenantId, int Bucket, bool RepairIdentities = false);
-
-    /// <summary>Queues a sweep of every partition of one tenant; with <paramref name="repairIdentities"/>, the identity repair too.</summary>
-    public async Task RequestAsync(string tenantId, CancellationToken ct, bool repairIdentities = false)
+    /// <summary>
+    /// Starts a sweep of every partition of one tenant, now; with <paramref name="repairIdentities"/>, the identity repair
+    /// too. Each change asks for its own (a sweep already under way may have read the old definitions). Returns its instance id.
+    /// </summary>
+    public async Task<string> RequestAsync(string tenantId, CancellationToken ct, bool repairIdentities = false)
     {
-        var queue = queues.Queue(names.Sweep);
-        await Parallel.ForEachAsync(Enumerable.Range(0, Ids.ProfileBuckets), new ParallelOptions { MaxDegreeOfParallelism = 8, CancellationToken = ct },
-            async (bucket, token) => await queue.SendAsync(JsonSerializer.Serialize(new Command(tenantId, bucket, repairIdentities), JsonSerializerOptions.Web), ct: token));
+        var id = OperationIds.Sweep(tenantId, "c" + clock.GetUtcNow().UtcTicks.ToString(System.Globalization.CultureInfo.InvariantCulture));
+        await durable.StartOnceAsync(SweepOrchestration.Name, id, new SweepRequest(tenantId, repairIdentities), ct);
+        return id;
     }
 
-    /// <summary>Queues a sweep of every tenant (the timer).</summary>
+    /// <summary>Starts the hour's sweep of every tenant (the timer): one instance per tenant and hour, however often the timer fires.</summary>
     public async Task<int> RequestAllAsync(CancellationToken ct)
     {
         var all = await tenants.ListAsync(ct);
-        foreach (var tenant in all) await RequestAsync(tenant.Id, ct);
+        var hour = "h" + clock.GetUtcNow().ToString("yyyyMMddHH", System.Globalization.CultureInfo.InvariantCulture);
+        foreach (var tenant in all) await durable.StartOnceAsync(SweepOrchestration.Name, OperationIds.Sweep(tenant.Id, hour), new SweepRequest(tenant.Id, false), ct);
         return all.Count;
     }
 
-    protected override string Kind => "sweep";
-
-    protected override string? Invalid(Command c) =>
-        string.IsNullOrEmpty(c.TenantId) || c.Bucket is < 0 or >= Ids.ProfileBuckets ? $"needs tenantId and a bucket 0-{Ids.ProfileBuckets - 1}" : null;
-
-    protected override async Task<WorkOutcome> RunAsync(Command c, CancellationToken ct)
+    /// <summary>One partition's sweep (an activity of the orchestration). Idempotent.</summary>
+    public async Task<SweepReport> RunBucketAsync(SweepBucket c, CancellationToken ct)
     {
-        if (c.RepairIdentities) await RepairIdentitiesAsync(c.TenantId, c.Bucket, ct);
-        await SweepAsync(c.TenantId, c.Bucket, ct);
-        return WorkOutcome.Done;
+        var merged = c.RepairIdentities ? await RepairIdentitiesAsync(c.TenantId, c.Bucket, ct) : 0;
+        var report = await SweepAsync(c.TenantId, c.Bucket, ct);
+        return report with { Merged = merged };
     }
 
     /// <summary>

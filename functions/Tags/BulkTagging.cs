@@ -8,13 +8,12 @@ using Siyu.Core.Validation;
 using Siyu.Functions.Api;
 using Siyu.Functions.Audience;
 using Siyu.Functions.Audit;
-using Siyu.Functions.Hosting;
+using Siyu.Functions.Operations;
 using Siyu.Functions.Tenants;
 using Siyu.Storage.Identities;
 using Siyu.Storage.Jobs;
 using Siyu.Storage.Privacy;
 using Siyu.Storage.Profiles;
-using Siyu.Storage.Queues;
 
 namespace Siyu.Functions.Tags;
 
@@ -25,17 +24,15 @@ public sealed record BulkTagAccepted(string JobId, string Status, int Total, str
 
 /// <summary>
 /// Tagging many people at once (up to <see cref="MaxTargets"/> per call): the call answers 202 with a job at once; the
-/// work runs from the bulk-tag queue in chunks, each idempotent, and the job shows its progress. Every person is
+/// job's orchestration (<see cref="BulkTagOrchestration"/>) fans its chunks out as activities, each idempotent, and
+/// the job shows its progress. Every person is
 /// tagged as by hand: consent for sensitive tags checked, tag history written, segments refreshed in the same write.
 /// </summary>
 public sealed class BulkTagging(
-    TagJobStore jobs, ProfileRefresher refresher, IdentityStore identities, DefinitionStore definitions, IQueueService queues, QueueNames names,
-    TimeProvider clock, ILogger<BulkTagging> log) : JsonCommandHandler<BulkTagging.Command>(log)
+    TagJobStore jobs, ProfileRefresher refresher, IdentityStore identities, DefinitionStore definitions, DurableAccess durable, TimeProvider clock)
 {
     public const int MaxTargets = 10_000;
     public const int ChunkSize = 500;
-
-    public sealed record Command(string TenantId, string JobId, int Chunk);
 
     public static void Map(IEndpointRouteBuilder app)
     {
@@ -115,20 +112,15 @@ public sealed class BulkTagging(
     private async Task EnqueueAsync(string tenantId, string jobId, string tag, string action, string by, IReadOnlyList<IReadOnlyList<string>> chunks, CancellationToken ct)
     {
         await jobs.CreateAsync(tenantId, jobId, tag, action, by, chunks, ct);
-        var queue = queues.Queue(names.BulkTag);
-        await Parallel.ForEachAsync(Enumerable.Range(0, chunks.Count), new ParallelOptions { MaxDegreeOfParallelism = 8, CancellationToken = ct },
-            async (i, token) => await queue.SendAsync(JsonSerializer.Serialize(new Command(tenantId, jobId, i), JsonSerializerOptions.Web), ct: token));
+        await durable.StartOnceAsync(BulkTagOrchestration.Name, OperationIds.BulkTag(tenantId, jobId), new BulkTagJobRef(tenantId, jobId, chunks.Count), ct);
     }
 
-    protected override string Kind => "bulk tag";
-
-    protected override string? Invalid(Command c) => string.IsNullOrEmpty(c.TenantId) || string.IsNullOrEmpty(c.JobId) || c.Chunk < 0 ? "needs tenantId, jobId and chunk" : null;
-
-    protected override async Task<WorkOutcome> RunAsync(Command c, CancellationToken ct)
+    /// <summary>Tags one chunk of a job, once: a chunk already done (an activity run again) is left as it is. True when the chunk is done.</summary>
+    public async Task<bool> RunChunkAsync(BulkTagChunk c, CancellationToken ct)
     {
-        var chunk = await jobs.GetChunkAsync(c.TenantId, c.JobId, c.Chunk, ct);
-        if (chunk is null) return WorkOutcome.Poison($"no chunk {c.Chunk} of job {c.JobId}");
-        if (chunk.Done) return WorkOutcome.Done; // a redelivered message
+        var chunk = await jobs.GetChunkAsync(c.TenantId, c.JobId, c.Chunk, ct)
+                    ?? throw new InvalidOperationException($"no chunk {c.Chunk} of job {c.JobId}");
+        if (chunk.Done) return true;
         var defs = await definitions.GetAsync(c.TenantId, ct);
         var add = chunk.Action == "add";
         var now = clock.GetUtcNow();
@@ -155,6 +147,6 @@ public sealed class BulkTagging(
             }
         });
         await jobs.CompleteChunkAsync(c.TenantId, c.JobId, c.Chunk, new ChunkResult(tagged, unchanged, skipped, failed), ct);
-        return WorkOutcome.Done;
+        return true;
     }
 }

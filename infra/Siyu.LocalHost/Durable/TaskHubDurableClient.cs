@@ -16,15 +16,17 @@ internal sealed class TaskHubDurableClient(string hubName, TaskHubClient client,
     : DurableTaskClient(hubName)
 {
     private static readonly TimeSpan Poll = TimeSpan.FromMilliseconds(200);
+    private static readonly CoreStatus[] RunningStates = [CoreStatus.Pending, CoreStatus.Running, CoreStatus.ContinuedAsNew, CoreStatus.Suspended];
 
     public override async Task<string> ScheduleNewOrchestrationInstanceAsync(TaskName orchestratorName, object? input = null,
         StartOrchestrationOptions? options = null, CancellationToken cancellation = default)
     {
         var id = options?.InstanceId ?? Guid.NewGuid().ToString("N");
         var version = options?.Version?.Version ?? "";
+        // As the extension does by default: an id whose instance is still pending or running is refused, not restarted.
         var instance = options?.StartAt is { } at
             ? await client.CreateScheduledOrchestrationInstanceAsync(orchestratorName.Name, version, id, input, at.UtcDateTime)
-            : await client.CreateOrchestrationInstanceAsync(orchestratorName.Name, version, id, input);
+            : await client.CreateOrchestrationInstanceAsync(orchestratorName.Name, version, id, input, null, RunningStates);
         return instance.InstanceId;
     }
 
@@ -54,7 +56,27 @@ internal sealed class TaskHubDurableClient(string hubName, TaskHubClient client,
         new((await service.PurgeInstanceHistoryAsync(instanceId)).InstancesDeleted);
 
     public override AsyncPageable<OrchestrationMetadata> GetAllInstancesAsync(OrchestrationQuery? filter = null) =>
-        throw new NotSupportedException("the local host's Durable client does not list instances; ask for one by its id");
+        Pageable.Create(async (continuation, pageSize, ct) =>
+        {
+            var condition = new DurableTask.AzureStorage.Tracking.OrchestrationInstanceStatusQueryCondition
+            {
+                InstanceIdPrefix = filter?.InstanceIdPrefix,
+                RuntimeStatus = filter?.Statuses?.Select(CoreOf).ToList(),
+                CreatedTimeFrom = filter?.CreatedFrom?.UtcDateTime ?? default,
+                CreatedTimeTo = filter?.CreatedTo?.UtcDateTime ?? default,
+                FetchInput = filter?.FetchInputsAndOutputs ?? false,
+                FetchOutput = filter?.FetchInputsAndOutputs ?? false,
+            };
+            var result = await service.GetOrchestrationStateAsync(condition, pageSize ?? filter?.PageSize ?? OrchestrationQuery.DefaultPageSize,
+                continuation ?? filter?.ContinuationToken, ct);
+            return new Page<OrchestrationMetadata>(result.OrchestrationState.Select(s => Metadata(s, filter?.FetchInputsAndOutputs ?? false)).ToList(),
+                string.IsNullOrEmpty(result.ContinuationToken) ? null : result.ContinuationToken);
+        });
+
+    public override async Task<Microsoft.DurableTask.Client.PurgeResult> PurgeAllInstancesAsync(PurgeInstancesFilter filter, PurgeInstanceOptions? options = null,
+        CancellationToken cancellation = default) =>
+        new((await service.PurgeInstanceHistoryAsync(filter.CreatedFrom?.UtcDateTime ?? DateTime.MinValue, filter.CreatedTo?.UtcDateTime,
+            filter.Statuses?.Select(CoreOf))).InstancesDeleted);
 
     public override ValueTask DisposeAsync() => ValueTask.CompletedTask;
 
@@ -78,6 +100,16 @@ internal sealed class TaskHubDurableClient(string hubName, TaskHubClient client,
         SerializedCustomStatus = withData ? state.Status : null,
         FailureDetails = state.OrchestrationStatus == CoreStatus.Failed && state.FailureDetails is { } f
             ? new TaskFailureDetails(f.ErrorType, f.ErrorMessage, f.StackTrace, null, null) : null,
+    };
+
+    private static CoreStatus CoreOf(OrchestrationRuntimeStatus status) => status switch
+    {
+        OrchestrationRuntimeStatus.Running => CoreStatus.Running,
+        OrchestrationRuntimeStatus.Completed => CoreStatus.Completed,
+        OrchestrationRuntimeStatus.Failed => CoreStatus.Failed,
+        OrchestrationRuntimeStatus.Terminated => CoreStatus.Terminated,
+        OrchestrationRuntimeStatus.Suspended => CoreStatus.Suspended,
+        _ => CoreStatus.Pending,
     };
 
     private static OrchestrationRuntimeStatus Status(CoreStatus status) => status switch

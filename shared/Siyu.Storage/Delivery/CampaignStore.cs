@@ -17,7 +17,12 @@ public static class CampaignStatus
 
 /// <summary>A campaign as stored: its definition, the request it came from (for idempotent starts) and where it is.</summary>
 public sealed record StoredCampaign(string TenantId, string Id, CampaignDefinition Definition, JsonObject Document, string RequestHash, string Status,
-    int Parts, DateTimeOffset CreatedAt, string CreatedBy, DateTimeOffset? StartedAt, DateTimeOffset? CancelledAt, ETag ETag);
+    int Parts, DateTimeOffset CreatedAt, string CreatedBy, DateTimeOffset? StartedAt, DateTimeOffset? CancelledAt, ETag ETag)
+{
+    /// <summary>When its orchestration found every recipient decided, and the counts it wrote then.</summary>
+    public DateTimeOffset? FinishedAt { get; init; }
+    public JsonObject? Summary { get; init; }
+}
 
 /// <summary>
 /// How far one fan-out part (a profile bucket of a segment, or a chunk of an uploaded list) has got: where its next page
@@ -93,6 +98,14 @@ public sealed class CampaignStore(StorageTables tables)
         catch (RequestFailedException e) when (e.Status == 412) { return false; }
     }
 
+    /// <summary>Records that every recipient is decided, with the counts at that moment (written again by a repeated finish, to the same effect).</summary>
+    public async Task FinishAsync(string tenantId, string id, JsonObject summary, DateTimeOffset now, CancellationToken ct = default)
+    {
+        var row = new TableEntity(tenantId, id) { ["FinishedAt"] = now };
+        EntityJson.Write(row, "Summary", summary);
+        await Table.UpdateEntityAsync(row, ETag.All, TableUpdateMode.Merge, ct);
+    }
+
     public async Task<FanOutPart> GetPartAsync(string tenantId, string id, int part, CancellationToken ct = default)
     {
         var row = await Table.GetEntityIfExistsAsync<TableEntity>(tenantId, PartKey(id, part), cancellationToken: ct);
@@ -148,6 +161,10 @@ public sealed class CampaignStore(StorageTables tables)
         if (definition.Identities is not null) definition = definition with { Identities = [] };
         return new StoredCampaign(row.PartitionKey, row.RowKey, definition, doc, row.GetString("RequestHash") ?? "", row.GetString("Status") ?? CampaignStatus.Running,
             row.GetInt32("Parts") ?? 0, row.GetDateTimeOffset("CreatedAt") ?? default, row.GetString("CreatedBy") ?? "",
-            row.GetDateTimeOffset("StartedAt"), row.GetDateTimeOffset("CancelledAt"), row.ETag);
+            row.GetDateTimeOffset("StartedAt"), row.GetDateTimeOffset("CancelledAt"), row.ETag)
+        {
+            FinishedAt = row.GetDateTimeOffset("FinishedAt"),
+            Summary = EntityJson.ReadText(row, "Summary") is { } summary ? JsonNode.Parse(summary) as JsonObject : null,
+        };
     }
 }

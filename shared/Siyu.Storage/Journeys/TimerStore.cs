@@ -24,6 +24,7 @@ public sealed class TimerStore(StorageTables tables)
     public const int Shards = 8;
     private const string CursorPartition = "cursor";
     private const string CursorRow = "sweep";
+    private const string ClockRow = "clock";
 
     public TableClient Table => tables.Timers;
 
@@ -115,6 +116,16 @@ public sealed class TimerStore(StorageTables tables)
         var row = await Table.GetEntityIfExistsAsync<TableEntity>(CursorPartition, CursorRow, cancellationToken: ct);
         return row.HasValue ? row.Value!.GetString("Hour") : null;
     }
+
+    /// <summary>When the journey clock means to wake next (<see cref="DateTimeOffset.MaxValue"/> while it sweeps); null when it never ran.</summary>
+    public async Task<DateTimeOffset?> ReadClockWakeAsync(CancellationToken ct = default)
+    {
+        var row = await Table.GetEntityIfExistsAsync<TableEntity>(CursorPartition, ClockRow, cancellationToken: ct);
+        return row.HasValue && row.Value!.GetInt64("WakeTicks") is { } ticks ? new DateTimeOffset(ticks, TimeSpan.Zero) : null;
+    }
+
+    public Task WriteClockWakeAsync(DateTimeOffset wakeAt, CancellationToken ct = default) =>
+        Table.UpsertEntityAsync(new TableEntity(CursorPartition, ClockRow) { ["WakeTicks"] = wakeAt.UtcTicks }, TableUpdateMode.Replace, ct);
 
     public Task WriteCursorAsync(string hour, CancellationToken ct = default) =>
         Table.UpsertEntityAsync(new TableEntity(CursorPartition, CursorRow) { ["Hour"] = hour }, TableUpdateMode.Replace, ct);

@@ -64,7 +64,7 @@ public sealed class TracingTests(TracedApp app) : IClassFixture<TracedApp>
             s => s.Any(a => a.Kind == ActivityKind.Client && a.GetTagItem("server.port")?.ToString() == app.Fake.BaseUrl.Port.ToString()),
             what: "the provider call in the request's trace");
         var names = app.Service<QueueNames>();
-        Assert.Contains(spans, s => s.Source.Name == Telemetry.SourceName && s.DisplayName == $"{names.Campaigns} process");
+        Assert.Contains(spans, s => s.Source.Name == Telemetry.SourceName && s.DisplayName == "campaign fan-out");
         Assert.Contains(spans, s => s.Source.Name == Telemetry.SourceName && names.Deliveries.Any(q => s.DisplayName == $"{q} process"));
         // The provider call happens inside the delivery round.
         var send = spans.First(a => a.Kind == ActivityKind.Client && a.GetTagItem("server.port")?.ToString() == app.Fake.BaseUrl.Port.ToString());

@@ -33,10 +33,13 @@ public class SiyuApp : IAsyncLifetime, IAsyncDisposable
             // The queue triggers' connection (host.json and the [QueueTrigger] attributes name it).
             ["SiyuStorage"] = connectionString,
             ["Storage:Prefix"] = Prefix,
+            // Its own task hub (letters and digits).
+            ["Durable:HubName"] = "h" + new string(Prefix.Where(char.IsLetterOrDigit).ToArray()),
             ["Operator:BootstrapKey"] = OperatorKey,
             // Quicker than production: an idle queue is looked at every 200 ms, a failed message is tried again at once.
             [$"{HostJson.OverridePrefix}:extensions:queues:maxPollingInterval"] = "00:00:00.200",
             [$"{HostJson.OverridePrefix}:extensions:queues:visibilityTimeout"] = "00:00:00",
+            [$"{HostJson.OverridePrefix}:extensions:durableTask:storageProvider:maxQueuePollingInterval"] = "00:00:00.500",
             ["Logging:LogLevel:Default"] = "Warning",
         };
         var builder = new AppBuilder(settings);
@@ -65,6 +68,9 @@ public class SiyuApp : IAsyncLifetime, IAsyncDisposable
     private LocalFunctionsHost Host => _host ?? throw new InvalidOperationException("the app is not started (InitializeAsync)");
 
     public IServiceProvider Services => Host.Services;
+
+    /// <summary>The app's task hub, as a <c>[DurableClient]</c> gets it.</summary>
+    public Microsoft.DurableTask.Client.DurableTaskClient Durable => Host.DurableClient ?? throw new InvalidOperationException("the app has no Durable functions");
 
     public T Service<T>() where T : notnull => Services.GetRequiredService<T>();
 

@@ -184,7 +184,7 @@ public sealed class MergeTests(SiyuApp app) : IClassFixture<SiyuApp>
     }
 
     [Fact]
-    public async Task A_merge_interrupted_after_its_first_step_is_finished_from_the_merge_queue()
+    public async Task A_merge_interrupted_after_its_first_step_is_finished_by_its_orchestration()
     {
         var tenant = await app.NewTenantAsync();
         var (p1, p2) = (ConsentApi.NewPhone(), ConsentApi.NewPhone());
@@ -196,9 +196,10 @@ public sealed class MergeTests(SiyuApp app) : IClassFixture<SiyuApp>
         // A process marked the profile as merged, then died: nothing was folded, copied or re-pointed.
         var profiles = app.Service<Siyu.Storage.Profiles.ProfileStore>();
         await profiles.UpdateAsync(tenant.Id, merged, s => { s.MergedInto = survivor; return true; }, followAliases: false);
-        var names = app.Service<Siyu.Functions.Hosting.QueueNames>();
-        await app.Service<Siyu.Storage.Queues.IQueueService>().Queue(names.Merge)
-            .SendAsync(JsonSerializer.Serialize(new { tenantId = tenant.Id, profileId = merged, otherProfileId = survivor }));
+        // Its orchestration, as the merge announced it (without the wait before it looks).
+        await app.Durable.ScheduleNewOrchestrationInstanceAsync(Siyu.Functions.Merges.MergeOrchestration.Name,
+            new Siyu.Functions.Merges.MergeWork(tenant.Id, merged, survivor, false, SettleSeconds: 0),
+            new Microsoft.DurableTask.StartOrchestrationOptions(Siyu.Functions.Operations.OperationIds.Merge(tenant.Id, merged, survivor)));
 
         // The last step shrinks the alias, after the survivor has folded it in: wait for that, not for the fold.
         var alias = await Eventually.Get(async () => (await profiles.ReadAsync(tenant.Id, merged))!.Value.State,
