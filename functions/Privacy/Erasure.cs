@@ -74,8 +74,8 @@ public sealed class Erasure(
     /// <summary>One holder deletes what it keeps of the person (nothing once the profile row is gone: every holder has run by then).</summary>
     public async Task EraseHeldAsync(string tenantId, string profileId, string holderName, CancellationToken ct)
     {
-        var holder = holders.FirstOrDefault(h => h.GetType().Name == holderName)
-                     ?? throw new InvalidOperationException($"no personal-data holder '{holderName}'");
+        // A holder this version no longer has keeps nothing to erase: the erasure goes on rather than failing forever.
+        if (holders.FirstOrDefault(h => h.GetType().Name == holderName) is not { } holder) return;
         if (await profiles.ReadAsync(tenantId, profileId, ct) is not { } stored) return;
         await holder.EraseAsync(new PersonalDataSubject(tenantId, profileId, stored.State, Core.Privacy.DataDefinitions.None, MaySeeSensitive: true), ct);
     }

@@ -129,6 +129,8 @@ public sealed record HostJson(string RoutePrefix, QueueTriggerSettings Queues, D
             ConnectionName = provider?["connectionName"]?.GetValue<string>() ?? provider?["connectionStringName"]?.GetValue<string>() ?? durableDefaults.ConnectionName,
             PartitionCount = Int(provider, "partitionCount") ?? durableDefaults.PartitionCount,
             MaxQueuePollingInterval = Time(provider, "maxQueuePollingInterval") ?? durableDefaults.MaxQueuePollingInterval,
+            ControlQueueVisibilityTimeout = Time(provider, "controlQueueVisibilityTimeout") ?? durableDefaults.ControlQueueVisibilityTimeout,
+            WorkItemQueueVisibilityTimeout = Time(provider, "workItemQueueVisibilityTimeout") ?? durableDefaults.WorkItemQueueVisibilityTimeout,
         };
         return new HostJson(prefix.Trim('/'), new QueueTriggerSettings
         {
@@ -174,4 +176,7 @@ public sealed record DurableSettings
     public string ConnectionName { get; init; } = "AzureWebJobsStorage";
     public int PartitionCount { get; init; } = 4;
     public TimeSpan MaxQueuePollingInterval { get; init; } = TimeSpan.FromSeconds(30);
+    /// <summary>How long a dequeued orchestration or activity message stays hidden: after a crash, the wait before another instance runs it.</summary>
+    public TimeSpan ControlQueueVisibilityTimeout { get; init; } = TimeSpan.FromMinutes(5);
+    public TimeSpan WorkItemQueueVisibilityTimeout { get; init; } = TimeSpan.FromMinutes(5);
 }

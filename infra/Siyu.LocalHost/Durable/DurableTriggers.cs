@@ -52,6 +52,8 @@ internal sealed class DurableTriggers : IAsyncDisposable
             StorageAccountClientProvider = new StorageAccountClientProvider(connection),
             PartitionCount = settings.PartitionCount,
             MaxQueuePollingInterval = settings.MaxQueuePollingInterval,
+            ControlQueueVisibilityTimeout = settings.ControlQueueVisibilityTimeout,
+            WorkItemQueueVisibilityTimeout = settings.WorkItemQueueVisibilityTimeout,
             LoggerFactory = loggers,
         });
         await service.CreateIfNotExistsAsync();

@@ -128,7 +128,9 @@ public sealed class DataRightsTests(SiyuApp app) : IClassFixture<SiyuApp>
     {
         // The first process dies inside the erasure, after the identity index and history are gone.
         var first = new CrashingApp();
-        first.With("AzureFunctionsJobHost:extensions:queues:visibilityTimeout", "00:00:02"); // the host tries a failed message again after 2 s
+        // What the dying process had taken off the task hub's queues shows again after 10 s (5 min by default).
+        first.With("AzureFunctionsJobHost:extensions:durableTask:storageProvider:workItemQueueVisibilityTimeout", "00:00:10");
+        first.With("AzureFunctionsJobHost:extensions:durableTask:storageProvider:controlQueueVisibilityTimeout", "00:00:10");
         await first.InitializeAsync();
         var tenant = await first.NewTenantAsync();
         var (id, phone, _) = await NewPersonAsync(tenant);
@@ -139,12 +141,12 @@ public sealed class DataRightsTests(SiyuApp app) : IClassFixture<SiyuApp>
         Assert.Null(await new Siyu.Storage.Identities.IdentityStore(tables, TimeProvider.System).LookupAsync(tenant.Id, $"phone:+86{phone}"));
         Assert.NotNull(await new Siyu.Storage.Profiles.ProfileStore(tables).ReadAsync(tenant.Id, id)); // half-way: the profile row is still there
 
-        // A new process on the same storage picks the message up again and finishes.
+        // A new process on the same task hub takes the orchestration up again and finishes.
         await using var second = new SiyuApp { Prefix = first.Prefix, OperatorKey = first.OperatorKey };
         await second.InitializeAsync();
         var admin = second.ClientWithKey(tenant.AdminKey);
         await Eventually.Get(() => admin.DeleteAsync($"/api/profiles/{id}"), r => r.StatusCode == HttpStatusCode.NoContent,
-            timeout: TimeSpan.FromSeconds(30), what: "the resumed erasure to finish");
+            timeout: TimeSpan.FromSeconds(40), what: "the resumed erasure to finish");
         Assert.Null(await second.Service<Siyu.Storage.Profiles.ProfileStore>().ReadAsync(tenant.Id, id));
         await AssertNothingLeftAsync(second, id, [phone]);
     }

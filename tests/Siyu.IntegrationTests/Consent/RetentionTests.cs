@@ -14,6 +14,16 @@ public sealed class ClockedApp : SiyuApp
 
     protected override void ConfigureMore(AppBuilder builder) =>
         builder.ConfigureServices(s => s.AddSingleton<TimeProvider>(Clock));
+
+    /// <summary>
+    /// Moves the app's clock on and rings the journey clock, as time passing would: the durable clock sleeps on the
+    /// task hub's real-time timers, so a jump of the app's clock alone would wake it only when real time got there.
+    /// </summary>
+    public async Task AdvanceAsync(TimeSpan by)
+    {
+        Clock.Advance(by);
+        await Service<Siyu.Functions.Journeys.ClockBell>().RingAsync(CancellationToken.None);
+    }
 }
 
 public sealed class RetentionTests(ClockedApp app) : IClassFixture<ClockedApp>

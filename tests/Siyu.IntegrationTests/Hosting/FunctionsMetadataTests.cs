@@ -147,7 +147,7 @@ public sealed class FunctionsMetadataTests(SiyuApp app) : IClassFixture<SiyuApp>
     public void The_schedules_are_timer_functions()
     {
         var timers = Functions().Where(f => f.Type == "timerTrigger").ToDictionary(f => f.Name, f => f.Text("schedule"));
-        Assert.Equal(["AudienceSweep", "JourneyTimers", "RetentionPurge"], timers.Keys.Order());
+        Assert.Equal(["AudienceSweep", "OperationsHousekeeping", "RetentionPurge"], timers.Keys.Order());
         Assert.All(timers.Values, s => Assert.NotNull(Cronos.CronExpression.Parse(s!, Cronos.CronFormat.IncludeSeconds)));
     }
 }

@@ -1,6 +1,8 @@
 using System.Text.Json;
 using Microsoft.Extensions.DependencyInjection;
 using Siyu.Functions.Hosting;
+using Siyu.Functions.Journeys;
+using Siyu.Functions.Operations;
 using Siyu.IntegrationTests.Infrastructure;
 using Siyu.IntegrationTests.WeChat;
 using Siyu.Storage.Account;
@@ -20,7 +22,7 @@ public sealed class WatchedApp : SiyuApp
 
 /// <summary>
 /// The product's queue and timer functions as the host runs them: a message no handler can take reaches the poison
-/// queue with its reason and leaves its queue, and the journey clock's timer function hands due timers on.
+/// queue with its reason and leaves its queue, and the durable journey clock hands due timers on.
 /// </summary>
 public sealed class TriggerTests(WatchedApp app) : IClassFixture<WatchedApp>
 {
@@ -43,16 +45,18 @@ public sealed class TriggerTests(WatchedApp app) : IClassFixture<WatchedApp>
     }
 
     [Fact]
-    public async Task The_journey_clocks_timer_function_hands_a_timer_on_once_it_falls_due()
+    public async Task The_journey_clock_hands_a_filed_timer_on_once_it_falls_due()
     {
-        // Filed in the index (due beyond the 10 s that would queue it at once), so only the timer sweep can hand it on.
+        // Filed in the index (due beyond the 10 s that would queue it at once), so only the durable clock can hand it on.
         var run = "run-" + Guid.NewGuid().ToString("N");
         var due = DateTimeOffset.UtcNow.AddSeconds(12);
-        await app.Service<TimerStore>().ArmAsync([new JourneyTimer("ticktest", 1, run, 1, due)], DateTimeOffset.UtcNow);
+        await app.Service<TimerArming>().ArmAsync([new JourneyTimer("ticktest", 1, run, 1, due)], DateTimeOffset.UtcNow, CancellationToken.None);
 
         var journeys = app.Service<QueueNames>().Journeys;
         var handed = await Eventually.Get(() => Task.FromResult(app.Queues.Sent.FirstOrDefault(m => journeys.Contains(m.Queue) && m.Text.Contains(run, StringComparison.Ordinal))),
             m => m.Text is not null, timeout: TimeSpan.FromSeconds(40), what: "the timer handed to a journey queue");
         Assert.True(DateTimeOffset.UtcNow >= due.AddSeconds(-1), "handed on before it fell due"); // queue visibility is whole seconds
+        var clock = await app.Durable.GetInstanceAsync(OperationIds.JourneyClock);
+        Assert.Equal(Microsoft.DurableTask.Client.OrchestrationRuntimeStatus.Running, clock?.RuntimeStatus); // asleep on its next durable timer
     }
 }

@@ -52,6 +52,8 @@ public class SiyuApp : IAsyncLifetime, IAsyncDisposable
             Services = builder.ConfigureAll,
             Listen = Listen,
         });
+        // What a function with a [DurableClient] input does first, done once for tests that call services directly.
+        if (_host.DurableClient is { } durable) _host.Services.GetRequiredService<Siyu.Functions.Operations.DurableAccess>().Use(durable);
     }
 
     public virtual async Task DisposeAsync()

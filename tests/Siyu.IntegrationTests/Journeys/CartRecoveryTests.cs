@@ -42,7 +42,7 @@ public sealed class CartRecoveryTests(ClockedApp app) : IClassFixture<ClockedApp
         await tenant.WaitForStats("cart", s => s.NodeCurrent("wait_pay") == People, "everyone waiting for payment");
 
         // The first 100 pay within the two hours: they take "arrived" and get no reminder.
-        app.Clock.Advance(TimeSpan.FromMinutes(30));
+        await app.AdvanceAsync(TimeSpan.FromMinutes(30));
         var payNow = phones.Take(100).ToList();
         await PostAll(tenant, payNow.Select(p => Event($"pay-{p}", "order_paid", p, app.Clock.GetUtcNow())));
         await tenant.WaitForStats("cart", s => s.NodeLeft("wait_pay", "arrived") == 100, "100 paid in time");
@@ -51,7 +51,7 @@ public sealed class CartRecoveryTests(ClockedApp app) : IClassFixture<ClockedApp
         await PostAll(tenant, [Event($"cart2-{phones[500]}", "add_to_cart", phones[500], app.Clock.GetUtcNow())]);
 
         // Two hours pass: the other 900 time out and are reminded, once each.
-        app.Clock.Advance(TimeSpan.FromMinutes(91));
+        await app.AdvanceAsync(TimeSpan.FromMinutes(91));
         var afterReminders = await tenant.WaitForStats("cart", s => s.NodeCurrent("wait_day") == 900, "900 reminded and waiting a day");
         Assert.Equal(900, afterReminders.NodeLeft("wait_pay", "timedOut"));
         Assert.Equal(900, afterReminders.NodeLeft("remind", "next"));
@@ -60,7 +60,7 @@ public sealed class CartRecoveryTests(ClockedApp app) : IClassFixture<ClockedApp
         var payLater = phones.Skip(100).Take(50).ToList();
         await PostAll(tenant, payLater.Select(p => Event($"pay-{p}", "order_paid", p, app.Clock.GetUtcNow())));
         await tenant.WaitForStats("cart", s => s.NodeLeft("wait_day", "arrived") == 50, "50 paid during the day");
-        app.Clock.Advance(TimeSpan.FromDays(1));
+        await app.AdvanceAsync(TimeSpan.FromDays(1));
         var split = await tenant.WaitForStats("cart", s => s.GetProperty("completed").GetInt64() == People, "every run ended");
 
         Assert.Equal(People, split.GetProperty("entered").GetInt64());

@@ -30,7 +30,7 @@ public sealed class FaultyApp : SiyuApp
     public FakeTimeProvider Clock { get; } = new(DateTimeOffset.UtcNow);
     public TestFaults Faults { get; } = new();
 
-    public FaultyApp() => With("AzureWebJobs.JourneyTimers.Disabled", "true");
+    public FaultyApp() => With($"AzureWebJobs.{Siyu.Functions.Journeys.JourneyClock.Name}.Disabled", "true");
 
     protected override void ConfigureMore(AppBuilder builder) => builder.ConfigureServices(s =>
     {

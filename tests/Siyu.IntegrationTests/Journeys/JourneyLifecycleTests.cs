@@ -171,13 +171,13 @@ public sealed class JourneyLifecycleTests(ClockedApp app) : IClassFixture<Clocke
         // Paused: the sleeper's wait times out while paused, and nothing happens until the journey resumes.
         Assert.Equal(HttpStatusCode.OK, (await tenant.Marketer().PostAsync("/api/journeys/waiting/pause", null)).StatusCode);
         await (await tenant.Enter("waiting", new { profileId = strangerId })).AssertProblem(HttpStatusCode.Conflict, "journey_paused");
-        app.Clock.Advance(TimeSpan.FromHours(2));
+        await app.AdvanceAsync(TimeSpan.FromHours(2));
         await Task.Delay(1500);
         var held = (await tenant.Runs(sleeperId)).GetProperty("journeys")[0];
         Assert.Equal("wait", held.GetProperty("node").GetString());
         Assert.Equal("active", held.GetProperty("status").GetString());
         Assert.Equal(HttpStatusCode.OK, (await tenant.Marketer().PostAsync("/api/journeys/waiting/resume", null)).StatusCode);
-        app.Clock.Advance(TimeSpan.FromMinutes(1));
+        await app.AdvanceAsync(TimeSpan.FromMinutes(1));
         var nudged = await RunOf(tenant, sleeperId, r => r.GetProperty("status").GetString() == "completed", "the sleeper nudged after resuming");
         Assert.Equal("timedOut", nudged.GetProperty("path")[0].GetProperty("branch").GetString());
 
