@@ -109,6 +109,7 @@ public static class Composition
         services.AddSingleton<JourneyWork>();
         services.AddSingleton<TimerSweep>();
         services.AddSingleton<ClockBell>();
+        services.AddSingleton<JourneyVersions>();
         services.AddSingleton<JourneyRunsHolder>();
         services.AddSingleton<IPersonalDataHolder>(sp => sp.GetRequiredService<JourneyRunsHolder>());
         services.AddSingleton<IMergeParticipant>(sp => sp.GetRequiredService<JourneyRunsHolder>());

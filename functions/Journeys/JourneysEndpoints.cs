@@ -43,6 +43,9 @@ public sealed record EnterResponse(int Entered, int AlreadyIn, int NotFound, int
 
 public sealed record EnterOutcome(string? ProfileId, string? Identity, string Outcome);
 
+/// <summary>A published version: its phase, its runs still going, when it drained, and the orchestration that follows it.</summary>
+public sealed record JourneyVersionView(int Version, string Phase, long Active, DateTimeOffset? DrainedAt, Siyu.Functions.Operations.OperationView? Orchestration);
+
 public sealed record NodeStatsView(string Id, string Type, long Entered, long Current, IReadOnlyDictionary<string, long> Left);
 
 public sealed record BranchStatsView(string Name, bool Control, long Assigned, long Converted, double? ConversionRate);
@@ -105,6 +108,13 @@ public static class JourneysEndpoints
             .WithName("GetJourneyVersion")
             .WithSummary("A published version of a journey, as published (runs keep the version they entered with)")
             .Produces<JsonObject>()
+            .ProducesProblem(StatusCodes.Status404NotFound);
+
+        group.MapGet("/{id}/versions", VersionsAsync)
+            .Allow(Role.Marketer, Role.Admin)
+            .WithName("ListJourneyVersions")
+            .WithSummary("Every published version: its phase (live, paused, superseded, archived, drained), runs still going, and its orchestration")
+            .Produces<List<JourneyVersionView>>()
             .ProducesProblem(StatusCodes.Status404NotFound);
 
         group.MapPost("/{id}/publish", PublishAsync)
@@ -193,7 +203,7 @@ public static class JourneysEndpoints
     }
 
     private static async Task<IResult> PublishAsync(string id, HttpContext http, JourneyStore store, AudienceStore audience, DefinitionStore definitions,
-        TemplateStore templates, JourneyCatalog catalog, AuditLog audit, TimeProvider clock, CancellationToken ct)
+        TemplateStore templates, JourneyCatalog catalog, JourneyVersions versions, AuditLog audit, TimeProvider clock, CancellationToken ct)
     {
         var tenant = http.Caller().TenantId;
         if (await Find(store, http, id, ct) is not { } journey) return NotFound(id);
@@ -204,12 +214,33 @@ public static class JourneysEndpoints
         if (await store.PublishAsync(tenant, journey, journey.Name, journey.Draft, clock.GetUtcNow(), ct) is not { } version)
             return Problems.Conflict("journey_changed", $"journey '{id}' was changed at the same moment; publish again");
         catalog.Invalidate(tenant);
+        await versions.PublishedAsync(tenant, id, version, ct);
         await audit.RecordAsync(http, AuditLog.Actions.JourneysChanged, null, $"journey {id} v{version} published");
         return Results.Ok(JourneyView.From((await store.GetAsync(tenant, id, ct))!));
     }
 
+    private static async Task<IResult> VersionsAsync(string id, HttpContext http, JourneyStore store, RunStore runs, JourneyVersions versions, CancellationToken ct)
+    {
+        var tenant = http.Caller().TenantId;
+        if (await Find(store, http, id, ct) is not { } journey) return NotFound(id);
+        var stats = await runs.StatsAsync(tenant, id, ct);
+        var list = new List<JourneyVersionView>();
+        for (var v = journey.Version; v >= 1; v--)
+        {
+            var orchestration = await versions.ViewAsync(tenant, id, v, ct);
+            var drained = await store.GetDrainedAtAsync(tenant, id, v, ct);
+            var phase = drained is not null ? VersionPhase.Drained
+                : journey.Status == JourneyStatus.Archived ? VersionPhase.Archived
+                : v < journey.Version ? VersionPhase.Superseded
+                : journey.Status == JourneyStatus.Paused ? VersionPhase.Paused : VersionPhase.Live;
+            list.Add(new JourneyVersionView(v, phase, Math.Max(0, stats.ActiveIn(v)), drained, orchestration));
+        }
+        return Results.Ok(list);
+    }
+
     private static void MapStatus(RouteGroupBuilder group, string action, string? from, string to, string summary) =>
-        group.MapPost($"/{{id}}/{action}", async (string id, HttpContext http, JourneyStore store, JourneyCatalog catalog, AuditLog audit, TimeProvider clock, CancellationToken ct) =>
+        group.MapPost($"/{{id}}/{action}", async (string id, HttpContext http, JourneyStore store, JourneyCatalog catalog, JourneyVersions versions, AuditLog audit,
+                TimeProvider clock, CancellationToken ct) =>
             {
                 var tenant = http.Caller().TenantId;
                 if (await Find(store, http, id, ct) is not { } journey) return NotFound(id);
@@ -219,6 +250,7 @@ public static class JourneysEndpoints
                 if (!await store.SetStatusAsync(tenant, journey, to, clock.GetUtcNow(), ct))
                     return Problems.Conflict("journey_changed", $"journey '{id}' was changed at the same moment; try again");
                 catalog.Invalidate(tenant);
+                await versions.ChangedAsync(tenant, id, journey.Version, ct);
                 await audit.RecordAsync(http, AuditLog.Actions.JourneysChanged, null, $"journey {id} {to}");
                 return Results.Ok(JourneyView.From((await store.GetAsync(tenant, id, ct))!));
             })

@@ -55,6 +55,11 @@ public sealed class JourneysHttpFunctions(HttpApi api)
         [DurableClient] DurableTaskClient durable) =>
         api.RunAsync(request, durable, "GET api/journeys/{id}/stats");
 
+    [Function("ListJourneyVersions")]
+    public Task ListJourneyVersions([HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "api/journeys/{id}/versions")] HttpRequest request,
+        [DurableClient] DurableTaskClient durable) =>
+        api.RunAsync(request, durable, "GET api/journeys/{id}/versions");
+
     [Function("GetJourneyVersion")]
     public Task GetJourneyVersion([HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "api/journeys/{id}/versions/{version:int}")] HttpRequest request,
         [DurableClient] DurableTaskClient durable) =>

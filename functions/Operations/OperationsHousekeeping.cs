@@ -3,6 +3,7 @@ using Microsoft.Extensions.Options;
 using Siyu.Functions.Campaigns;
 using Siyu.Functions.Journeys;
 using Siyu.Storage.Delivery;
+using Siyu.Storage.Journeys;
 using Siyu.Storage.Tenants;
 
 namespace Siyu.Functions.Operations;
@@ -14,28 +15,36 @@ public sealed class OperationSettings
     public int RetentionDays { get; set; } = 30;
 }
 
-public sealed record HousekeepingReport(int Purged, int CampaignsStarted);
+public sealed record HousekeepingReport(int Purged, int CampaignsStarted, int JourneyVersionsStarted);
 
 /// <summary>
 /// The orchestrations' hourly housekeeping: purges ended instances past their retention (their history holds ids
 /// only, but need not be kept), starts any stored campaign whose orchestration was never started (the process died
-/// between storing it and starting it), and makes sure the journey clock runs.
+/// between storing it and starting it), does the same for each journey's current version (and has the version before
+/// it look again, for a publish whose signal was lost), and makes sure the journey clock runs.
 /// </summary>
-public sealed class OperationsHousekeeping(DurableAccess durable, TenantStore tenants, CampaignStore campaigns, ClockBell bell,
+public sealed class OperationsHousekeeping(DurableAccess durable, TenantStore tenants, CampaignStore campaigns, JourneyStore journeys, JourneyVersions versions, ClockBell bell,
     IOptions<OperationSettings> settings, TimeProvider clock, ILogger<OperationsHousekeeping> log)
 {
     public async Task<HousekeepingReport> RunAsync(CancellationToken ct)
     {
         var purged = await PurgeAsync(ct);
         var started = 0;
+        var versionsStarted = 0;
         foreach (var tenant in await tenants.ListAsync(ct))
+        {
             foreach (var campaign in await campaigns.ListAsync(tenant.Id, ct))
                 if (campaign.FinishedAt is null && campaign.Status is CampaignStatus.Scheduled or CampaignStatus.Running or CampaignStatus.Cancelled
                     && await durable.StartOnceAsync(CampaignOrchestration.Name, OperationIds.Campaign(tenant.Id, campaign.Id), new CampaignRef(tenant.Id, campaign.Id), ct))
                     started++;
+            foreach (var journey in await journeys.ListAsync(tenant.Id, ct))
+                if (journey.Version > 0 && await versions.PublishedAsync(tenant.Id, journey.Id, journey.Version, ct))
+                    versionsStarted++;
+        }
         await bell.RingAsync(ct);
-        log.LogInformation("Operations housekeeping: {Purged} ended orchestrations purged, {Started} campaigns started", purged, started);
-        return new HousekeepingReport(purged, started);
+        log.LogInformation("Operations housekeeping: {Purged} ended orchestrations purged, {Started} campaigns and {Versions} journey versions started",
+            purged, started, versionsStarted);
+        return new HousekeepingReport(purged, started, versionsStarted);
     }
 
     /// <summary>Purges completed and terminated instances that last moved before the retention cut-off.</summary>

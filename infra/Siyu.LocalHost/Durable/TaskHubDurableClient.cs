@@ -97,7 +97,8 @@ internal sealed class TaskHubDurableClient(string hubName, TaskHubClient client,
         LastUpdatedAt = new DateTimeOffset(DateTime.SpecifyKind(state.LastUpdatedTime, DateTimeKind.Utc)),
         SerializedInput = withData ? state.Input : null,
         SerializedOutput = withData && state.OrchestrationStatus != CoreStatus.Failed ? state.Output : null,
-        SerializedCustomStatus = withData ? state.Status : null,
+        // As the extension answers: the custom status always, inputs and outputs only when asked for.
+        SerializedCustomStatus = state.Status,
         FailureDetails = state.OrchestrationStatus == CoreStatus.Failed && state.FailureDetails is { } f
             ? new TaskFailureDetails(f.ErrorType, f.ErrorMessage, f.StackTrace, null, null) : null,
     };

@@ -181,6 +181,7 @@ public static class JourneyInterpreter
                 case Stimulus.Enter:
                     if (i.Node is not null || !i.IsActive) return Ignored("already started");
                     _delta.Entered = 1;
+                    _delta.CountActive(i.Version, 1);
                     return Continue(J.Start);
 
                 case Stimulus.Leave leave:
@@ -377,6 +378,7 @@ public static class JourneyInterpreter
             i.Generation++;
             if (status == InstanceStatus.Completed) _delta.Completed++;
             else _delta.Exited++;
+            _delta.CountActive(i.Version, -1);
         }
 
         private StepResult Done() =>

@@ -22,8 +22,18 @@ public sealed class JourneyStats
     public Dictionary<string, NodeCounts> Nodes { get; set; } = new(StringComparer.Ordinal);
     /// <summary>"{split}:{branch}" → goal conversions of the people that split sent that way.</summary>
     public Dictionary<string, long> ConvertedBy { get; set; } = new(StringComparer.Ordinal);
+    /// <summary>Published version → runs of it still active (entered less ended): a version is drained at 0.</summary>
+    public Dictionary<string, long> ActiveByVersion { get; set; } = new(StringComparer.Ordinal);
 
-    public bool IsEmpty => Entered == 0 && Completed == 0 && Exited == 0 && Converted == 0 && Nodes.Count == 0 && ConvertedBy.Count == 0;
+    public bool IsEmpty => Entered == 0 && Completed == 0 && Exited == 0 && Converted == 0 && Nodes.Count == 0 && ConvertedBy.Count == 0 && ActiveByVersion.Count == 0;
+
+    public long ActiveIn(int version) => ActiveByVersion.GetValueOrDefault(version.ToString(System.Globalization.CultureInfo.InvariantCulture));
+
+    public void CountActive(int version, long by)
+    {
+        var key = version.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        ActiveByVersion[key] = ActiveByVersion.GetValueOrDefault(key) + by;
+    }
 
     public NodeCounts Node(string id)
     {
@@ -44,5 +54,6 @@ public sealed class JourneyStats
             foreach (var (branch, n) in counts.Left) mine.Left[branch] = mine.Left.GetValueOrDefault(branch) + n;
         }
         foreach (var (key, n) in other.ConvertedBy) ConvertedBy[key] = ConvertedBy.GetValueOrDefault(key) + n;
+        foreach (var (key, n) in other.ActiveByVersion) ActiveByVersion[key] = ActiveByVersion.GetValueOrDefault(key) + n;
     }
 }

@@ -52,6 +52,24 @@ public sealed class JourneyStore(StorageTables tables)
         return row.HasValue && row.Value!.GetString("Definition") is { } json ? JsonNode.Parse(json) : null;
     }
 
+    /// <summary>When a published version's last run ended after it stopped being the live one (null while it still has runs or is current).</summary>
+    public async Task<DateTimeOffset?> GetDrainedAtAsync(string tenantId, string journeyId, int version, CancellationToken ct = default)
+    {
+        var row = await tables.Journeys.GetEntityIfExistsAsync<TableEntity>(tenantId, VersionKey(journeyId, version), ["DrainedAt"], ct);
+        return row.HasValue ? row.Value!.GetDateTimeOffset("DrainedAt") : null;
+    }
+
+    /// <summary>Records that the version is drained; the first time wins.</summary>
+    public async Task MarkDrainedAsync(string tenantId, string journeyId, int version, DateTimeOffset at, CancellationToken ct = default)
+    {
+        if (await GetDrainedAtAsync(tenantId, journeyId, version, ct) is not null) return;
+        try
+        {
+            await tables.Journeys.UpdateEntityAsync(new TableEntity(tenantId, VersionKey(journeyId, version)) { ["DrainedAt"] = at }, ETag.All, TableUpdateMode.Merge, ct);
+        }
+        catch (RequestFailedException e) when (e.Status == 404) { }
+    }
+
     /// <summary>Saves a draft; a new journey starts as a draft. False when <paramref name="ifMatch"/> no longer holds.</summary>
     public async Task<bool> SaveDraftAsync(string tenantId, string journeyId, string name, JsonNode draft, StoredJourney? existing, DateTimeOffset now, CancellationToken ct = default)
     {
