@@ -50,7 +50,11 @@ public static class OperationsEndpoints
         };
         if (statuses is { Count: 0 })
             return Problems.BadRequest("invalid_status", "status is one of failed, stuck, running, completed, all");
-        var query = new OrchestrationQuery { InstanceIdPrefix = OperationIds.TenantPrefix(http.Caller().TenantId), Statuses = statuses, PageSize = 100 };
+        // Outputs too: a failed instance's error travels with its output on the Azure Storage backend (inputs and outputs are ids only).
+        var query = new OrchestrationQuery
+        {
+            InstanceIdPrefix = OperationIds.TenantPrefix(http.Caller().TenantId), Statuses = statuses, PageSize = 100, FetchInputsAndOutputs = true,
+        };
         var list = new List<OperationView>();
         var now = clock.GetUtcNow();
         await foreach (var instance in durable.Client.GetAllInstancesAsync(query))

@@ -119,7 +119,7 @@ public sealed class BulkTagging(
     public async Task<bool> RunChunkAsync(BulkTagChunk c, CancellationToken ct)
     {
         var chunk = await jobs.GetChunkAsync(c.TenantId, c.JobId, c.Chunk, ct)
-                    ?? throw new InvalidOperationException($"no chunk {c.Chunk} of job {c.JobId}");
+                    ?? throw new Operations.PermanentStepFailure($"no chunk {c.Chunk} of job {c.JobId}");
         if (chunk.Done) return true;
         var defs = await definitions.GetAsync(c.TenantId, ct);
         var add = chunk.Action == "add";

@@ -63,7 +63,10 @@ internal sealed class DurableTriggers : IAsyncDisposable
                         ?? JsonDataConverter.Default;
         var shims = new DurableTaskShimFactory(new DurableTaskWorkerOptions { DataConverter = converter }, loggers);
         var client = new TaskHubDurableClient(hub, new TaskHubClient(service, new SdkDataConverter(converter), loggers), service, converter);
-        return new DurableTriggers(new TaskHubWorker(service, loggers), client, converter, shims, loggers, stopping);
+        // As the extension runs isolated workers' orchestrations: failures travel as failure details (type, message,
+        // stack), which is what a retry policy's HandleFailure and a client's FailureDetails read.
+        var worker = new TaskHubWorker(service, loggers) { ErrorPropagationMode = ErrorPropagationMode.UseFailureDetails };
+        return new DurableTriggers(worker, client, converter, shims, loggers, stopping);
     }
 
     public void Add(FunctionInvoker invoker)

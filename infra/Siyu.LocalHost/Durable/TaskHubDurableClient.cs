@@ -99,9 +99,25 @@ internal sealed class TaskHubDurableClient(string hubName, TaskHubClient client,
         SerializedOutput = withData && state.OrchestrationStatus != CoreStatus.Failed ? state.Output : null,
         // As the extension answers: the custom status always, inputs and outputs only when asked for.
         SerializedCustomStatus = state.Status,
-        FailureDetails = state.OrchestrationStatus == CoreStatus.Failed && state.FailureDetails is { } f
-            ? new TaskFailureDetails(f.ErrorType, f.ErrorMessage, f.StackTrace, null, null) : null,
+        FailureDetails = state.OrchestrationStatus == CoreStatus.Failed ? FailureOf(state) : null,
     };
+
+    /// <summary>
+    /// A failed instance's error. The Azure Storage backend keeps no failure-details column: the instance row's output
+    /// holds them, serialized, which is where the extension reads them from too.
+    /// </summary>
+    private static TaskFailureDetails? FailureOf(OrchestrationState state)
+    {
+        if (state.FailureDetails is { } f) return new TaskFailureDetails(f.ErrorType, f.ErrorMessage, f.StackTrace, null, null);
+        if (string.IsNullOrEmpty(state.Output)) return null;
+        try
+        {
+            if (Newtonsoft.Json.JsonConvert.DeserializeObject<DurableTask.Core.FailureDetails>(state.Output) is { ErrorType: not null } d)
+                return new TaskFailureDetails(d.ErrorType, d.ErrorMessage, d.StackTrace, null, null);
+        }
+        catch (Newtonsoft.Json.JsonException) { }
+        return new TaskFailureDetails("OrchestrationFailed", state.Output, null, null, null);
+    }
 
     private static CoreStatus CoreOf(OrchestrationRuntimeStatus status) => status switch
     {
