@@ -3,8 +3,8 @@ using System.Diagnostics;
 namespace Siyu.Azurite;
 
 /// <summary>
-/// A throwaway, in-memory Azurite on free loopback ports. Table and Queue services run as two Node processes,
-/// so each gets its own event loop (and core) — Azurite is single-threaded per process.
+/// A throwaway Azurite on free loopback ports, in memory (or in a folder, to survive a restart). Table, Queue and Blob
+/// services run as separate Node processes, so each gets its own event loop (and core) — Azurite is single-threaded per process.
 /// </summary>
 public sealed class AzuriteProcess : IAsyncDisposable
 {
@@ -13,6 +13,8 @@ public sealed class AzuriteProcess : IAsyncDisposable
     public const string AccountKey = "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==";
 
     private readonly List<Process> _processes = new();
+    /// <summary>Where the data is kept on disk; null for in memory.</summary>
+    private string? _location;
 
     public int TablePort { get; private set; }
     public int QueuePort { get; private set; }
@@ -34,19 +36,15 @@ public sealed class AzuriteProcess : IAsyncDisposable
     /// <summary>One Azurite for the whole process (a test run), started on first use and killed when the process exits.</summary>
     public static Task<AzuriteProcess> SharedAsync() => SharedInstance.Value;
 
-    public static async Task<AzuriteProcess> StartAsync(CancellationToken ct = default)
+    /// <param name="location">A folder to keep the data in, so that <see cref="RestartAsync"/> finds it again; in memory when null.</param>
+    public static async Task<AzuriteProcess> StartAsync(CancellationToken ct = default, string? location = null)
     {
-        var azurite = new AzuriteProcess();
+        var azurite = new AzuriteProcess { _location = location };
         try
         {
             // The ports reserved at once, so they differ: two services on one port would answer each other's requests.
             var ports = FreePorts(3);
-            var table = azurite.StartService("azurite-table", "--tablePort", ports[0], ct);
-            var queue = azurite.StartService("azurite-queue", "--queuePort", ports[1], ct);
-            var blob = azurite.StartService("azurite-blob", "--blobPort", ports[2], ct);
-            azurite.TablePort = await table;
-            azurite.QueuePort = await queue;
-            azurite.BlobPort = await blob;
+            await azurite.StartAllAsync(ports[0], ports[1], ports[2], ct);
             return azurite;
         }
         catch
@@ -54,6 +52,37 @@ public sealed class AzuriteProcess : IAsyncDisposable
             await azurite.DisposeAsync();
             throw;
         }
+    }
+
+    /// <summary>Kills the services and starts them again on the same ports and data (an emulator, or a storage outage, coming back).</summary>
+    public async Task RestartAsync(TimeSpan downFor, CancellationToken ct = default)
+    {
+        if (_location is null) throw new InvalidOperationException("an in-memory Azurite loses its data on restart; start it with a location");
+        // Stopped, not killed: Azurite keeps its data in memory and saves it every few seconds, and a stop saves it
+        // (a kill would lose writes that real storage had acknowledged for good).
+        List<Process> running;
+        lock (_processes) { running = [.. _processes]; _processes.Clear(); }
+        foreach (var p in running)
+        {
+            using (var term = Process.Start("kill", ["-TERM", p.Id.ToString()])) await term.WaitForExitAsync(ct);
+            using var wait = CancellationTokenSource.CreateLinkedTokenSource(ct);
+            wait.CancelAfter(TimeSpan.FromSeconds(15));
+            try { await p.WaitForExitAsync(wait.Token); }
+            catch (OperationCanceledException) when (!ct.IsCancellationRequested) { p.Kill(entireProcessTree: true); }
+            p.Dispose();
+        }
+        await Task.Delay(downFor, ct);
+        await StartAllAsync(TablePort, QueuePort, BlobPort, ct);
+    }
+
+    private async Task StartAllAsync(int tablePort, int queuePort, int blobPort, CancellationToken ct)
+    {
+        var table = StartService("azurite-table", "--tablePort", tablePort, ct);
+        var queue = StartService("azurite-queue", "--queuePort", queuePort, ct);
+        var blob = StartService("azurite-blob", "--blobPort", blobPort, ct);
+        TablePort = await table;
+        QueuePort = await queue;
+        BlobPort = await blob;
     }
 
     /// <summary>The folder holding infra/azurite/node_modules, found by walking up from the working directory.</summary>
@@ -90,11 +119,11 @@ public sealed class AzuriteProcess : IAsyncDisposable
             UseShellExecute = false,
             WorkingDirectory = install,
         };
-        foreach (var arg in new[] { script, "--inMemoryPersistence", "--disableTelemetry", "--silent",
-                     "--disableProductStyleUrl", host, "127.0.0.1", portFlag, "0" })
+        psi.ArgumentList.Add(script);
+        if (_location is null) psi.ArgumentList.Add("--inMemoryPersistence");
+        else { psi.ArgumentList.Add("--location"); psi.ArgumentList.Add(_location); }
+        foreach (var arg in new[] { "--disableTelemetry", "--silent", "--disableProductStyleUrl", host, "127.0.0.1", portFlag, port.ToString() })
             psi.ArgumentList.Add(arg);
-
-        psi.ArgumentList[^1] = port.ToString();
         var process = Process.Start(psi) ?? throw new InvalidOperationException($"could not start {binary}");
         lock (_processes) _processes.Add(process);
 

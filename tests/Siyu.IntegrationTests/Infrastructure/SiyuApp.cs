@@ -25,7 +25,7 @@ public class SiyuApp : IAsyncLifetime, IAsyncDisposable
 
     public virtual async Task InitializeAsync()
     {
-        var connectionString = await SharedAzurite.ConnectionStringAsync();
+        var connectionString = await StorageConnectionStringAsync();
         var settings = new Dictionary<string, string?>
         {
             ["DOTNET_ENVIRONMENT"] = "Testing",
@@ -63,6 +63,9 @@ public class SiyuApp : IAsyncLifetime, IAsyncDisposable
     }
 
     async ValueTask IAsyncDisposable.DisposeAsync() => await DisposeAsync();
+
+    /// <summary>The Azurite the app runs on: the test run's shared one unless a test class brings its own.</summary>
+    protected virtual Task<string> StorageConnectionStringAsync() => SharedAzurite.ConnectionStringAsync();
 
     /// <summary>Settings and services of a test class, on top of the app's own.</summary>
     protected virtual void ConfigureMore(AppBuilder builder) { }
