@@ -89,14 +89,18 @@ public sealed class Erasure(
         await profiles.DeleteRowsAsync(ProfileStore.Partition(tenantId, profileId), [profileId], ct);
     }
 
-    /// <summary>Marks the receipt done and audits the completion, once.</summary>
-    public async Task CompleteAsync(string tenantId, string profileId, CancellationToken ct)
+    /// <summary>
+    /// Audits the completion and marks the receipt done, each once. <paramref name="at"/> is the step's own time (the
+    /// orchestration's, the same on every replay), so a step run again after a crash between the two writes adds no
+    /// second audit entry, and one that dies before the receipt is marked still leaves the entry.
+    /// </summary>
+    public async Task CompleteAsync(string tenantId, string profileId, DateTimeOffset at, CancellationToken ct)
     {
         var receipt = await privacy.Erasures.GetAsync(tenantId, profileId, ct);
         if (receipt is not null && receipt.Status == ErasureStatus.Done) return;
-        await privacy.Erasures.CompleteAsync(tenantId, profileId, clock.GetUtcNow(), ct);
-        await audit.AppendAsync(tenantId, [new AuditEntry(clock.GetUtcNow(), "profile.erase.completed", "system", "system",
-            $"erase:{profileId}", profileId, receipt is null ? null : $"requested by {receipt.RequestedBy} ({receipt.Reason})")], ct);
+        await audit.AppendOnceAsync(tenantId, new AuditEntry(at, "profile.erase.completed", "system", "system",
+            $"erase:{profileId}", profileId, receipt is null ? null : $"requested by {receipt.RequestedBy} ({receipt.Reason})"), $"erase~{profileId}", ct);
+        await privacy.Erasures.CompleteAsync(tenantId, profileId, at, ct);
     }
 
     /// <summary>Every step in order, in this process (what the orchestration does step by step). Safe to run any number of times, from any point.</summary>
@@ -106,6 +110,6 @@ public sealed class Erasure(
         await SuppressAsync(tenantId, profileId, ct);
         foreach (var holder in HolderNames) await EraseHeldAsync(tenantId, profileId, holder, ct);
         await DeleteProfileAsync(tenantId, profileId, ct);
-        await CompleteAsync(tenantId, profileId, ct);
+        await CompleteAsync(tenantId, profileId, clock.GetUtcNow(), ct);
     }
 }

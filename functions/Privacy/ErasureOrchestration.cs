@@ -7,6 +7,9 @@ namespace Siyu.Functions.Privacy;
 /// <summary>A person to erase, by ids (all the task hub keeps of them).</summary>
 public sealed record ErasureRef(string Tenant, string Profile);
 
+/// <summary>The last step: when it happens, as the orchestration saw it (the same on every replay, so the step is keyed by it).</summary>
+public sealed record ErasureCompletion(string Tenant, string Profile, DateTimeOffset At);
+
 /// <summary>One personal-data holder's step of an erasure.</summary>
 public sealed record ErasureHolderStep(string Tenant, string Profile, string Holder);
 
@@ -29,7 +32,7 @@ public static class ErasureOrchestration
         }
         context.SetCustomStatus(new { step = "profile" });
         await context.CallActivityAsync(nameof(ErasureActivities.ErasureProfile), person, Steps.Retried);
-        await context.CallActivityAsync(nameof(ErasureActivities.ErasureComplete), person, Steps.Retried);
+        await context.CallActivityAsync(nameof(ErasureActivities.ErasureComplete), new ErasureCompletion(person.Tenant, person.Profile, context.CurrentUtcDateTime), Steps.Retried);
         context.SetCustomStatus(new { step = "done" });
         return "erased";
     }
@@ -53,5 +56,5 @@ public sealed class ErasureActivities(Erasure erasure)
     public Task ErasureProfile([ActivityTrigger] ErasureRef p, CancellationToken ct) => erasure.DeleteProfileAsync(p.Tenant, p.Profile, ct);
 
     [Function(nameof(ErasureComplete))]
-    public Task ErasureComplete([ActivityTrigger] ErasureRef p, CancellationToken ct) => erasure.CompleteAsync(p.Tenant, p.Profile, ct);
+    public Task ErasureComplete([ActivityTrigger] ErasureCompletion p, CancellationToken ct) => erasure.CompleteAsync(p.Tenant, p.Profile, p.At, ct);
 }

@@ -1,3 +1,4 @@
+using Azure.Data.Tables;
 using System.Text.Json;
 using Siyu.Core.Identities;
 using Siyu.Core.Privacy;
@@ -29,7 +30,7 @@ public sealed record BulkTagAccepted(string JobId, string Status, int Total, str
 /// tagged as by hand: consent for sensitive tags checked, tag history written, segments refreshed in the same write.
 /// </summary>
 public sealed class BulkTagging(
-    TagJobStore jobs, ProfileRefresher refresher, IdentityStore identities, DefinitionStore definitions, DurableAccess durable, TimeProvider clock)
+    TagJobStore jobs, ProfileRefresher refresher, ProfileStore profiles, IdentityStore identities, DefinitionStore definitions, DurableAccess durable, TimeProvider clock)
 {
     public const int MaxTargets = 10_000;
     public const int ChunkSize = 500;
@@ -123,7 +124,8 @@ public sealed class BulkTagging(
         if (chunk.Done) return true;
         var defs = await definitions.GetAsync(c.TenantId, ct);
         var add = chunk.Action == "add";
-        var now = clock.GetUtcNow();
+        // The job's time, not this run's: a run after a crash writes the same marks and history rows, and can tell its own earlier changes.
+        var now = chunk.At ?? clock.GetUtcNow();
         int tagged = 0, unchanged = 0, skipped = 0, failed = 0;
         await Parallel.ForEachAsync(chunk.Targets, new ParallelOptions { MaxDegreeOfParallelism = 16, CancellationToken = ct }, async (target, token) =>
         {
@@ -141,12 +143,24 @@ public sealed class BulkTagging(
             switch (result)
             {
                 case ProfileUpdate.Written: Interlocked.Increment(ref tagged); break;
-                case ProfileUpdate.Unchanged when !refused: Interlocked.Increment(ref unchanged); break;
+                // Already so: by this job's earlier run of the chunk (its history row is there), or from before the job.
+                case ProfileUpdate.Unchanged when !refused:
+                    if (chunk.At is not null && await ChangedByThisJobAsync(c.TenantId, profileId, chunk.Tag, add, chunk.By, now, token)) Interlocked.Increment(ref tagged);
+                    else Interlocked.Increment(ref unchanged);
+                    break;
                 case ProfileUpdate.Busy: Interlocked.Increment(ref failed); break;
                 default: Interlocked.Increment(ref skipped); break;
             }
         });
         await jobs.CompleteChunkAsync(c.TenantId, c.JobId, c.Chunk, new ChunkResult(tagged, unchanged, skipped, failed), ct);
         return true;
+    }
+
+    /// <summary>Whether the person's tag history holds this job's change (same tag, action, author and job time).</summary>
+    private async Task<bool> ChangedByThisJobAsync(string tenantId, string profileId, string tag, bool added, string by, DateTimeOffset at, CancellationToken ct)
+    {
+        var row = ProfileStore.ToTagHistoryEntity(tenantId, profileId, tag, added, by, at);
+        var stored = await profiles.Table.GetEntityIfExistsAsync<TableEntity>(row.PartitionKey, row.RowKey, ["By"], ct);
+        return stored.HasValue && stored.Value!.GetString("By") == by;
     }
 }

@@ -625,13 +625,13 @@ public static class AudienceBench
             if (!response.IsSuccessStatusCode) throw new InvalidOperationException($"{what}: {(int)response.StatusCode} {await response.Content.ReadAsStringAsync()}");
     }
 
-    /// <summary>Waits until the ingest and sweep queues hold nothing, in flight or waiting.</summary>
+    /// <summary>Waits until the ingest queues hold nothing, in flight or waiting (the sweep is an orchestration now, with no queue of its own).</summary>
     private static async Task SettleAsync(BenchApp app)
     {
         var names = app.Services.GetRequiredService<QueueNames>();
         var queues = app.Services.GetRequiredService<IQueueService>();
         var deadline = Stopwatch.StartNew();
-        while ((await Task.WhenAll(names.Ingest.Append(names.Sweep).Select(q => queues.Queue(q).GetApproximateCountAsync()))).Sum() > 0)
+        while ((await Task.WhenAll(names.Ingest.Select(q => queues.Queue(q).GetApproximateCountAsync()))).Sum() > 0)
         {
             if (deadline.Elapsed > TimeSpan.FromMinutes(5)) throw new TimeoutException("queues did not drain");
             await Task.Delay(50);

@@ -24,6 +24,8 @@ public sealed class BenchApp : IAsyncDisposable
             ["Storage:ConnectionString"] = connectionString,
             ["SiyuStorage"] = connectionString,
             ["Storage:Prefix"] = prefix,
+            // host.json names the task hub %Durable:HubName%; one per prefix (letters and digits), so a restarted child finds its own.
+            ["Durable:HubName"] = "bench" + new string(prefix.Where(char.IsLetterOrDigit).ToArray()),
             ["Operator:BootstrapKey"] = operatorKey,
             ["Secrets:EncryptionKey"] = Convert.ToBase64String(System.Security.Cryptography.RandomNumberGenerator.GetBytes(32)),
             ["Logging:LogLevel:Default"] = "Warning",

@@ -19,25 +19,21 @@ namespace Siyu.Bench;
 /// <item>a second campaign to the same people (another template), cancelled once ~10% are sent: seconds from the
 /// cancel until the fake takes no new message for 3 s, and how many it took after the cancel;</item>
 /// <item>the process's working set at the end;</item>
-/// <item>with <c>--kill-at F</c>: a third campaign to the same people, sent by the app in a child process that is killed
-/// (SIGKILL) once F of its messages are taken, then finished by a fresh child over the same storage: the provider's
-/// requests per recipient, recipients asked twice, and sends recorded as unknown outcomes.</item>
 /// </list>
+/// Kill -9 and restart trials live in their own suite (<c>--suite kill</c>, see <see cref="KillBench"/>).
 /// The SMS account says its provider does not dedupe (as Aliyun and Tencent Cloud SMS do not), and the fake behaves
 /// so, unless <c>--dedupes true</c>: then sends go first and are recorded with their outcome, and the fake drops repeats.
 /// </summary>
 public static class CampaignBench
 {
-    private const string First = "bench_sms", Second = "bench_sms_cancel", Third = "bench_sms_kill";
-    private const string FirstProvider = "SMS_BENCH_1", SecondProvider = "SMS_BENCH_2", ThirdProvider = "SMS_BENCH_3";
+    private const string First = "bench_sms", Second = "bench_sms_cancel";
+    private const string FirstProvider = "SMS_BENCH_1", SecondProvider = "SMS_BENCH_2";
     private const string Prefix = "campaigns";
-    /// <summary>The kill run's claim and lease times: how long after the kill the fresh instance settles what was in flight.</summary>
-    private static readonly TimeSpan KillRunTimeout = TimeSpan.FromSeconds(20);
     private const int ProviderRate = 20_000;
 
-    private static string Phone(int p) => "139" + (10_000_000 + p).ToString(System.Globalization.CultureInfo.InvariantCulture);
-    private static bool NoConsent(int p) => p % 100 == 0;
-    private static bool Withdrawn(int p) => p % 100 is 1 or 2;
+    internal static string Phone(int p) => "139" + (10_000_000 + p).ToString(System.Globalization.CultureInfo.InvariantCulture);
+    internal static bool NoConsent(int p) => p % 100 == 0;
+    internal static bool Withdrawn(int p) => p % 100 is 1 or 2;
 
     public static async Task<int> RunAsync(Args o, string operatorKey)
     {
@@ -58,7 +54,6 @@ public static class CampaignBench
             // benchmark measures our side, so the bucket is set well above what the machine can do.
             ["Channels:RatePerSecond"] = ProviderRate.ToString(System.Globalization.CultureInfo.InvariantCulture),
             ["Channels:Burst"] = "1000",
-            // One key for every instance of the kill run: they read the account's API key that this one stored.
             ["Secrets:EncryptionKey"] = Convert.ToBase64String(System.Security.Cryptography.RandomNumberGenerator.GetBytes(32)),
         };
         await using var app = await BenchApp.StartAsync(azurite.ConnectionString, Prefix, operatorKey, listeners: true, settings);
@@ -70,7 +65,7 @@ public static class CampaignBench
         fake.RegisterApiKey(smsKey, o.Dedupes);
         await Ok(await tenant.Admin.PutAsJsonAsync("/api/tenants/current/channels/sms", new { apiKey = smsKey, sender = "BENCH", dedupes = o.Dedupes }), "sms account");
         Console.WriteLine(o.Dedupes ? "the SMS provider dedupes: send, then record" : "the SMS provider does not dedupe: claim, send at most once, record");
-        foreach (var (template, provider) in new[] { (First, FirstProvider), (Second, SecondProvider), (Third, ThirdProvider) })
+        foreach (var (template, provider) in new[] { (First, FirstProvider), (Second, SecondProvider) })
             await Ok(await marketer.PutAsJsonAsync($"/api/templates/{template}", new
             {
                 channel = "sms", providerTemplate = provider, fields = new { text = "hi {{name}}" },
@@ -195,22 +190,12 @@ public static class CampaignBench
         var workingSetMb = me.WorkingSet64 / 1024.0 / 1024.0;
         var peakMb = me.PeakWorkingSet64 / 1024.0 / 1024.0;
 
-        // ---- 4. kill -9 mid-campaign, and a fresh instance --------------------------------------------------------------
-        KillRun? kill = null;
-        if (o.KillAt > 0)
-        {
-            // This process's app stops first: the run is the child processes' alone.
-            await app.DisposeAsync();
-            kill = await KillAndRestartAsync(o.KillAt, azurite.ConnectionString, operatorKey, settings, tenant.Id, fake, Campaign("bench kill", Third), expectedSent);
-            Console.WriteLine($"kill-and-restart: {kill}");
-        }
-
         // ---- report ---------------------------------------------------------------------------------------------------
         var batched = raw.BatchedEntitiesPerSecond;
         var fanOutRate = n / fanOutSeconds;
         var correct = sent == expectedSent && failed == 0 && accepted.Count == sent && recipientsTwice == 0
                       && suppressed.GetValueOrDefault("withdrawn") == expectedWithdrawn && suppressed.GetValueOrDefault("no_consent") == expectedNoConsent
-                      && secondAccepted == secondSent && (kill is null || kill.Correct(o.Dedupes, expectedSent));
+                      && secondAccepted == secondSent;
         var report = new List<string>
         {
             $"Run {DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC on {Environment.ProcessorCount} cores; Azurite in memory; app on Kestrel over loopback HTTP with its queue listeners, " +
@@ -238,7 +223,6 @@ public static class CampaignBench
                 $"sent {secondSent:N0}, cancelled {sp.GetProperty("cancelled").GetInt64():N0}, pending {sp.GetProperty("pending").GetInt64():N0}; fake accepted {secondAccepted:N0} | | |",
             $"| Working set at the end (app + fake provider + load generator, one process) | {workingSetMb:N0} MiB (peak {peakMb:N0} MiB) | | |",
         };
-        if (kill is not null) report.Add(kill.Row(o.KillAt, expectedSent));
         report.AddRange(new List<string>
         {
             "",
@@ -259,154 +243,11 @@ public static class CampaignBench
         return correct ? 0 : 1;
     }
 
-    /// <summary>What the kill-and-restart run saw: the provider's side, and the campaign's own count.</summary>
-    private sealed record KillRun(int TakenAtKill, double KilledAfterSeconds, double RestartToDoneSeconds, int Requests, int Messages, int Recipients,
-        int RecipientsTwice, int Absorbed, long Sent, long Failed, long OutcomeUnknown, long Pending)
-    {
-        public double RequestsPerRecipient => Requests / (double)Math.Max(1, Recipients);
-
-        /// <summary>Nobody received two messages, everyone was settled; where the provider dedupes, nobody is left unknown.</summary>
-        public bool Correct(bool dedupes, int expected) =>
-            RecipientsTwice == 0 && Pending == 0 && Sent + Failed == expected && Failed == OutcomeUnknown && (!dedupes || Failed == 0);
-
-        public string Row(double killAt, int expected) =>
-            $"| **Kill and restart** (`--kill-at {killAt:0.##}`): a third campaign to the same people, its app in a child process killed (SIGKILL) at {TakenAtKill:N0} " +
-            $"messages taken ({KilledAfterSeconds:F1} s in), then a fresh process on the same storage | **{Requests:N0} provider requests for {Recipients:N0} recipients " +
-            $"({RequestsPerRecipient:F3} per recipient), {RecipientsTwice} recipients with two messages**, {Absorbed:N0} repeats absorbed by the provider; " +
-            $"sent {Sent:N0}, failed {Failed:N0} (outcome_unknown {OutcomeUnknown:N0}), pending {Pending:N0}, of {expected:N0}; restart to done {RestartToDoneSeconds:F1} s | | |";
-
-        public override string ToString() =>
-            $"killed at {TakenAtKill:N0} taken after {KilledAfterSeconds:F1} s; {Requests:N0} requests for {Recipients:N0} recipients ({RequestsPerRecipient:F3} each), " +
-            $"{Messages:N0} messages, {RecipientsTwice} recipients twice, {Absorbed:N0} absorbed; sent {Sent:N0}, failed {Failed:N0} " +
-            $"(outcome_unknown {OutcomeUnknown:N0}), pending {Pending:N0}; restart to done {RestartToDoneSeconds:F1} s";
-    }
-
-    /// <summary>
-    /// A campaign sent by the app in a child process, killed with SIGKILL once <paramref name="killAt"/> of the expected
-    /// messages are taken, and finished by a fresh child over the same storage. The claim timeout and queue lease are
-    /// short (<see cref="KillRunTimeout"/>) so the fresh instance settles what was in flight soon.
-    /// </summary>
-    private static async Task<KillRun> KillAndRestartAsync(double killAt, string connectionString, string operatorKey, Dictionary<string, string?> settings,
-        string tenantId, FakeProviderServer fake, object campaign, int expectedSent)
-    {
-        var childSettings = new Dictionary<string, string?>(settings)
-        {
-            ["Delivery:SendTimeout"] = KillRunTimeout.ToString(),
-            // A failed message is tried again after this (host.json's visibilityTimeout, overridden as the host allows).
-            ["AzureFunctionsJobHost:extensions:queues:visibilityTimeout"] = KillRunTimeout.ToString(),
-        };
-        var requestsBefore = fake.Requests;
-        var absorbedBefore = fake.Duplicates;
-        int Taken() => fake.Accepted.Count(m => m.Template == ThirdProvider);
-
-        var clock = Stopwatch.StartNew();
-        string id;
-        int takenAtKill;
-        double killedAfter;
-        using (var first = await AppProcess.StartAsync(connectionString, operatorKey, childSettings))
-        {
-            using var marketer = await AudienceBench.KeyedClientAsync(first.BaseAddress, operatorKey, tenantId, "marketer");
-            id = await StartAsync(marketer, campaign);
-            var target = (int)(expectedSent * killAt);
-            while (Taken() < target)
-            {
-                if (clock.Elapsed > TimeSpan.FromMinutes(10)) throw new TimeoutException($"kill run: {Taken()} taken of {target}");
-                await Task.Delay(5);
-            }
-            first.Kill();
-            takenAtKill = Taken();
-            killedAfter = clock.Elapsed.TotalSeconds;
-        }
-        Console.WriteLine($"  killed the app process at {takenAtKill:N0} taken ({killedAfter:F1} s); starting a fresh one");
-
-        var restart = Stopwatch.StartNew();
-        using var second = await AppProcess.StartAsync(connectionString, operatorKey, childSettings);
-        using var resumed = await AudienceBench.KeyedClientAsync(second.BaseAddress, operatorKey, tenantId, "marketer");
-        resumed.Timeout = TimeSpan.FromMinutes(5);
-        var done = await WaitDoneAsync(resumed, id, TimeSpan.FromMinutes(10));
-        var restartSeconds = restart.Elapsed.TotalSeconds;
-        await Task.Delay(1000); // anything still on its way to the provider
-        var messages = fake.Accepted.Where(m => m.Template == ThirdProvider).ToList();
-        var p = done.GetProperty("progress");
-        var unknown = await OutcomeUnknownAsync(connectionString, tenantId, id);
-        second.Kill();
-        return new KillRun(takenAtKill, killedAfter, restartSeconds, fake.Requests - requestsBefore, messages.Count, messages.Select(m => m.Recipient).Distinct().Count(),
-            messages.GroupBy(m => m.Recipient).Count(g => g.Count() > 1), fake.Duplicates - absorbedBefore,
-            p.GetProperty("sent").GetInt64(), p.GetProperty("failed").GetInt64(), unknown, p.GetProperty("pending").GetInt64());
-    }
-
-    /// <summary>The campaign's deliveries recorded failed with an unknown outcome, counted in its rows.</summary>
-    private static async Task<long> OutcomeUnknownAsync(string connectionString, string tenantId, string campaignId)
-    {
-        var table = new Azure.Data.Tables.TableClient(connectionString, Prefix + "journeyruns");
-        var filter = Azure.Data.Tables.TableClient.CreateQueryFilter($"Campaign eq {campaignId} and Reason eq {Siyu.Core.Delivery.SendOnce.OutcomeUnknown}");
-        long n = 0;
-        await foreach (var _ in table.QueryAsync<Azure.Data.Tables.TableEntity>(filter, select: ["RowKey"])) n++;
-        return n;
-    }
-
-    /// <summary>The app alone in this process (<c>--suite serve-app</c>), for the kill run: prints where it listens, then runs until killed.</summary>
-    public static async Task<int> ServeAsync(string[] args)
-    {
-        string Get(string name) => args[Array.IndexOf(args, name) + 1];
-        var settings = new Dictionary<string, string?>();
-        for (var i = 0; i < args.Length - 1; i++)
-            if (args[i] == "--set" && args[i + 1].IndexOf('=') is > 0 and var eq) settings[args[i + 1][..eq]] = args[i + 1][(eq + 1)..];
-        var app = await BenchApp.StartAsync(Get("--connection"), Prefix, Get("--operator"), listeners: true, settings);
-        Console.WriteLine($"serving {app.BaseAddress}");
-        await Task.Delay(Timeout.Infinite);
-        return 0;
-    }
-
-    /// <summary>This benchmark's binary again, as the app alone (<see cref="ServeAsync"/>): a process to kill -9.</summary>
-    private sealed class AppProcess : IDisposable
-    {
-        private readonly Process _process;
-        public Uri BaseAddress { get; }
-
-        private AppProcess(Process process, Uri baseAddress) { _process = process; BaseAddress = baseAddress; }
-
-        public static async Task<AppProcess> StartAsync(string connectionString, string operatorKey, Dictionary<string, string?> settings)
-        {
-            var self = Environment.ProcessPath!;
-            var start = new ProcessStartInfo(self) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-            // Run as `dotnet Siyu.Bench.dll`: the same again; as the apphost: itself.
-            if (Path.GetFileNameWithoutExtension(self) == "dotnet") start.ArgumentList.Add(typeof(CampaignBench).Assembly.Location);
-            foreach (var a in new[] { "--suite", "serve-app", "--connection", connectionString, "--operator", operatorKey }) start.ArgumentList.Add(a);
-            foreach (var (k, v) in settings) { start.ArgumentList.Add("--set"); start.ArgumentList.Add($"{k}={v}"); }
-            var process = Process.Start(start) ?? throw new InvalidOperationException("could not start the app process");
-            var ready = new TaskCompletionSource<Uri>(TaskCreationOptions.RunContinuationsAsynchronously);
-            process.OutputDataReceived += (_, e) =>
-            {
-                if (e.Data is { } line && line.StartsWith("serving ", StringComparison.Ordinal)) ready.TrySetResult(new Uri(line["serving ".Length..]));
-            };
-            process.ErrorDataReceived += (_, _) => { };
-            process.Exited += (_, _) => ready.TrySetException(new InvalidOperationException($"the app process exited ({process.ExitCode})"));
-            process.EnableRaisingEvents = true;
-            process.BeginOutputReadLine();
-            process.BeginErrorReadLine();
-            return new AppProcess(process, await ready.Task.WaitAsync(TimeSpan.FromMinutes(2)));
-        }
-
-        /// <summary>SIGKILL: nothing is flushed, no round finishes.</summary>
-        public void Kill()
-        {
-            if (!_process.HasExited) _process.Kill(entireProcessTree: true);
-            _process.WaitForExit();
-        }
-
-        public void Dispose()
-        {
-            Kill();
-            _process.Dispose();
-        }
-    }
-
     private static string Brief(JsonElement p) =>
         $"targeted {p.GetProperty("targeted").GetInt64():N0}, sent {p.GetProperty("sent").GetInt64():N0}, failed {p.GetProperty("failed").GetInt64():N0}, " +
         $"suppressed {p.GetProperty("suppressedTotal").GetInt64():N0}, cancelled {p.GetProperty("cancelled").GetInt64():N0}, pending {p.GetProperty("pending").GetInt64():N0}";
 
-    private static async Task<string> StartAsync(HttpClient marketer, object campaign)
+    internal static async Task<string> StartAsync(HttpClient marketer, object campaign)
     {
         using var response = await marketer.PostAsJsonAsync("/api/campaigns", campaign);
         var body = await response.Content.ReadAsStringAsync();
@@ -414,7 +255,7 @@ public static class CampaignBench
         return JsonDocument.Parse(body).RootElement.GetProperty("id").GetString()!;
     }
 
-    private static async Task<JsonElement> ViewAsync(HttpClient marketer, string id) => await marketer.GetFromJsonAsync<JsonElement>($"/api/campaigns/{id}");
+    internal static async Task<JsonElement> ViewAsync(HttpClient marketer, string id) => await marketer.GetFromJsonAsync<JsonElement>($"/api/campaigns/{id}");
 
     private static async Task<JsonElement> WaitDoneAsync(HttpClient marketer, string id, TimeSpan timeout)
     {

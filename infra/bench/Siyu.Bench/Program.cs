@@ -14,7 +14,12 @@
 // The journey benchmark (see JourneyBench): -- --suite journeys [--profiles 100000] [--delay-seconds auto] [--timeout-seconds auto]
 //        [--enter-concurrency 4] [--enter-by profileId|identity] [--seed direct|ingest] [--phases 1 (entry only)] [--out file.md]
 // The campaign benchmark (see CampaignBench): -- --suite campaigns [--profiles 100000] [--raw-seconds 5] [--dedupes false|true]
-//        [--kill-at 0.5 (a kill -9 and restart run)] [--out file.md]
+//        [--out file.md]
+// The kill benchmark (see KillBench): -- --suite kill [--people 2000] [--kill-trials 10] [--erasures 20] [--out file.md]: the app in a
+//        child process killed with SIGKILL at random moments of campaigns, bulk tagging jobs and erasures, a fresh one finishing each.
+// The per-person benchmark (see PerPersonBench): -- --suite per-person [--people 1000] [--delay-seconds 2] [--timeout-seconds 3]
+//        [--raw-seconds 5] [--out file.md]: the same N people through delay → wait for an event (half get it) → send, as one
+//        Durable orchestration per person and as journey runs, both beside the raw single-upsert ceiling.
 using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Diagnostics.Metrics;
@@ -41,8 +46,8 @@ if (Args.Unknown(args) is { } unknown)
     return 2;
 }
 var options = Args.Parse(args);
-// A child process of the campaign benchmark's kill-and-restart run: the app alone, until it is killed.
-if (options.Suite == "serve-app") return await CampaignBench.ServeAsync(args);
+// A child process of the kill benchmark: the app alone, until it is killed.
+if (options.Suite == "serve-app") return await AppProcess.ServeAsync(args);
 Console.WriteLine($"Benchmark: {options}");
 Directory.SetCurrentDirectory(FindRoot());
 
@@ -51,6 +56,8 @@ if (options.Suite == "consent") return await ConsentBench.RunAsync(options, "ben
 if (options.Suite == "audience") return await AudienceBench.RunAsync(options, "bench-" + Guid.NewGuid().ToString("N"), new CommitCounter());
 if (options.Suite == "journeys") return await JourneyBench.RunAsync(options, "bench-" + Guid.NewGuid().ToString("N"), new CommitCounter());
 if (options.Suite == "campaigns") return await CampaignBench.RunAsync(options, "bench-" + Guid.NewGuid().ToString("N"));
+if (options.Suite == "kill") return await KillBench.RunAsync(options, "bench-" + Guid.NewGuid().ToString("N"));
+if (options.Suite == "per-person") return await PerPersonBench.RunAsync(options, "bench-" + Guid.NewGuid().ToString("N"));
 
 // Every phase gets a fresh emulator (same binary, same machine, same run): Azurite slows down as it holds more data,
 // even after it is deleted, so a phase must not inherit another's leftovers.
@@ -235,7 +242,7 @@ namespace Siyu.Bench
 {
     public sealed record Args(int Profiles, int Events, int PushRate, int PushSeconds, int AcceptSeconds, int RawSeconds, string? Out,
         string Suite, int Consents, int LatencyProfiles, int LatencyRate, int LatencySeconds, int TagProfiles, int SweepParallelism, string Phases, string Seed,
-        int DelaySeconds, int TimeoutSeconds, int EnterConcurrency, string EnterBy, bool Dedupes, double KillAt)
+        int DelaySeconds, int TimeoutSeconds, int EnterConcurrency, string EnterBy, bool Dedupes, int People, int KillTrials, int Erasures)
     {
         public static Args Parse(string[] args)
         {
@@ -248,17 +255,18 @@ namespace Siyu.Bench
                 Int("--latency-profiles", 2_000), Int("--latency-rate", 100), Int("--latency-seconds", 20), Int("--tag-profiles", 10_000),
                 Int("--sweep-parallelism", 8), Get("--phases") ?? "1,2,3", Get("--seed") ?? (suite == "journeys" ? "direct" : "ingest"),
                 Int("--delay-seconds", 0), Int("--timeout-seconds", 0), Int("--enter-concurrency", 4), Get("--enter-by") ?? "profileId",
-                bool.Parse(Get("--dedupes") ?? "false"), double.Parse(Get("--kill-at") ?? "0", System.Globalization.CultureInfo.InvariantCulture));
+                bool.Parse(Get("--dedupes") ?? "false"),
+                Int("--people", suite == "kill" ? 2000 : 1000), Int("--kill-trials", 10), Int("--erasures", 20));
         }
 
         public bool Runs(int phase) => Phases.Split(',').Contains(phase.ToString());
 
-        /// <summary>Every option, each followed by its value (the serve-app child also takes --connection, --operator, --set).</summary>
+        /// <summary>Every option, each followed by its value (the serve-app child also takes --connection, --prefix, --operator, --set).</summary>
         private static readonly string[] Options =
         [
             "--suite", "--profiles", "--events", "--push-rate", "--push-seconds", "--accept-seconds", "--raw-seconds", "--out", "--consents",
             "--latency-profiles", "--latency-rate", "--latency-seconds", "--tag-profiles", "--sweep-parallelism", "--phases", "--seed",
-            "--delay-seconds", "--timeout-seconds", "--enter-concurrency", "--enter-by", "--dedupes", "--kill-at", "--connection", "--operator", "--set",
+            "--delay-seconds", "--timeout-seconds", "--enter-concurrency", "--enter-by", "--dedupes", "--kill-trials", "--erasures", "--people", "--connection", "--prefix", "--operator", "--set",
         ];
 
         /// <summary>The first argument that is not a known option or its value; a typo must not start a long run with defaults.</summary>
@@ -281,7 +289,9 @@ namespace Siyu.Bench
                                  [--tag-profiles 10000] [--sweep-parallelism 8] [--seed ingest|direct] [--phases 1,2,3]
               --suite journeys   [--profiles 100000] [--delay-seconds auto] [--timeout-seconds auto] [--enter-concurrency 4]
                                  [--enter-by profileId|identity] [--seed direct|ingest] [--phases 1]
-              --suite campaigns  [--profiles 100000] [--raw-seconds 5] [--dedupes false|true] [--kill-at 0.5]
+              --suite campaigns  [--profiles 100000] [--raw-seconds 5] [--dedupes false|true]
+              --suite kill       [--people 2000] [--kill-trials 10] [--erasures 20] [--raw-seconds 5]
+              --suite per-person [--people 1000] [--delay-seconds 2] [--timeout-seconds 3] [--raw-seconds 5]
               every suite: [--out report.md]
             """;
     }

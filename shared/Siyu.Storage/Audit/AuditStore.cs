@@ -24,6 +24,16 @@ public sealed class AuditStore(StorageTables tables)
         }
     }
 
+    /// <summary>
+    /// Appends an entry once: a second call with the same <paramref name="key"/> and time (a step run again after a
+    /// crash) finds the row there and adds nothing.
+    /// </summary>
+    public async Task AppendOnceAsync(string tenantId, AuditEntry entry, string key, CancellationToken ct = default)
+    {
+        try { await tables.Audit.AddEntityAsync(ToEntity(tenantId, entry, key), ct); }
+        catch (Azure.RequestFailedException e) when (e.Status == 409) { }
+    }
+
     /// <summary>A page of entries, newest first, optionally for one profile or action and within [from, to).</summary>
     public async Task<AuditPage> ReadAsync(string tenantId, string? profileId, string? action, DateTimeOffset? from, DateTimeOffset? to,
         int pageSize, string? continuation, CancellationToken ct = default)
@@ -41,7 +51,7 @@ public sealed class AuditStore(StorageTables tables)
 
     private static string Inverted(DateTimeOffset at) => (DateTime.MaxValue.Ticks - at.UtcTicks).ToString("D19");
 
-    private static TableEntity ToEntity(string tenantId, AuditEntry e) => new(tenantId, $"{Inverted(e.At)}~{Guid.NewGuid():N}")
+    private static TableEntity ToEntity(string tenantId, AuditEntry e, string? key = null) => new(tenantId, $"{Inverted(e.At)}~{key ?? Guid.NewGuid().ToString("N")}")
     {
         ["At"] = e.At,
         ["Action"] = e.Action,

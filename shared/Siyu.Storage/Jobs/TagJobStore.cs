@@ -12,8 +12,12 @@ public sealed record TagJob(
 /// <summary>What one chunk came to.</summary>
 public sealed record ChunkResult(int Tagged, int Unchanged, int Skipped, int Failed);
 
-/// <summary>One chunk of a job as the worker sees it.</summary>
-public sealed record TagJobChunk(string Tag, string Action, string By, IReadOnlyList<string> Targets, bool Done);
+/// <summary>
+/// One chunk of a job as the worker sees it. <see cref="At"/> is the job's time, the same for every run of the chunk:
+/// the tag marks and history rows carry it, so a run after a crash knows which changes the job already made
+/// (null for chunks written before chunks carried it).
+/// </summary>
+public sealed record TagJobChunk(string Tag, string Action, string By, IReadOnlyList<string> Targets, bool Done, DateTimeOffset? At = null);
 
 /// <summary>
 /// Bulk tagging jobs: PK tenant; RK <c>{jobId}</c> for the job, <c>{jobId}~{chunk}</c> for each chunk of its targets.
@@ -26,7 +30,7 @@ public sealed class TagJobStore(StorageTables tables, TimeProvider clock)
         var now = clock.GetUtcNow();
         var rows = chunks.Select((targets, i) => new TableEntity(tenantId, ChunkKey(jobId, i))
         {
-            ["Tag"] = tag, ["Action"] = action, ["By"] = by, ["Targets"] = string.Join('\n', targets), ["Count"] = targets.Count, ["Done"] = false,
+            ["Tag"] = tag, ["Action"] = action, ["By"] = by, ["Targets"] = string.Join('\n', targets), ["Count"] = targets.Count, ["Done"] = false, ["At"] = now,
         }).Prepend(new TableEntity(tenantId, jobId)
         {
             ["Tag"] = tag, ["Action"] = action, ["By"] = by, ["Total"] = chunks.Sum(c => c.Count), ["Chunks"] = chunks.Count, ["CreatedAt"] = now,
@@ -42,7 +46,7 @@ public sealed class TagJobStore(StorageTables tables, TimeProvider clock)
         if (!row.HasValue) return null;
         var r = row.Value!;
         return new TagJobChunk(r.GetString("Tag")!, r.GetString("Action")!, r.GetString("By")!,
-            (r.GetString("Targets") ?? "").Split('\n', StringSplitOptions.RemoveEmptyEntries), r.GetBoolean("Done") == true);
+            (r.GetString("Targets") ?? "").Split('\n', StringSplitOptions.RemoveEmptyEntries), r.GetBoolean("Done") == true, r.GetDateTimeOffset("At"));
     }
 
     public Task CompleteChunkAsync(string tenantId, string jobId, int chunk, ChunkResult result, CancellationToken ct = default) =>
