@@ -58,13 +58,13 @@ public sealed class AzuriteProcess : IAsyncDisposable
     public async Task RestartAsync(TimeSpan downFor, CancellationToken ct = default)
     {
         if (_location is null) throw new InvalidOperationException("an in-memory Azurite loses its data on restart; start it with a location");
-        // Stopped, not killed: Azurite keeps its data in memory and saves it every few seconds, and a stop saves it
-        // (a kill would lose writes that real storage had acknowledged for good).
+        // Stopped with SIGINT, not killed: Azurite keeps its data in memory and saves it every 5 s; its services save on
+        // close only for SIGINT (SIGTERM ends node at once, losing what real storage had acknowledged for good).
         List<Process> running;
         lock (_processes) { running = [.. _processes]; _processes.Clear(); }
         foreach (var p in running)
         {
-            using (var term = Process.Start("kill", ["-TERM", p.Id.ToString()])) await term.WaitForExitAsync(ct);
+            using (var term = Process.Start("kill", ["-INT", p.Id.ToString()])) await term.WaitForExitAsync(ct);
             using var wait = CancellationTokenSource.CreateLinkedTokenSource(ct);
             wait.CancelAfter(TimeSpan.FromSeconds(15));
             try { await p.WaitForExitAsync(wait.Token); }

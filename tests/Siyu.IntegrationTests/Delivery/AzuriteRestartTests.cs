@@ -3,7 +3,7 @@ using Siyu.IntegrationTests.Infrastructure;
 
 namespace Siyu.IntegrationTests.Delivery;
 
-/// <summary>The delivery app on an Azurite of its own that keeps its data on disk, so the test can restart it.</summary>
+/// <summary>The delivery app on an Azurite of its own that keeps its data on disk, so the test can stop and start it again.</summary>
 public sealed class OwnAzuriteApp : DeliveryApp
 {
     private readonly string _folder = Path.Combine(Path.GetTempPath(), "siyu-azurite-" + Guid.NewGuid().ToString("N")[..8]);
@@ -27,9 +27,7 @@ public sealed class OwnAzuriteApp : DeliveryApp
 /// <summary>Storage going away and coming back in the middle of a campaign: the campaign completes, everyone sent to once.</summary>
 public sealed class AzuriteRestartTests(OwnAzuriteApp app) : IClassFixture<OwnAzuriteApp>
 {
-    [Fact(Skip = "Azurite stopped (SIGTERM) and started again on its --location comes back without the table rows written before the stop " +
-                 "(the tenant's API keys are unknown: 401), so this stands for data loss, not an outage. Needs an outage that keeps the data, " +
-                 "e.g. a TCP proxy in front of Azurite that drops connections for a while.")]
+    [Fact]
     public async Task A_campaign_completes_when_azurite_restarts_in_the_middle_of_it_with_everyone_sent_to_once()
     {
         var brand = await SendingBrand.CreateAsync(app);
@@ -58,7 +56,12 @@ public sealed class AzuriteRestartTests(OwnAzuriteApp app) : IClassFixture<OwnAz
             Assert.Equal(0, SendingBrand.Progress(done, "pending"));
             Assert.Equal(people.Count, brand.AcceptedFor(people));
             Assert.All(people, p => Assert.Equal(1, app.Fake.AcceptedFor("+86" + p) + app.Fake.AcceptedFor(p)));
-            Assert.Equal("completed", done.GetProperty("orchestration").GetProperty("runtimeStatus").GetString());
+            // The campaign's rows say done a moment before its orchestration records its last step.
+            await Eventually.Get(async () =>
+            {
+                var r = await app.ClientWithKey(brand.Tenant.MarketerKey).GetAsync($"/api/campaigns/{id}");
+                return r.IsSuccessStatusCode ? (await r.Json()).GetProperty("orchestration").GetProperty("runtimeStatus").GetString() : null;
+            }, s => s == "completed", TimeSpan.FromSeconds(60), "the campaign's orchestration completed");
         }
         finally { app.Fake.SetLatency(TimeSpan.Zero); }
     }
