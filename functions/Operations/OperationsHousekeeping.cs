@@ -2,7 +2,9 @@ using Microsoft.DurableTask.Client;
 using Microsoft.Extensions.Options;
 using Siyu.Functions.Campaigns;
 using Siyu.Functions.Journeys;
+using Siyu.Functions.Tags;
 using Siyu.Storage.Delivery;
+using Siyu.Storage.Jobs;
 using Siyu.Storage.Journeys;
 using Siyu.Storage.Tenants;
 
@@ -15,15 +17,16 @@ public sealed class OperationSettings
     public int RetentionDays { get; set; } = 30;
 }
 
-public sealed record HousekeepingReport(int Purged, int CampaignsStarted, int JourneyVersionsStarted);
+public sealed record HousekeepingReport(int Purged, int CampaignsStarted, int JourneyVersionsStarted, int TagJobsStarted);
 
 /// <summary>
 /// The orchestrations' hourly housekeeping: purges ended instances past their retention (their history holds ids
 /// only, but need not be kept), starts any stored campaign whose orchestration was never started (the process died
-/// between storing it and starting it), does the same for each journey's current version (and has the version before
-/// it look again, for a publish whose signal was lost), and makes sure the journey clock runs.
+/// between storing it and starting it), does the same for each bulk tagging job with a chunk left and for each journey's
+/// current version (and has the version before it look again, for a publish whose signal was lost), and makes sure the
+/// journey clock runs.
 /// </summary>
-public sealed class OperationsHousekeeping(DurableAccess durable, TenantStore tenants, CampaignStore campaigns, JourneyStore journeys, JourneyVersions versions, ClockBell bell,
+public sealed class OperationsHousekeeping(DurableAccess durable, TenantStore tenants, CampaignStore campaigns, JourneyStore journeys, JourneyVersions versions, TagJobStore tagJobs, ClockBell bell,
     IOptions<OperationSettings> settings, TimeProvider clock, ILogger<OperationsHousekeeping> log)
 {
     public async Task<HousekeepingReport> RunAsync(CancellationToken ct)
@@ -31,6 +34,7 @@ public sealed class OperationsHousekeeping(DurableAccess durable, TenantStore te
         var purged = await PurgeAsync(ct);
         var started = 0;
         var versionsStarted = 0;
+        var tagJobsStarted = 0;
         foreach (var tenant in await tenants.ListAsync(ct))
         {
             foreach (var campaign in await campaigns.ListAsync(tenant.Id, ct))
@@ -40,11 +44,14 @@ public sealed class OperationsHousekeeping(DurableAccess durable, TenantStore te
             foreach (var journey in await journeys.ListAsync(tenant.Id, ct))
                 if (journey.Version > 0 && await versions.PublishedAsync(tenant.Id, journey.Id, journey.Version, ct))
                     versionsStarted++;
+            foreach (var (jobId, chunks) in await tagJobs.ListUnfinishedAsync(tenant.Id, ct))
+                if (await durable.StartOnceAsync(BulkTagOrchestration.Name, OperationIds.BulkTag(tenant.Id, jobId), new BulkTagJobRef(tenant.Id, jobId, chunks), ct))
+                    tagJobsStarted++;
         }
         await bell.RingAsync(ct);
-        log.LogInformation("Operations housekeeping: {Purged} ended orchestrations purged, {Started} campaigns and {Versions} journey versions started",
-            purged, started, versionsStarted);
-        return new HousekeepingReport(purged, started, versionsStarted);
+        log.LogInformation("Operations housekeeping: {Purged} ended orchestrations purged, {Started} campaigns, {TagJobs} tagging jobs and {Versions} journey versions started",
+            purged, started, tagJobsStarted, versionsStarted);
+        return new HousekeepingReport(purged, started, versionsStarted, tagJobsStarted);
     }
 
     /// <summary>Purges completed and terminated instances that last moved before the retention cut-off.</summary>

@@ -76,5 +76,19 @@ public sealed class TagJobStore(StorageTables tables, TimeProvider clock)
             job.GetString("By") ?? "", job.GetDateTimeOffset("CreatedAt") ?? default, all && done.Count > 0 ? done.Max(c => c.GetDateTimeOffset("FinishedAt")) : null);
     }
 
+    /// <summary>The jobs of a tenant with a chunk not yet done, and how many chunks each has: what housekeeping makes sure runs.</summary>
+    public async Task<IReadOnlyList<(string JobId, int Chunks)>> ListUnfinishedAsync(string tenantId, CancellationToken ct = default)
+    {
+        var chunks = new Dictionary<string, int>(StringComparer.Ordinal);
+        var open = new HashSet<string>(StringComparer.Ordinal);
+        await foreach (var row in tables.Jobs.QueryAsync<TableEntity>(r => r.PartitionKey == tenantId, select: ["RowKey", "Chunks", "Done"], cancellationToken: ct))
+        {
+            var cut = row.RowKey.IndexOf('~');
+            if (cut < 0) chunks[row.RowKey] = row.GetInt32("Chunks") ?? 0;
+            else if (row.GetBoolean("Done") != true) open.Add(row.RowKey[..cut]);
+        }
+        return open.Where(chunks.ContainsKey).Order(StringComparer.Ordinal).Select(id => (id, chunks[id])).ToList();
+    }
+
     private static string ChunkKey(string jobId, int chunk) => $"{jobId}~{chunk:D4}";
 }

@@ -1,8 +1,11 @@
 using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json;
+using Siyu.Core.Storage;
+using Siyu.Functions.Operations;
 using Siyu.IntegrationTests.Consent;
 using Siyu.IntegrationTests.Infrastructure;
+using Siyu.Storage.Jobs;
 
 namespace Siyu.IntegrationTests.Tags;
 
@@ -58,6 +61,34 @@ public sealed class TagAutomationTests(SiyuApp app) : IClassFixture<SiyuApp>
             j => j.GetProperty("status").GetString() == "done", what: "the removal done");
         Assert.DoesNotContain("spring-sale", TagsOf(await Profile(marketer, ids[0])));
         Assert.Equal("removed", (await (await marketer.GetAsync($"/api/profiles/{ids[0]}/tags/history")).Json())[0].GetProperty("action").GetString());
+    }
+
+    [Fact]
+    public async Task A_job_stored_but_never_started_is_started_by_housekeeping_once()
+    {
+        var tenant = await app.NewTenantAsync();
+        var marketer = tenant.Marketer();
+        Assert.Equal(HttpStatusCode.OK, (await marketer.PutAsJsonAsync("/api/tags/lost-start", new { group = "campaigns" })).StatusCode);
+        var phones = Enumerable.Range(0, 5).Select(_ => ConsentApi.NewPhone()).ToList();
+        await tenant.Ingest().PostEvents(phones.Select((p, i) => Track($"l{i}", "visit", p)).ToArray());
+        var ids = new List<string>();
+        foreach (var p in phones) ids.Add((await marketer.WaitForProfile($"phone:{p}", 1)).GetProperty("id").GetString()!);
+
+        // The process stored the job and died before starting its orchestration.
+        var jobId = Ids.Random(16);
+        await app.Service<TagJobStore>().CreateAsync(tenant.Id, jobId, "lost-start", "add", tenant.MarketerKey.Split('_')[2],
+            [ids.Take(3).Select(id => "p:" + id).ToList(), ids.Skip(3).Select(id => "p:" + id).ToList()]);
+        Assert.Equal("queued", (await (await marketer.GetAsync($"/api/tags/jobs/{jobId}")).Json()).GetProperty("status").GetString());
+
+        var housekeeping = app.Service<OperationsHousekeeping>();
+        Assert.True((await housekeeping.RunAsync(CancellationToken.None)).TagJobsStarted >= 1);
+        var done = await Eventually.Get(async () => await (await marketer.GetAsync($"/api/tags/jobs/{jobId}")).Json(),
+            j => j.GetProperty("status").GetString() == "done", what: "the restarted job done");
+        Assert.Equal((5, 5), (done.GetProperty("processed").GetInt32(), done.GetProperty("tagged").GetInt32()));
+        foreach (var id in ids) Assert.Contains("lost-start", TagsOf(await Profile(marketer, id)));
+
+        // A finished job is not started again.
+        Assert.Equal(0, (await housekeeping.RunAsync(CancellationToken.None)).TagJobsStarted);
     }
 
     [Fact]
