@@ -89,13 +89,15 @@ else
   echo "Azurite blobs: started on $blob_port (pid $(cat "$pids/azurite-blob"))"
 fi
 # A local fake of WeChat's API and the SMS/email/WeCom/push provider contract, so sends go somewhere observable:
-# it knows WeChat app "wxdemo" (secret demo-secret) and provider key "pk_demo"; GET /fake/stats counts what it took.
+# it knows WeChat app "wxdemo" (secret demo-secret), provider key "pk_demo", Aliyun SMS AccessKey "LTAIdemo" (the demo
+# tenant's SMS account) and Tencent Cloud SecretId "AKIDdemo" (for trying a Tencent account); GET /fake/stats counts what it took.
 if answering "$fake_port"; then echo "Fake providers: already answering on $fake_port, reused (their counts go on)"
 else
   dotnet build infra/Siyu.FakeProviders -c Release --nologo -v quiet > .local/fake-providers-build.log 2>&1 \
     || { cat .local/fake-providers-build.log; exit 1; }
   start_detached fake-providers dotnet run --no-build --project infra/Siyu.FakeProviders -c Release -- --urls "http://127.0.0.1:$fake_port" \
-    --Fake:Apps:wxdemo=demo-secret --Fake:ApiKeys:0=pk_demo
+    --Fake:Apps:wxdemo=demo-secret --Fake:ApiKeys:0=pk_demo --Fake:AliyunKeys:LTAIdemo=demo-aliyun-secret \
+    --Fake:TencentKeys:AKIDdemo=demo-tencent-secret
   echo "Fake providers: started on $fake_port (pid $(cat "$pids/fake-providers"))"
 fi
 wait_for "$table_port" azurite-table
@@ -119,6 +121,8 @@ export Demo__Seed=true
 export Demo__KeysFile="$root/.local/demo-keys.json"
 export Channels__WeChatApiBaseUrl="http://127.0.0.1:$fake_port"
 for channel in sms email wecom push; do export "Channels__ProviderBaseUrls__$channel=http://127.0.0.1:$fake_port"; done
+export Channels__AliyunSmsEndpoint="http://127.0.0.1:$fake_port/aliyun"
+export Channels__TencentSmsEndpoint="http://127.0.0.1:$fake_port/tencent"
 export DOTNET_ENVIRONMENT="${DOTNET_ENVIRONMENT:-Development}"
 url="${SIYU_URL:-http://127.0.0.1:7071}"
 

@@ -27,9 +27,20 @@ public sealed record ChannelSettingsRequest(
         "(the provider contract requires it), false for webhook. Set false for a provider that does not (Aliyun or Tencent Cloud SMS, an SMTP relay): " +
         "each send is then claimed before it goes and goes at most once; one whose outcome a crash or a timeout left unknown is recorded failed " +
         "(outcome_unknown), never sent again.")]
-    bool? Dedupes = null);
+    bool? Dedupes = null,
+    [property: Description("Whose API the channel goes through: \"generic\" (the default: the generic provider contract) or, for sms, \"aliyun\" " +
+        "(Alibaba Cloud SMS: accessKeyId, apiKey = the AccessKey secret, sender = the SignName) or \"tencent\" (Tencent Cloud SMS: accessKeyId = the " +
+        "SecretId, apiKey = the SecretKey, appId = the SmsSdkAppId, sender = the SignName). Neither dedupes, so dedupes is false for both.")]
+    string? Provider = null,
+    [property: Description("The provider's key id where it signs with a key pair: the Aliyun AccessKey id, the Tencent Cloud SecretId.")]
+    string? AccessKeyId = null,
+    [property: Description("The provider's application the sends belong to: the Tencent Cloud SmsSdkAppId.")]
+    string? AppId = null);
 
-public sealed record ChannelView(string Channel, bool HasApiKey, string? Sender, string? Url, DateTimeOffset UpdatedAt, bool Dedupes);
+/// <param name="Pushes">For a provider that pushes delivery reports and replies to us (Aliyun, Tencent Cloud): the URLs to set in
+/// its console, relative to this app, each carrying the tenant's push token.</param>
+public sealed record ChannelView(string Channel, bool HasApiKey, string? Sender, string? Url, DateTimeOffset UpdatedAt, bool Dedupes,
+    string Provider, string? AccessKeyId, string? AppId, IReadOnlyDictionary<string, string>? Pushes);
 
 public sealed record DeliveryView(string Key, string Status, string? Reason, string? Detail, string? Channel, string? Template, string? Journey, string? Campaign,
     int Attempts, DateTimeOffset RequestedAt, DateTimeOffset? SentAt, DateTimeOffset? NotBefore, string? ProviderMessageId)
@@ -98,7 +109,7 @@ public static class DeliveryEndpoints
         sending.MapPut("/channels/{channel}", PutChannelAsync)
             .Allow(Role.Admin)
             .WithName("PutChannel")
-            .WithSummary("The brand's provider account for wecom, sms, email or push ({apiKey, sender?, dedupes?}), or its webhook receiver ({url, apiKey?, dedupes?})")
+            .WithSummary("The brand's provider account for wecom, sms, email or push ({apiKey, sender?, dedupes?}; for Aliyun SMS {provider: \"aliyun\", accessKeyId, apiKey, sender}; for Tencent Cloud SMS {provider: \"tencent\", accessKeyId, apiKey, appId, sender}), or its webhook receiver ({url, apiKey?, dedupes?})")
             .WithDescription("WeChat channels use the appSecret of the registered WeChat app instead. The apiKey is stored encrypted and never shown again. " +
                              "dedupes says whether the provider drops a repeated Idempotency-Key (default true, false for webhook); where it does not, " +
                              "sends go at most once.")
@@ -106,7 +117,7 @@ public static class DeliveryEndpoints
             .Produces<ChannelView>()
             .ProducesProblem(StatusCodes.Status400BadRequest);
         sending.MapGet("/channels", async (HttpContext http, SendingStore store, CancellationToken ct) =>
-                Results.Ok((await store.ListChannelsAsync(http.Caller().TenantId, ct)).Select(ToView).ToList()))
+                Results.Ok((await store.ListChannelsAsync(http.Caller().TenantId, ct)).Select(c => ToView(http.Caller().TenantId, c)).ToList()))
             .Allow(Role.Admin)
             .WithName("ListChannels")
             .WithSummary("The brand's provider accounts (whether an API key is set, never the key)")
@@ -141,7 +152,8 @@ public static class DeliveryEndpoints
 
     private static SendingView View(TenantSending s) => new(s.Halted, s.ChangedAt, s.ChangedBy, s.Caps);
 
-    private static ChannelView ToView(ChannelSettings c) => new(c.Channel, c.ApiKey is not null, c.Sender, c.Url, c.UpdatedAt, c.Dedupes);
+    private static ChannelView ToView(string tenant, ChannelSettings c) => new(c.Channel, c.ApiKey is not null, c.Sender, c.Url, c.UpdatedAt, c.Dedupes,
+        c.Provider ?? ChannelProviders.Generic, c.KeyId, c.AppId, ProviderPushEndpoints.Urls(tenant, c));
 
     private static async Task<IResult> PutTemplateAsync(string id, HttpContext http, TemplateStore store, SendingCache cache, AuditLog audit, TimeProvider clock, CancellationToken ct)
     {
@@ -198,13 +210,30 @@ public static class DeliveryEndpoints
         }
         else if (string.IsNullOrWhiteSpace(request.ApiKey) || request.ApiKey.Length > 512) errors.Add("apiKey: the provider API key is required (at most 512 characters)");
         if (request.Sender is { Length: > 128 }) errors.Add("sender: at most 128 characters");
+        var provider = request.Provider is null or ChannelProviders.Generic ? null : request.Provider;
+        if (provider is not null && !ChannelProviders.For(channel).Contains(provider))
+            errors.Add($"provider: '{provider}' does not speak for {channel}; use {string.Join(" or ", ChannelProviders.For(channel).DefaultIfEmpty("none"))}");
+        if (ChannelProviders.HasKeyPair(provider))
+        {
+            var (name, keyName) = provider == ChannelProviders.Aliyun ? ("Aliyun SMS", "the Aliyun AccessKey id") : ("Tencent Cloud SMS", "the Tencent Cloud SecretId");
+            if (string.IsNullOrWhiteSpace(request.AccessKeyId) || request.AccessKeyId.Length > 128) errors.Add($"accessKeyId: {keyName} is required (at most 128 characters)");
+            if (string.IsNullOrWhiteSpace(request.Sender)) errors.Add("sender: the SignName (短信签名) messages go out under is required");
+            if (request.Dedupes is true) errors.Add($"dedupes: {name} does not drop repeated requests; leave dedupes out or false");
+        }
+        else if (request.AccessKeyId is not null) errors.Add("accessKeyId: only an aliyun or tencent account has a key id");
+        if (provider == ChannelProviders.Tencent)
+        {
+            if (request.AppId is not { Length: > 0 and <= 32 } appId || !appId.All(char.IsAsciiDigit)) errors.Add("appId: the SmsSdkAppId (digits, e.g. 1400006666) is required");
+        }
+        else if (request.AppId is not null) errors.Add("appId: only a tencent account has an SmsSdkAppId");
         if (errors.Count > 0) return Problems.Invalid("invalid_channel", $"the {channel} account", errors);
         var tenant = http.Caller().TenantId;
-        var settings = new ChannelSettings(channel, request.ApiKey, request.Sender, request.Url, clock.GetUtcNow(), request.Dedupes ?? SendOnce.DedupesByDefault(channel));
+        var dedupes = ChannelProviders.Dedupes(provider) && (request.Dedupes ?? SendOnce.DedupesByDefault(channel));
+        var settings = new ChannelSettings(channel, request.ApiKey, request.Sender, request.Url, clock.GetUtcNow(), dedupes, provider, request.AccessKeyId, request.AppId);
         await store.PutChannelAsync(tenant, settings, ct);
         cache.ForgetAccounts();
-        await audit.RecordAsync(http, AuditLog.Actions.ChannelsChanged, null, $"{channel} account set");
-        return Results.Ok(ToView(settings));
+        await audit.RecordAsync(http, AuditLog.Actions.ChannelsChanged, null, $"{channel} account set ({provider ?? ChannelProviders.Generic})");
+        return Results.Ok(ToView(tenant, settings));
     }
 
     /// <summary>
@@ -215,7 +244,8 @@ public static class DeliveryEndpoints
     {
         var body = await RequestBody.ReadAsync(http.Request, 16 * 1024, ["application/json"], ct);
         if (body.Problem is not null) return body.Problem;
-        if (!TenantRules.IsValidTenantId(tenant) || await store.GetChannelAsync(tenant, channel, ct) is not { ApiKey: { } secret })
+        // Only the generic contract signs receipts so; a provider of its own (Aliyun, Tencent) pushes to its own endpoint.
+        if (!TenantRules.IsValidTenantId(tenant) || await store.GetChannelAsync(tenant, channel, ct) is not { ApiKey: { } secret, Provider: null })
             return Problems.NotFound("receipts_not_found", "no such receipt endpoint");
         if (!ReceiptSignature.Verify(secret, body.Body, http.Request.Headers["X-Siyu-Signature"]))
             return Problems.Unauthorized("bad_signature", "X-Siyu-Signature does not match the body");

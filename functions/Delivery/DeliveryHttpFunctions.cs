@@ -4,7 +4,7 @@ using Siyu.Functions.Api;
 namespace Siyu.Functions.Delivery;
 
 /// <summary>
-/// The HTTP functions of templates, the tenant's sending switch, caps and channel accounts, provider receipts: one per operation, at its route and
+/// The HTTP functions of templates, the tenant's sending switch, caps and channel accounts, provider receipts and pushes (ProviderPushEndpoints.cs): one per operation, at its route and
 /// methods; each hands its request to the operation's handler (DeliveryEndpoints.cs) behind the API's guard (<see cref="HttpApi"/>).
 /// </summary>
 public sealed class DeliveryHttpFunctions(HttpApi api)
@@ -12,6 +12,22 @@ public sealed class DeliveryHttpFunctions(HttpApi api)
     [Function("ProviderReceipt")]
     public Task ProviderReceipt([HttpTrigger(AuthorizationLevel.Anonymous, "post", Route = "api/delivery/receipts/{tenant}/{channel}")] HttpRequest request) =>
         api.RunAsync(request, "POST api/delivery/receipts/{tenant}/{channel}");
+
+    [Function("AliyunSmsReport")]
+    public Task AliyunSmsReport([HttpTrigger(AuthorizationLevel.Anonymous, "post", Route = "api/delivery/aliyun/{tenant}/report")] HttpRequest request) =>
+        api.RunAsync(request, "POST api/delivery/aliyun/{tenant}/report");
+
+    [Function("AliyunSmsReply")]
+    public Task AliyunSmsReply([HttpTrigger(AuthorizationLevel.Anonymous, "post", Route = "api/delivery/aliyun/{tenant}/reply")] HttpRequest request) =>
+        api.RunAsync(request, "POST api/delivery/aliyun/{tenant}/reply");
+
+    [Function("TencentSmsStatus")]
+    public Task TencentSmsStatus([HttpTrigger(AuthorizationLevel.Anonymous, "post", Route = "api/delivery/tencent/{tenant}/status")] HttpRequest request) =>
+        api.RunAsync(request, "POST api/delivery/tencent/{tenant}/status");
+
+    [Function("TencentSmsReply")]
+    public Task TencentSmsReply([HttpTrigger(AuthorizationLevel.Anonymous, "post", Route = "api/delivery/tencent/{tenant}/reply")] HttpRequest request) =>
+        api.RunAsync(request, "POST api/delivery/tencent/{tenant}/reply");
 
     [Function("GetProfileDeliveries")]
     public Task GetProfileDeliveries([HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "api/profiles/{id}/deliveries")] HttpRequest request) =>

@@ -34,4 +34,7 @@ public sealed class DeliverySettings
     /// longest delay): it starts at its <c>startAt</c>, or at the first look after it.
     /// </summary>
     public TimeSpan CampaignStartLook { get; set; } = TimeSpan.FromDays(7);
+    /// <summary>SMS replies that withdraw the person's marketing SMS consent (any case; trailing punctuation ignored).
+    /// Empty: <see cref="Siyu.Core.Delivery.SmsOptOut.DefaultWords"/>.</summary>
+    public List<string> OptOutWords { get; set; } = [];
 }

@@ -39,7 +39,8 @@ public sealed class SendingCache(SendingStore sending, CampaignStore campaigns, 
                 return app?.AppSecret is { } secret ? new ChannelAccount(AppId: app.App.AppId, AppSecret: secret) : null;
             }
             var settings = await sending.GetChannelAsync(tenantId, template.Channel, ct);
-            return settings is null ? null : new ChannelAccount(ApiKey: settings.ApiKey, Sender: settings.Sender, Url: settings.Url, Dedupes: settings.Dedupes);
+            return settings is null ? null : new ChannelAccount(ApiKey: settings.ApiKey, Sender: settings.Sender, Url: settings.Url, Dedupes: settings.Dedupes && ChannelProviders.Dedupes(settings.Provider),
+                Provider: settings.Provider, KeyId: settings.KeyId, AppId: settings.AppId);
         });
 
     /// <summary>Drops what this process cached for a tenant, so its own changes (a halt, a cancel) apply here at once.</summary>

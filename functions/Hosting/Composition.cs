@@ -221,6 +221,7 @@ public static class Composition
         app.MapJourneys();
         app.MapCampaigns();
         app.MapDelivery();
+        app.MapProviderPushes();
         app.MapAudit();
         app.MapOperations();
         app.MapWeChatApps();

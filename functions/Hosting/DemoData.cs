@@ -16,15 +16,17 @@ public static class DemoData
     public const string WeChatAppSecret = "demo-secret";
     public const string WeChatToken = "demotoken";
 
-    /// <summary>The SMS provider key the fake provider knows.</summary>
-    public const string SmsApiKey = "pk_demo";
-    public const string SmsSender = "DEMO";
+    /// <summary>The Aliyun SMS AccessKey pair the fake provider knows (./infra/run.sh starts it with these), and the SignName.</summary>
+    public const string SmsAccessKeyId = "LTAIdemo";
+    public const string SmsAccessKeySecret = "demo-aliyun-secret";
+    public const string SmsSignName = "Demo品牌";
 
     public const string TemplateId = "welcome_sms";
 
     public static JsonObject Template() => JsonNode.Parse("""
         { "channel": "sms", "providerTemplate": "SMS_WELCOME", "topic": "membership",
-          "fields": { "text": "Welcome to Demo brand, {{name}}!" }, "variables": { "name": { "default": "friend" } } }
+          "content": "欢迎加入Demo品牌, ${name}! 回T退订",
+          "fields": { "name": "{{name}}" }, "variables": { "name": { "default": "friend" } } }
         """)!.AsObject();
 
     public const string JourneyId = "welcome";

@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Text.Json;
 using Microsoft.Extensions.Options;
+using Siyu.Channels;
 using Siyu.Core.Delivery;
 using Siyu.Core.Events;
 using Siyu.Core.Tenants;
@@ -43,7 +44,7 @@ public sealed class DemoSeeder(
 
         var made = new List<string>();
         if (await SeedWeChatAppAsync(ct)) made.Add($"WeChat app {DemoData.WeChatAppId}");
-        if (await SeedSmsAccountAsync(ct)) made.Add($"SMS account {DemoData.SmsApiKey}");
+        if (await SeedSmsAccountAsync(ct)) made.Add($"Aliyun SMS account {DemoData.SmsAccessKeyId}");
         if (await SeedTemplateAsync(ct)) made.Add($"template {DemoData.TemplateId}");
         if (await SeedJourneyAsync(ct)) made.Add($"journey {DemoData.JourneyId} (live)");
         var people = 0;
@@ -54,7 +55,7 @@ public sealed class DemoSeeder(
         {
             "",
             $"Demo tenant '{TenantId}' is ready" + (made.Count > 0 ? $" (made now: {string.Join(", ", made)}):" : " (nothing to make):"),
-            $"  WeChat app {DemoData.WeChatAppId}, SMS account {DemoData.SmsApiKey}, template {DemoData.TemplateId}, journey {DemoData.JourneyId}; " +
+            $"  WeChat app {DemoData.WeChatAppId}, Aliyun SMS account {DemoData.SmsAccessKeyId}, template {DemoData.TemplateId}, journey {DemoData.JourneyId}; " +
             $"people {string.Join(", ", DemoData.People().SelectMany(r => r).Select(p => p.Name))} (seeded once: erased or merged stays so)",
             keysFile is null
                 ? "API keys (new on every start: set Demo:KeysFile to keep them):"
@@ -80,7 +81,8 @@ public sealed class DemoSeeder(
     private async Task<bool> SeedSmsAccountAsync(CancellationToken ct)
     {
         if (await sending.GetChannelAsync(TenantId, "sms", ct) is not null) return false;
-        await sending.PutChannelAsync(TenantId, new ChannelSettings("sms", DemoData.SmsApiKey, DemoData.SmsSender, null, clock.GetUtcNow(), SendOnce.DedupesByDefault("sms")), ct);
+        await sending.PutChannelAsync(TenantId, new ChannelSettings("sms", DemoData.SmsAccessKeySecret, DemoData.SmsSignName, null, clock.GetUtcNow(), Dedupes: false,
+            ChannelProviders.Aliyun, DemoData.SmsAccessKeyId), ct);
         return true;
     }
 

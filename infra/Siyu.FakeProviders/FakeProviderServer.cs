@@ -40,6 +40,8 @@ public sealed partial class FakeProviderServer : IAsyncDisposable
         this.app = app;
         MapWeChat(app);
         MapProviders(app);
+        MapAliyun(app);
+        MapTencent(app);
         MapAdmin(app);
     }
 
@@ -52,7 +54,7 @@ public sealed partial class FakeProviderServer : IAsyncDisposable
     }
 
     /// <summary>The fake as a program: honours --urls (default http://127.0.0.1:7072) and the "Fake" configuration
-    /// section (Fake:Apps:{appId}={secret}, Fake:ApiKeys:{n}={key}, Fake:ReceiptCallbackUrl, Fake:WebhookSecret).</summary>
+    /// section (Fake:Apps:{appId}={secret}, Fake:ApiKeys:{n}={key}, Fake:AliyunKeys:{accessKeyId}={secret}, Fake:TencentKeys:{secretId}={secretKey}, Fake:ReceiptCallbackUrl, Fake:WebhookSecret).</summary>
     public static async Task<FakeProviderServer> StartAsync(string[] args)
     {
         var builder = WebApplication.CreateSlimBuilder(args);
@@ -63,6 +65,8 @@ public sealed partial class FakeProviderServer : IAsyncDisposable
         foreach (var k in section.GetSection("ApiKeys").GetChildren()) if (!string.IsNullOrEmpty(k.Value)) fake.RegisterApiKey(k.Value);
         if (section["ReceiptCallbackUrl"] is { Length: > 0 } callback) fake.ReceiptCallbackUrl = new Uri(callback);
         if (section["WebhookSecret"] is { Length: > 0 } secret) fake.WebhookSecret = secret;
+        foreach (var k in section.GetSection("AliyunKeys").GetChildren()) if (!string.IsNullOrEmpty(k.Value)) fake.RegisterAliyunKey(k.Key, k.Value);
+        foreach (var k in section.GetSection("TencentKeys").GetChildren()) if (!string.IsNullOrEmpty(k.Value)) fake.RegisterTencentKey(k.Key, k.Value);
         return fake;
     }
 
@@ -150,6 +154,9 @@ public sealed partial class FakeProviderServer : IAsyncDisposable
         acceptedByRecipient.Clear();
         accepted.Clear();
         receivedReceipts.Clear();
+        aliyunNonces.Clear();
+        Interlocked.Exchange(ref pushesSent, 0);
+        Interlocked.Exchange(ref pushesRefused, 0);
         Interlocked.Exchange(ref requests, 0);
         Interlocked.Exchange(ref acceptedCount, 0);
         Interlocked.Exchange(ref duplicates, 0);

@@ -31,16 +31,22 @@ public sealed record ChannelMessage(
 
 /// <summary>
 /// Credentials of one tenant for one channel. WeChat: AppId + AppSecret. Generic providers: ApiKey (+ optional
-/// Sender). Webhook: Url (+ optional ApiKey, used as the HMAC secret of the X-Siyu-Signature header).
+/// Sender). Webhook: Url (+ optional ApiKey, used as the HMAC secret of the X-Siyu-Signature header). Aliyun SMS
+/// (<see cref="Provider"/> "aliyun"): KeyId = AccessKey id, ApiKey = AccessKey secret, Sender = SignName. Tencent Cloud SMS
+/// ("tencent"): KeyId = SecretId, ApiKey = SecretKey, AppId = SmsSdkAppId, Sender = SignName.
 /// </summary>
 /// <param name="Dedupes">Whether the provider drops a repeat of an IdempotencyKey it has taken. When it does not, a
 /// request that may have reached it (a timeout, a 5xx, a connection lost mid-request) is not attempted again.</param>
+/// <param name="Provider">Who speaks for the channel: null or "generic" for the generic provider contract, or a
+/// provider's own API (<see cref="ChannelProviders"/>).</param>
+/// <param name="KeyId">The provider's key id where its API signs with a key pair (Aliyun AccessKey id, Tencent SecretId).</param>
 public sealed record ChannelAccount(
-    string? AppId = null, string? AppSecret = null, string? ApiKey = null, string? Sender = null, string? Url = null, bool Dedupes = true)
+    string? AppId = null, string? AppSecret = null, string? ApiKey = null, string? Sender = null, string? Url = null, bool Dedupes = true,
+    string? Provider = null, string? KeyId = null)
 {
     // Records print every property; credentials must never reach a log line through ToString.
     public override string ToString() =>
-        $"ChannelAccount {{ AppId = {AppId}, Sender = {Sender}, Url = {Url}, Dedupes = {Dedupes}, AppSecret = {Mask(AppSecret)}, ApiKey = {Mask(ApiKey)} }}";
+        $"ChannelAccount {{ Provider = {Provider}, AppId = {AppId}, KeyId = {KeyId}, Sender = {Sender}, Url = {Url}, Dedupes = {Dedupes}, AppSecret = {Mask(AppSecret)}, ApiKey = {Mask(ApiKey)} }}";
 
     private static string Mask(string? secret) => secret is null ? "null" : "***";
 }

@@ -10,6 +10,15 @@ public sealed class ChannelOptions
     /// <summary>Base URL per generic channel: "wecom", "sms", "email", "push" (each speaks the contract in README.md).</summary>
     public Dictionary<string, string> ProviderBaseUrls { get; set; } = new();
 
+    /// <summary>Alibaba Cloud SMS (Dysmsapi) endpoint, for accounts whose provider is "aliyun".</summary>
+    public string AliyunSmsEndpoint { get; set; } = "https://dysmsapi.aliyuncs.com";
+
+    /// <summary>Tencent Cloud SMS (API 3.0) endpoint, for accounts whose provider is "tencent"; its host is signed.</summary>
+    public string TencentSmsEndpoint { get; set; } = "https://sms.tencentcloudapi.com";
+
+    /// <summary>The X-TC-Region of Tencent Cloud SMS requests.</summary>
+    public string TencentSmsRegion { get; set; } = "ap-guangzhou";
+
     /// <summary>Time allowed for one HTTP exchange (one attempt), reading the answer included.</summary>
     public TimeSpan Timeout { get; set; } = TimeSpan.FromSeconds(10);
 

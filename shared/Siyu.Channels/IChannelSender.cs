@@ -4,7 +4,8 @@ namespace Siyu.Channels;
 /// timeouts or network failures (those become a <see cref="SendResult"/>); only cancellation of <c>ct</c> throws.</summary>
 public interface IChannelSender
 {
-    bool Handles(string channel);
+    /// <summary>Whether this sender speaks for <paramref name="channel"/> through <paramref name="provider"/> (null: the channel's default).</summary>
+    bool Handles(string channel, string? provider);
 
     Task<SendResult> SendAsync(ChannelMessage message, ChannelAccount account, CancellationToken ct);
 }
@@ -17,12 +18,12 @@ public sealed class ChannelSenders(IEnumerable<IChannelSender> senders)
 {
     private readonly IChannelSender[] senders = senders.ToArray();
 
-    public bool Handles(string channel) => Array.Exists(senders, s => s.Handles(channel));
+    public bool Handles(string channel, string? provider = null) => Array.Exists(senders, s => s.Handles(channel, provider));
 
     public Task<SendResult> SendAsync(ChannelMessage m, ChannelAccount a, CancellationToken ct)
     {
-        var sender = Array.Find(senders, s => s.Handles(m.Channel))
-            ?? throw new ArgumentException($"No sender handles channel '{m.Channel}'.", nameof(m));
+        var sender = Array.Find(senders, s => s.Handles(m.Channel, a.Provider))
+            ?? throw new ArgumentException($"No sender handles channel '{m.Channel}' through '{a.Provider ?? ChannelProviders.Generic}'.", nameof(m));
         return ShapeProblem(m) is { } problem ? Task.FromResult(problem) : sender.SendAsync(m, a, ct);
     }
 
@@ -38,6 +39,31 @@ public sealed class ChannelSenders(IEnumerable<IChannelSender> senders)
             return SendResult.Rejected("invalid_recipient", "Recipient is required.");
         return null;
     }
+}
+
+/// <summary>Who can speak for a channel (<see cref="ChannelAccount.Provider"/>).</summary>
+public static class ChannelProviders
+{
+    /// <summary>The generic provider contract (README.md), the default of wecom, sms, email and push.</summary>
+    public const string Generic = "generic";
+    /// <summary>Alibaba Cloud SMS (Dysmsapi), for sms.</summary>
+    public const string Aliyun = "aliyun";
+    /// <summary>Tencent Cloud SMS (API 3.0), for sms.</summary>
+    public const string Tencent = "tencent";
+
+    /// <summary>The providers each channel may name.</summary>
+    public static IReadOnlyList<string> For(string channel) => channel switch
+    {
+        ChannelNames.Sms => [Generic, Aliyun, Tencent],
+        ChannelNames.WeCom or ChannelNames.Email or ChannelNames.Push => [Generic],
+        _ => [],
+    };
+
+    /// <summary>Whether the provider drops a repeat of our delivery key: Aliyun and Tencent have no such key.</summary>
+    public static bool Dedupes(string? provider) => provider is not (Aliyun or Tencent);
+
+    /// <summary>Whether the provider signs with a key pair (a key id beside the secret).</summary>
+    public static bool HasKeyPair(string? provider) => provider is Aliyun or Tencent;
 }
 
 /// <summary>The channel names of <see cref="ChannelMessage.Channel"/>.</summary>

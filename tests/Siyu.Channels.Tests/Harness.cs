@@ -14,6 +14,11 @@ public sealed class Harness : IAsyncDisposable
     public const string AppSecret = "app-secret-1";
     public const string ApiKey = "pk_tenant_1";
     public const string Tenant = "t1";
+    public const string AliyunKeyId = "LTAI5tDemoKeyId";
+    public const string AliyunKeySecret = "aliyun-secret-1";
+    public const string TencentSecretId = "AKIDtencentDemoSecretId";
+    public const string TencentSecretKey = "tencent-secret-1";
+    public const string TencentSdkAppId = "1400006666";
 
     private readonly ServiceProvider services;
 
@@ -33,11 +38,17 @@ public sealed class Harness : IAsyncDisposable
 
     public static ChannelAccount ProviderAccount => new(ApiKey: ApiKey, Sender: "SIYU");
 
+    public static ChannelAccount TencentAccount => new(AppId: TencentSdkAppId, ApiKey: TencentSecretKey, Sender: "思域商城", Dedupes: false,
+        Provider: ChannelProviders.Tencent, KeyId: TencentSecretId);
+    public static ChannelAccount AliyunAccount => new(ApiKey: AliyunKeySecret, Sender: "思域商城", Dedupes: false, Provider: ChannelProviders.Aliyun, KeyId: AliyunKeyId);
+
     public static async Task<Harness> StartAsync(TimeProvider? clock = null, IDictionary<string, string?>? settings = null)
     {
         var fake = await FakeProviderServer.StartAsync();
         fake.RegisterApp(AppId, AppSecret);
         fake.RegisterApiKey(ApiKey);
+        fake.RegisterAliyunKey(AliyunKeyId, AliyunKeySecret);
+        fake.RegisterTencentKey(TencentSecretId, TencentSecretKey);
         var baseUrl = fake.BaseUrl.ToString().TrimEnd('/');
         var config = new Dictionary<string, string?>
         {
@@ -46,6 +57,8 @@ public sealed class Harness : IAsyncDisposable
             ["Channels:ProviderBaseUrls:sms"] = baseUrl,
             ["Channels:ProviderBaseUrls:email"] = baseUrl,
             ["Channels:ProviderBaseUrls:push"] = baseUrl,
+            ["Channels:AliyunSmsEndpoint"] = baseUrl + "/aliyun",
+            ["Channels:TencentSmsEndpoint"] = baseUrl + "/tencent",
             ["Channels:Timeout"] = "00:00:02",
             ["Channels:RetryBaseDelay"] = "00:00:00.010",
         };

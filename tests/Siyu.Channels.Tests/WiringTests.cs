@@ -43,6 +43,18 @@ public sealed class WiringTests
         Assert.Equal(handled, services.GetRequiredService<ChannelSenders>().Handles(channel));
     }
 
+    [Theory]
+    [InlineData("sms", "aliyun", true)]
+    [InlineData("sms", "generic", true)]
+    [InlineData("email", "aliyun", false)]
+    [InlineData("sms", "nobody", false)]
+    public void A_channel_is_handled_through_the_providers_it_may_name(string channel, string provider, bool handled)
+    {
+        using var services = new ServiceCollection().AddLogging().AddChannels(new ConfigurationBuilder().Build()).BuildServiceProvider();
+
+        Assert.Equal(handled, services.GetRequiredService<ChannelSenders>().Handles(channel, provider));
+    }
+
     [Fact]
     public async Task A_channel_nobody_handles_is_an_argument_error()
     {

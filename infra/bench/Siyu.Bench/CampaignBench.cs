@@ -50,6 +50,7 @@ public static class CampaignBench
         var settings = new Dictionary<string, string?>
         {
             ["Channels:ProviderBaseUrls:sms"] = fake.BaseUrl.ToString().TrimEnd('/'),
+            ["Channels:AliyunSmsEndpoint"] = fake.BaseUrl + "aliyun",
             // The provider's allowed rate is a deployment setting (500/s by default); the local fake has none, and the
             // benchmark measures our side, so the bucket is set well above what the machine can do.
             ["Channels:RatePerSecond"] = ProviderRate.ToString(System.Globalization.CultureInfo.InvariantCulture),
@@ -61,14 +62,27 @@ public static class CampaignBench
         using var marketer = await AudienceBench.KeyedClientAsync(app.BaseAddress, operatorKey, tenant.Id, "marketer");
         marketer.Timeout = TimeSpan.FromMinutes(5);
 
+        var aliyun = o.Provider == "aliyun";
+        if (!aliyun && o.Provider != "generic") throw new ArgumentException("--provider: generic or aliyun");
+        if (aliyun && o.Dedupes) throw new ArgumentException("--dedupes true: Aliyun does not dedupe");
         var smsKey = "sms-" + Guid.NewGuid().ToString("N");
-        fake.RegisterApiKey(smsKey, o.Dedupes);
-        await Ok(await tenant.Admin.PutAsJsonAsync("/api/tenants/current/channels/sms", new { apiKey = smsKey, sender = "BENCH", dedupes = o.Dedupes }), "sms account");
-        Console.WriteLine(o.Dedupes ? "the SMS provider dedupes: send, then record" : "the SMS provider does not dedupe: claim, send at most once, record");
+        if (aliyun)
+        {
+            // Aliyun's own contract: every request signed with the AccessKey and checked by the fake as Aliyun checks it.
+            fake.RegisterAliyunKey("LTAIbench", smsKey);
+            await Ok(await tenant.Admin.PutAsJsonAsync("/api/tenants/current/channels/sms", new { provider = "aliyun", accessKeyId = "LTAIbench", apiKey = smsKey, sender = "BENCH" }), "aliyun sms account");
+        }
+        else
+        {
+            fake.RegisterApiKey(smsKey, o.Dedupes);
+            await Ok(await tenant.Admin.PutAsJsonAsync("/api/tenants/current/channels/sms", new { apiKey = smsKey, sender = "BENCH", dedupes = o.Dedupes }), "sms account");
+        }
+        Console.WriteLine(aliyun ? "the SMS provider is Aliyun (Dysmsapi, signed): claim, send at most once, record"
+            : o.Dedupes ? "the SMS provider dedupes: send, then record" : "the SMS provider does not dedupe: claim, send at most once, record");
         foreach (var (template, provider) in new[] { (First, FirstProvider), (Second, SecondProvider) })
             await Ok(await marketer.PutAsJsonAsync($"/api/templates/{template}", new
             {
-                channel = "sms", providerTemplate = provider, fields = new { text = "hi {{name}}" },
+                channel = "sms", providerTemplate = provider, fields = new { text = "hi {{name}} 回T退订" },
                 variables = new { name = new { @default = "Friend" } },
             }), $"template {template}");
 
@@ -201,7 +215,8 @@ public static class CampaignBench
             $"Run {DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC on {Environment.ProcessorCount} cores; Azurite in memory; app on Kestrel over loopback HTTP with its queue listeners, " +
             $"and the fake SMS provider, in this process (provider rate limit set to {ProviderRate:N0}/s; the product's default is 500/s). {n:N0} people known by phone, seeded directly (profile row with its consent, identity claimed): " +
             $"{expectedSent:N0} granted marketing/sms, {expectedWithdrawn:N0} withdrawn, {expectedNoConsent:N0} with no decision. One campaign to all of them as an identity list. " +
-            (o.Dedupes ? "The SMS account's provider dedupes (`dedupes: true`): each send goes, then is recorded with its outcome."
+            (aliyun ? "The SMS account is an Aliyun one (`provider: aliyun`): each send is a signed Dysmsapi `SendSms`, checked by the fake as Aliyun checks it, claimed in its row first (Aliyun does not dedupe), then recorded with its outcome."
+                : o.Dedupes ? "The SMS account's provider dedupes (`dedupes: true`): each send goes, then is recorded with its outcome."
                 : "The SMS account's provider does not dedupe (`dedupes: false`, as Aliyun and Tencent Cloud SMS): each send is claimed in its row first, then recorded with its outcome."),
             "",
             "| Measure | Result | Raw Azurite in the same run | Ratio |",

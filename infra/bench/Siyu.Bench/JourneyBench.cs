@@ -90,7 +90,7 @@ public static class JourneyBench
         // Publishing checks the send's template and variables, so the template comes first.
         await Expect(await admin.PutAsJsonAsync($"/api/templates/{Template}", new JsonObject
         {
-            ["channel"] = "sms", ["providerTemplate"] = "SMS_REMIND", ["fields"] = new JsonObject { ["text"] = "{{name}}, your order is waiting" },
+            ["channel"] = "sms", ["providerTemplate"] = "SMS_REMIND", ["fields"] = new JsonObject { ["text"] = "{{name}}, your order is waiting 回T退订" },
             ["variables"] = new JsonObject { ["name"] = new JsonObject { ["default"] = "Hi" } },
         }), "template", problemsAllowed: false);
         await Expect(await admin.PutAsJsonAsync($"/api/journeys/{JourneyId}", Journey(offset, timeoutSeconds)), "journey draft", problemsAllowed: false);

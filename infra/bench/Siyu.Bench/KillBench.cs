@@ -156,7 +156,7 @@ public static class KillBench
             {
                 await Ok(await tenant.Admin.PutAsJsonAsync($"/api/templates/{Template(t)}", new
                 {
-                    channel = "sms", providerTemplate = ProviderTemplate(t), fields = new { text = "hi {{name}}" }, variables = new { name = new { @default = "Friend" } },
+                    channel = "sms", providerTemplate = ProviderTemplate(t), fields = new { text = "hi {{name}} 回T退订" }, variables = new { name = new { @default = "Friend" } },
                 }), "template");
                 await Ok(await tenant.Admin.PutAsJsonAsync($"/api/tags/{Tag(t)}", new { group = "bench" }), "tag");
             }

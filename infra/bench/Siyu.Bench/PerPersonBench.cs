@@ -211,7 +211,7 @@ public static class PerPersonBench
         // Publishing checks the send's template, so it comes first. The send reads no attribute: the orchestration's send reads no profile either.
         await Ok(await tenant.Admin.PutAsJsonAsync($"/api/templates/{Template}", new JsonObject
         {
-            ["channel"] = "sms", ["providerTemplate"] = "SMS_PER_PERSON", ["fields"] = new JsonObject { ["text"] = "{{name}}, thanks" },
+            ["channel"] = "sms", ["providerTemplate"] = "SMS_PER_PERSON", ["fields"] = new JsonObject { ["text"] = "{{name}}, thanks 回T退订" },
             ["variables"] = new JsonObject { ["name"] = new JsonObject { ["default"] = "Hi" } },
         }), "template");
         await Ok(await tenant.Admin.PutAsJsonAsync($"/api/journeys/{JourneyId}", new JsonObject

@@ -13,7 +13,7 @@
 //        [--out file.md]
 // The journey benchmark (see JourneyBench): -- --suite journeys [--profiles 100000] [--delay-seconds auto] [--timeout-seconds auto]
 //        [--enter-concurrency 4] [--enter-by profileId|identity] [--seed direct|ingest] [--phases 1 (entry only)] [--out file.md]
-// The campaign benchmark (see CampaignBench): -- --suite campaigns [--profiles 100000] [--raw-seconds 5] [--dedupes false|true]
+// The campaign benchmark (see CampaignBench): -- --suite campaigns [--profiles 100000] [--raw-seconds 5] [--dedupes false|true] [--provider generic|aliyun]
 //        [--out file.md]
 // The kill benchmark (see KillBench): -- --suite kill [--people 2000] [--kill-trials 10] [--erasures 20] [--out file.md]: the app in a
 //        child process killed with SIGKILL at random moments of campaigns, bulk tagging jobs and erasures, a fresh one finishing each.
@@ -242,7 +242,7 @@ namespace Siyu.Bench
 {
     public sealed record Args(int Profiles, int Events, int PushRate, int PushSeconds, int AcceptSeconds, int RawSeconds, string? Out,
         string Suite, int Consents, int LatencyProfiles, int LatencyRate, int LatencySeconds, int TagProfiles, int SweepParallelism, string Phases, string Seed,
-        int DelaySeconds, int TimeoutSeconds, int EnterConcurrency, string EnterBy, bool Dedupes, int People, int KillTrials, int Erasures)
+        int DelaySeconds, int TimeoutSeconds, int EnterConcurrency, string EnterBy, bool Dedupes, int People, int KillTrials, int Erasures, string Provider)
     {
         public static Args Parse(string[] args)
         {
@@ -256,7 +256,8 @@ namespace Siyu.Bench
                 Int("--sweep-parallelism", 8), Get("--phases") ?? "1,2,3", Get("--seed") ?? (suite == "journeys" ? "direct" : "ingest"),
                 Int("--delay-seconds", 0), Int("--timeout-seconds", 0), Int("--enter-concurrency", 4), Get("--enter-by") ?? "profileId",
                 bool.Parse(Get("--dedupes") ?? "false"),
-                Int("--people", suite == "kill" ? 2000 : 1000), Int("--kill-trials", 10), Int("--erasures", 20));
+                Int("--people", suite == "kill" ? 2000 : 1000), Int("--kill-trials", 10), Int("--erasures", 20),
+                Get("--provider") ?? "generic");
         }
 
         public bool Runs(int phase) => Phases.Split(',').Contains(phase.ToString());
@@ -266,7 +267,7 @@ namespace Siyu.Bench
         [
             "--suite", "--profiles", "--events", "--push-rate", "--push-seconds", "--accept-seconds", "--raw-seconds", "--out", "--consents",
             "--latency-profiles", "--latency-rate", "--latency-seconds", "--tag-profiles", "--sweep-parallelism", "--phases", "--seed",
-            "--delay-seconds", "--timeout-seconds", "--enter-concurrency", "--enter-by", "--dedupes", "--kill-trials", "--erasures", "--people", "--connection", "--prefix", "--operator", "--set",
+            "--delay-seconds", "--timeout-seconds", "--enter-concurrency", "--enter-by", "--dedupes", "--provider", "--kill-trials", "--erasures", "--people", "--connection", "--prefix", "--operator", "--set",
         ];
 
         /// <summary>The first argument that is not a known option or its value; a typo must not start a long run with defaults.</summary>
@@ -289,7 +290,7 @@ namespace Siyu.Bench
                                  [--tag-profiles 10000] [--sweep-parallelism 8] [--seed ingest|direct] [--phases 1,2,3]
               --suite journeys   [--profiles 100000] [--delay-seconds auto] [--timeout-seconds auto] [--enter-concurrency 4]
                                  [--enter-by profileId|identity] [--seed direct|ingest] [--phases 1]
-              --suite campaigns  [--profiles 100000] [--raw-seconds 5] [--dedupes false|true]
+              --suite campaigns  [--profiles 100000] [--raw-seconds 5] [--dedupes false|true] [--provider generic|aliyun]
               --suite kill       [--people 2000] [--kill-trials 10] [--erasures 20] [--raw-seconds 5]
               --suite per-person [--people 1000] [--delay-seconds 2] [--timeout-seconds 3] [--raw-seconds 5]
               every suite: [--out report.md]

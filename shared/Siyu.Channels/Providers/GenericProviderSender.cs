@@ -15,8 +15,8 @@ internal sealed class GenericProviderSender(
 {
     public const string HttpClientName = "Siyu.Channels.Providers";
 
-    public bool Handles(string channel) =>
-        channel is ChannelNames.WeCom or ChannelNames.Sms or ChannelNames.Email or ChannelNames.Push;
+    public bool Handles(string channel, string? provider) =>
+        channel is ChannelNames.WeCom or ChannelNames.Sms or ChannelNames.Email or ChannelNames.Push && provider is null or ChannelProviders.Generic;
 
     public Task<SendResult> SendAsync(ChannelMessage message, ChannelAccount account, CancellationToken ct)
     {

@@ -13,7 +13,7 @@ internal sealed class WebhookSender(
 {
     public const string HttpClientName = "Siyu.Channels.Webhooks";
 
-    public bool Handles(string channel) => channel == ChannelNames.Webhook;
+    public bool Handles(string channel, string? provider) => channel == ChannelNames.Webhook;
 
     public Task<SendResult> SendAsync(ChannelMessage message, ChannelAccount account, CancellationToken ct)
     {

@@ -23,7 +23,7 @@ internal sealed class WeChatSender(
     /// client_msg_id; a longer delivery key is sent as a digest of itself so it stays deterministic and short.</summary>
     public const int MaxClientMsgIdBytes = 64;
 
-    public bool Handles(string channel) => channel is ChannelNames.WeChatTemplate or ChannelNames.MiniProgramSubscribe;
+    public bool Handles(string channel, string? provider) => channel is ChannelNames.WeChatTemplate or ChannelNames.MiniProgramSubscribe;
 
     public Task<SendResult> SendAsync(ChannelMessage message, ChannelAccount account, CancellationToken ct)
     {

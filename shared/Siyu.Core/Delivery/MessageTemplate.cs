@@ -11,7 +11,9 @@ public sealed record TemplateVariable(string Name, string? Default);
 /// A brand's message template: which channel and provider template it goes out as, for what purpose and topic, the
 /// provider's fields with <c>{{variable}}</c> placeholders, and the variables a send fills in. Journeys and campaigns
 /// name a template and supply its variables; a variable without a default that a send does not supply is refused
-/// when the journey is published or the campaign created, so no message goes out with a hole in it.
+/// when the journey is published or the campaign created, so no message goes out with a hole in it. Content is the
+/// provider template's own text as the provider approved it (an Aliyun or Tencent SMS template), for people and for
+/// the marketing SMS rule (<see cref="SmsOptOut"/>).
 /// </summary>
 public sealed record MessageTemplate(
     string Id,
@@ -24,7 +26,8 @@ public sealed record MessageTemplate(
     string? ContactChannel,
     string? Link,
     IReadOnlyDictionary<string, string> Fields,
-    IReadOnlyList<TemplateVariable> Variables)
+    IReadOnlyList<TemplateVariable> Variables,
+    string? Content = null)
 {
     /// <summary>The consent channel that governs this template: its own, or for a webhook the one the receiving system uses.</summary>
     public string ConsentChannel => Channel == MessageTemplates.Webhook ? ContactChannel ?? ConsentVocabulary.AllChannels : Channel;
@@ -53,7 +56,8 @@ public static partial class MessageTemplates
     [GeneratedRegex(@"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}\z")]
     private static partial Regex FieldName();
 
-    private static readonly string[] Known = ["channel", "purpose", "topic", "personalised", "appId", "providerTemplate", "contactChannel", "link", "fields", "variables"];
+    private static readonly string[] Known = ["channel", "purpose", "topic", "personalised", "appId", "providerTemplate", "contactChannel", "link", "fields", "variables", "content"];
+    public const int MaxContentLength = 1000;
 
     /// <summary>Reads a template; every problem is added to <paramref name="errors"/> with its field.</summary>
     public static MessageTemplate? Parse(string id, JsonObject? doc, List<(string Field, string Message)> errors)
@@ -127,8 +131,14 @@ public static partial class MessageTemplates
             foreach (var reference in References(text))
                 if (!declared.Contains(reference)) errors.Add((name, $"'{{{{{reference}}}}}' is not one of the template's variables"));
 
+        var content = Text(doc, "content", errors);
+        if (content is { Length: > MaxContentLength }) errors.Add(("content", $"at most {MaxContentLength} characters"));
+        // A marketing SMS tells people how to refuse more: in the provider's template text, or where none is given, in its fields.
+        if (channel == "sms" && purpose == ConsentVocabulary.Marketing && !SmsOptOut.HasInstruction(content ?? string.Join("\n", fields.Values)))
+            errors.Add((content is null ? "fields" : "content", "a marketing SMS must tell people how to opt out, e.g. '回T退订' or '拒收请回复R'"));
+
         if (errors.Count > 0 || channel is null) return null;
-        return new MessageTemplate(id, channel, purpose, topic, personalised, appId, providerTemplate ?? "", contactChannel, link, fields, variables);
+        return new MessageTemplate(id, channel, purpose, topic, personalised, appId, providerTemplate ?? "", contactChannel, link, fields, variables, content);
     }
 
     /// <summary>The variables referenced in a field's text.</summary>

@@ -10,7 +10,11 @@ namespace Siyu.Storage.Delivery;
 /// <summary>A tenant's account with a message provider (or its webhook receiver). Secrets are encrypted at rest.</summary>
 /// <param name="Dedupes">Whether the provider drops a repeat of a delivery key it has taken; where it does not, each send
 /// is claimed in its row before it goes and goes at most once (<see cref="SendOnce"/>).</param>
-public sealed record ChannelSettings(string Channel, string? ApiKey, string? Sender, string? Url, DateTimeOffset UpdatedAt, bool Dedupes);
+/// <param name="Provider">Whose API the channel goes through: null for the generic provider contract, "aliyun" or "tencent".</param>
+/// <param name="KeyId">The provider's key id where it signs with a key pair (Aliyun AccessKey id, Tencent SecretId); ApiKey is then its secret.</param>
+/// <param name="AppId">The provider's application the sends belong to (Tencent SmsSdkAppId).</param>
+public sealed record ChannelSettings(string Channel, string? ApiKey, string? Sender, string? Url, DateTimeOffset UpdatedAt, bool Dedupes,
+    string? Provider = null, string? KeyId = null, string? AppId = null);
 
 /// <summary>
 /// A tenant's sending settings in the tenants table: the halt switch and caps (PK <c>sending</c>, RK tenant), and
@@ -45,6 +49,9 @@ public sealed class SendingStore(StorageTables tables, SecretProtector secrets)
             ["Url"] = settings.Url,
             ["UpdatedAt"] = settings.UpdatedAt,
             ["Dedupes"] = settings.Dedupes,
+            ["Provider"] = settings.Provider,
+            ["KeyId"] = settings.KeyId,
+            ["AppId"] = settings.AppId,
         }, TableUpdateMode.Replace, ct);
 
     public async Task<ChannelSettings?> GetChannelAsync(string tenantId, string channel, CancellationToken ct = default)
@@ -64,5 +71,5 @@ public sealed class SendingStore(StorageTables tables, SecretProtector secrets)
     private ChannelSettings ToChannel(TableEntity row) =>
         new(row.RowKey, secrets.Unprotect(row.GetString("ApiKey")), row.GetString("Sender"), row.GetString("Url"), row.GetDateTimeOffset("UpdatedAt") ?? default,
             // Accounts stored before the flag existed take their channel's default.
-            row.GetBoolean("Dedupes") ?? SendOnce.DedupesByDefault(row.RowKey));
+            row.GetBoolean("Dedupes") ?? SendOnce.DedupesByDefault(row.RowKey), row.GetString("Provider"), row.GetString("KeyId"), row.GetString("AppId"));
 }

@@ -46,7 +46,7 @@ public sealed class CampaignTests(DeliveryApp app) : IClassFixture<DeliveryApp>
         Assert.Equal(30, brand.AcceptedFor(granted));
         Assert.Equal(0, brand.AcceptedFor(withdrawn.Concat(silent)));
         var one = app.Fake.Accepted.First(m => m.Recipient == "+86" + granted[0]);
-        Assert.Equal($"N{granted[0][^4..]}, CNY 20 off is yours", one.Fields["text"]);
+        Assert.Equal($"N{granted[0][^4..]}, CNY 20 off is yours 回T退订", one.Fields["text"]);
         Assert.Equal("SMS_1001", one.Template);
 
         var refused = (await brand.DeliveriesAsync(withdrawn[0])).Single();

@@ -39,6 +39,8 @@ public class DeliveryApp : SiyuApp
         var url = Fake.BaseUrl.ToString().TrimEnd('/');
         With("Channels:WeChatApiBaseUrl", url);
         foreach (var channel in new[] { "sms", "email", "wecom", "push" }) With($"Channels:ProviderBaseUrls:{channel}", url);
+        With("Channels:AliyunSmsEndpoint", url + "/aliyun");
+        With("Channels:TencentSmsEndpoint", url + "/tencent");
         With("Channels:Timeout", "00:00:01");
         With("Channels:RetryBaseDelay", "00:00:00.050");
         With("Delivery:HaltRecheck", "00:00:00.500");
@@ -123,7 +125,7 @@ public sealed class SendingBrand(TestTenant tenant, string appId, string smsKey,
             .EnsureSuccessStatusCode();
         (await tenant.Admin().PutAsJsonAsync("/api/tenants/current/channels/sms", new { apiKey = smsKey, sender = "BRAND" })).EnsureSuccessStatusCode();
         await tenant.PutTemplate("sms_offer", """
-            {"channel": "sms", "providerTemplate": "SMS_1001", "topic": "offers", "fields": {"text": "{{name}}, {{offer}} is yours"},
+            {"channel": "sms", "providerTemplate": "SMS_1001", "topic": "offers", "fields": {"text": "{{name}}, {{offer}} is yours 回T退订"},
              "variables": {"name": {"default": "Friend"}, "offer": {}}}
             """);
         await tenant.PutTemplate("wx_offer", """

@@ -7,7 +7,7 @@ namespace Siyu.IntegrationTests.Hosting;
 
 /// <summary>
 /// The app as ./infra/run.sh runs it: the demo seed on, its keys kept in a file, sends going to a fake provider that
-/// knows the demo's WeChat app and SMS key. A second instance on the same prefix and keys file is a restart.
+/// knows the demo's WeChat app and Aliyun SMS AccessKey. A second instance on the same prefix and keys file is a restart.
 /// </summary>
 public sealed class DemoApp : SiyuApp
 {
@@ -19,8 +19,11 @@ public sealed class DemoApp : SiyuApp
     {
         Fake = await FakeProviderServer.StartAsync();
         Fake.RegisterApp(DemoData.WeChatAppId, DemoData.WeChatAppSecret);
-        Fake.RegisterApiKey(DemoData.SmsApiKey);
+        Fake.RegisterAliyunKey(DemoData.SmsAccessKeyId, DemoData.SmsAccessKeySecret);
+        Fake.RegisterAliyunSignName(DemoData.SmsSignName);
         var url = Fake.BaseUrl.ToString().TrimEnd('/');
+        With("Channels:AliyunSmsEndpoint", url + "/aliyun");
+        With("Channels:TencentSmsEndpoint", url + "/tencent");
         With("Channels:WeChatApiBaseUrl", url);
         foreach (var channel in new[] { "sms", "email", "wecom", "push" }) With($"Channels:ProviderBaseUrls:{channel}", url);
         With("Demo:Seed", "true");

@@ -62,7 +62,10 @@ public sealed class DemoSeedTests(DemoApp app) : IClassFixture<DemoApp>
         var wechat = await (await demo.Admin().GetAsync($"/api/wechat-apps/{DemoData.WeChatAppId}")).Json();
         Assert.True(wechat.GetProperty("hasAppSecret").GetBoolean());
         var channels = await (await demo.Admin().GetAsync("/api/tenants/current/channels")).Json();
-        Assert.True(channels.EnumerateArray().Single(c => c.GetProperty("channel").GetString() == "sms").GetProperty("hasApiKey").GetBoolean());
+        var sms = channels.EnumerateArray().Single(c => c.GetProperty("channel").GetString() == "sms");
+        Assert.Equal((true, "aliyun", DemoData.SmsAccessKeyId, false), (sms.GetProperty("hasApiKey").GetBoolean(), sms.GetProperty("provider").GetString(),
+            sms.GetProperty("accessKeyId").GetString(), sms.GetProperty("dedupes").GetBoolean()));
+        Assert.DoesNotContain(DemoData.SmsAccessKeySecret, channels.GetRawText());
         Assert.Equal(HttpStatusCode.OK, (await demo.Marketer().GetAsync($"/api/templates/{DemoData.TemplateId}")).StatusCode);
         var journey = await (await demo.Marketer().GetAsync($"/api/journeys/{DemoData.JourneyId}")).Json();
         Assert.Equal(("live", 1), (journey.GetProperty("status").GetString(), journey.GetProperty("version").GetInt32()));
@@ -91,7 +94,8 @@ public sealed class DemoSeedTests(DemoApp app) : IClassFixture<DemoApp>
 
         var message = await Eventually.Get(() => Task.FromResult(app.Fake.Accepted.FirstOrDefault(m => m.Recipient == "+8613600136000")),
             m => m is not null, what: "the welcome SMS to 陈静");
-        Assert.Equal(("sms", "SMS_WELCOME", "Welcome to Demo brand, 静静!"), (message!.Channel, message.Template, message.Fields["text"]));
+        // Through Aliyun's contract: signed, under the demo SignName, the template's parameter filled in.
+        Assert.Equal(("sms", "SMS_WELCOME", DemoData.SmsSignName, "静静"), (message!.Channel, message.Template, message.Sender, message.Fields["name"]));
         Assert.Equal(1, app.Fake.AcceptedFor("+8613600136000"));
     }
 }

@@ -38,8 +38,8 @@ public static class JourneyApi
     public static async Task EnsureTemplatesAsync(this TestTenant tenant)
     {
         foreach (var id in new[] { "half_price_coupon", "hello", "nudge", "welcome", "thanks", "follow_up" })
-            await PutTemplate(tenant, id, "{\"channel\": \"sms\", \"providerTemplate\": \"SMS_" + id + "\", \"fields\": {\"text\": \"" + id + "\"}}");
-        await PutTemplate(tenant, "welcome_back", """{"channel": "sms", "providerTemplate": "SMS_wb", "fields": {"text": "Welcome back to {{city}}"}, "variables": {"city": {}}}""");
+            await PutTemplate(tenant, id, "{\"channel\": \"sms\", \"providerTemplate\": \"SMS_" + id + "\", \"fields\": {\"text\": \"" + id + " 回T退订\"}}");
+        await PutTemplate(tenant, "welcome_back", """{"channel": "sms", "providerTemplate": "SMS_wb", "fields": {"text": "Welcome back to {{city}} 回T退订"}, "variables": {"city": {}}}""");
         await PutTemplate(tenant, "cart_reminder",
             """{"channel": "wechat_oa", "appId": "wxcart", "providerTemplate": "TPL_cart", "fields": {"first": "Your cart: {{product}}"}, "variables": {"product": {}}}""");
     }

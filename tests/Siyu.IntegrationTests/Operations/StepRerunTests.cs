@@ -82,7 +82,9 @@ public sealed class StepRerunTests(QuietApp app) : IClassFixture<QuietApp>
         foreach (var person in people.Skip(1))
         {
             var history = 0;
-            var filter = TableClient.CreateQueryFilter($"PartitionKey eq {Siyu.Storage.Profiles.ProfileStore.Partition(tenant, person)} and Kind eq {"tag"} and Tag eq {"rerun"}");
+            // A partition holds a bucket of people: the row key range is this person's own tag history.
+            var filter = TableClient.CreateQueryFilter(
+                $"PartitionKey eq {Siyu.Storage.Profiles.ProfileStore.Partition(tenant, person)} and RowKey ge {person + "~t~"} and RowKey lt {person + "~u"} and Kind eq {"tag"} and Tag eq {"rerun"}");
             await foreach (var _ in app.Service<StorageTables>().Profiles.QueryAsync<TableEntity>(filter)) history++;
             Assert.Equal(1, history);
         }
