@@ -15,6 +15,7 @@ table_port="${AZURITE_TABLE_PORT:-10002}"
 blob_port="${AZURITE_BLOB_PORT:-10000}"
 queue_port="${AZURITE_QUEUE_PORT:-10001}"
 fake_port="${FAKE_PROVIDER_PORT:-7072}"
+smtp_port="${FAKE_SMTP_PORT:-2525}"
 pids=.local/pids
 mkdir -p .local/azurite "$pids"
 
@@ -90,14 +91,16 @@ else
 fi
 # A local fake of WeChat's API and the SMS/email/WeCom/push provider contract, so sends go somewhere observable:
 # it knows WeChat app "wxdemo" (secret demo-secret), provider key "pk_demo", Aliyun SMS AccessKey "LTAIdemo" (the demo
-# tenant's SMS account) and Tencent Cloud SecretId "AKIDdemo" (for trying a Tencent account); GET /fake/stats counts what it took.
+# tenant's SMS account), Tencent Cloud SecretId "AKIDdemo" (for trying a Tencent account) and, on port $smtp_port, an SMTP
+# server (STARTTLS, login demo@brand.example / demo-smtp-password); GET /fake/stats counts what it took.
 if answering "$fake_port"; then echo "Fake providers: already answering on $fake_port, reused (their counts go on)"
 else
   dotnet build infra/Siyu.FakeProviders -c Release --nologo -v quiet > .local/fake-providers-build.log 2>&1 \
     || { cat .local/fake-providers-build.log; exit 1; }
   start_detached fake-providers dotnet run --no-build --project infra/Siyu.FakeProviders -c Release -- --urls "http://127.0.0.1:$fake_port" \
     --Fake:Apps:wxdemo=demo-secret --Fake:ApiKeys:0=pk_demo --Fake:AliyunKeys:LTAIdemo=demo-aliyun-secret \
-    --Fake:TencentKeys:AKIDdemo=demo-tencent-secret
+    --Fake:TencentKeys:AKIDdemo=demo-tencent-secret \
+    --Fake:SmtpPort="$smtp_port" --Fake:SmtpUsers:demo@brand.example=demo-smtp-password
   echo "Fake providers: started on $fake_port (pid $(cat "$pids/fake-providers"))"
 fi
 wait_for "$table_port" azurite-table
@@ -123,8 +126,13 @@ export Channels__WeChatApiBaseUrl="http://127.0.0.1:$fake_port"
 for channel in sms email wecom push; do export "Channels__ProviderBaseUrls__$channel=http://127.0.0.1:$fake_port"; done
 export Channels__AliyunSmsEndpoint="http://127.0.0.1:$fake_port/aliyun"
 export Channels__TencentSmsEndpoint="http://127.0.0.1:$fake_port/tencent"
+# The fake's SMTP certificate is self-signed and new on every start: trusted by its thumbprint, as a private CA's would be.
+Channels__SmtpTrustedCertificates__0="$(node -e 'fetch(process.argv[1]).then(r => r.json()).then(j => console.log(j.certificateSha256))' "http://127.0.0.1:$fake_port/fake/smtp")"
+export Channels__SmtpTrustedCertificates__0
 export DOTNET_ENVIRONMENT="${DOTNET_ENVIRONMENT:-Development}"
 url="${SIYU_URL:-http://127.0.0.1:7071}"
+# Where a marketing email's one-click unsubscribe link points.
+export Delivery__PublicBaseUrl="$url"
 
 echo "Operator bootstrap key (for /api/operator/*): $OPERATOR_KEY"
 echo "API: $url   OpenAPI: $url/api/openapi.json   Health: $url/api/health   Fake provider: http://127.0.0.1:$fake_port/fake/stats"

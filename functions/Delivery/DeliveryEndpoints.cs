@@ -30,17 +30,20 @@ public sealed record ChannelSettingsRequest(
     bool? Dedupes = null,
     [property: Description("Whose API the channel goes through: \"generic\" (the default: the generic provider contract) or, for sms, \"aliyun\" " +
         "(Alibaba Cloud SMS: accessKeyId, apiKey = the AccessKey secret, sender = the SignName) or \"tencent\" (Tencent Cloud SMS: accessKeyId = the " +
-        "SecretId, apiKey = the SecretKey, appId = the SmsSdkAppId, sender = the SignName). Neither dedupes, so dedupes is false for both.")]
+        "SecretId, apiKey = the SecretKey, appId = the SmsSdkAppId, sender = the SignName); for email, \"smtp\" (url = smtps://host[:465] or " +
+        "smtp://host[:587] with STARTTLS, username, apiKey = the password, sender = the From address). None of these dedupes, so dedupes is false for them.")]
     string? Provider = null,
     [property: Description("The provider's key id where it signs with a key pair: the Aliyun AccessKey id, the Tencent Cloud SecretId.")]
     string? AccessKeyId = null,
     [property: Description("The provider's application the sends belong to: the Tencent Cloud SmsSdkAppId.")]
-    string? AppId = null);
+    string? AppId = null,
+    [property: Description("The SMTP login of an smtp email account (its password is apiKey, its server url smtps://host[:465] or smtp://host[:587], its From address sender).")]
+    string? Username = null);
 
 /// <param name="Pushes">For a provider that pushes delivery reports and replies to us (Aliyun, Tencent Cloud): the URLs to set in
 /// its console, relative to this app, each carrying the tenant's push token.</param>
 public sealed record ChannelView(string Channel, bool HasApiKey, string? Sender, string? Url, DateTimeOffset UpdatedAt, bool Dedupes,
-    string Provider, string? AccessKeyId, string? AppId, IReadOnlyDictionary<string, string>? Pushes);
+    string Provider, string? AccessKeyId, string? AppId, string? Username, IReadOnlyDictionary<string, string>? Pushes);
 
 public sealed record DeliveryView(string Key, string Status, string? Reason, string? Detail, string? Channel, string? Template, string? Journey, string? Campaign,
     int Attempts, DateTimeOffset RequestedAt, DateTimeOffset? SentAt, DateTimeOffset? NotBefore, string? ProviderMessageId)
@@ -109,7 +112,7 @@ public static class DeliveryEndpoints
         sending.MapPut("/channels/{channel}", PutChannelAsync)
             .Allow(Role.Admin)
             .WithName("PutChannel")
-            .WithSummary("The brand's provider account for wecom, sms, email or push ({apiKey, sender?, dedupes?}; for Aliyun SMS {provider: \"aliyun\", accessKeyId, apiKey, sender}; for Tencent Cloud SMS {provider: \"tencent\", accessKeyId, apiKey, appId, sender}), or its webhook receiver ({url, apiKey?, dedupes?})")
+            .WithSummary("The brand's provider account for wecom, sms, email or push ({apiKey, sender?, dedupes?}; for Aliyun SMS {provider: \"aliyun\", accessKeyId, apiKey, sender}; for Tencent Cloud SMS {provider: \"tencent\", accessKeyId, apiKey, appId, sender}; for email over SMTP {provider: \"smtp\", url, username, apiKey, sender}), or its webhook receiver ({url, apiKey?, dedupes?})")
             .WithDescription("WeChat channels use the appSecret of the registered WeChat app instead. The apiKey is stored encrypted and never shown again. " +
                              "dedupes says whether the provider drops a repeated Idempotency-Key (default true, false for webhook); where it does not, " +
                              "sends go at most once.")
@@ -153,7 +156,8 @@ public static class DeliveryEndpoints
     private static SendingView View(TenantSending s) => new(s.Halted, s.ChangedAt, s.ChangedBy, s.Caps);
 
     private static ChannelView ToView(string tenant, ChannelSettings c) => new(c.Channel, c.ApiKey is not null, c.Sender, c.Url, c.UpdatedAt, c.Dedupes,
-        c.Provider ?? ChannelProviders.Generic, c.KeyId, c.AppId, ProviderPushEndpoints.Urls(tenant, c));
+        c.Provider ?? ChannelProviders.Generic, ChannelProviders.HasKeyPair(c.Provider) ? c.KeyId : null, c.AppId,
+        c.Provider == ChannelProviders.Smtp ? c.KeyId : null, ProviderPushEndpoints.Urls(tenant, c));
 
     private static async Task<IResult> PutTemplateAsync(string id, HttpContext http, TemplateStore store, SendingCache cache, AuditLog audit, TimeProvider clock, CancellationToken ct)
     {
@@ -208,6 +212,10 @@ public static class DeliveryEndpoints
         {
             if (!Uri.TryCreate(request.Url, UriKind.Absolute, out var url) || url.Scheme is not ("https" or "http")) errors.Add("url: an absolute http(s) URL is required");
         }
+        else if (request.Provider == ChannelProviders.Smtp)
+        {
+            if (string.IsNullOrWhiteSpace(request.ApiKey) || request.ApiKey.Length > 512) errors.Add("apiKey: the SMTP password is required (at most 512 characters)");
+        }
         else if (string.IsNullOrWhiteSpace(request.ApiKey) || request.ApiKey.Length > 512) errors.Add("apiKey: the provider API key is required (at most 512 characters)");
         if (request.Sender is { Length: > 128 }) errors.Add("sender: at most 128 characters");
         var provider = request.Provider is null or ChannelProviders.Generic ? null : request.Provider;
@@ -221,6 +229,15 @@ public static class DeliveryEndpoints
             if (request.Dedupes is true) errors.Add($"dedupes: {name} does not drop repeated requests; leave dedupes out or false");
         }
         else if (request.AccessKeyId is not null) errors.Add("accessKeyId: only an aliyun or tencent account has a key id");
+        if (provider == ChannelProviders.Smtp)
+        {
+            if (!Siyu.Channels.Email.SmtpEndpoint.TryParse(request.Url, out _, out var urlError)) errors.Add(urlError);
+            if (string.IsNullOrWhiteSpace(request.Username) || request.Username.Length > 256) errors.Add("username: the SMTP login is required (at most 256 characters)");
+            if (!MimeKit.MailboxAddress.TryParse(request.Sender, out var from) || !from.Address.Contains('@'))
+                errors.Add("sender: the From address is required, e.g. 品牌 <news@brand.cn>");
+            if (request.Dedupes is true) errors.Add("dedupes: SMTP has no idempotency key; leave dedupes out or false");
+        }
+        else if (request.Username is not null) errors.Add("username: only an smtp account has a username");
         if (provider == ChannelProviders.Tencent)
         {
             if (request.AppId is not { Length: > 0 and <= 32 } appId || !appId.All(char.IsAsciiDigit)) errors.Add("appId: the SmsSdkAppId (digits, e.g. 1400006666) is required");
@@ -229,7 +246,8 @@ public static class DeliveryEndpoints
         if (errors.Count > 0) return Problems.Invalid("invalid_channel", $"the {channel} account", errors);
         var tenant = http.Caller().TenantId;
         var dedupes = ChannelProviders.Dedupes(provider) && (request.Dedupes ?? SendOnce.DedupesByDefault(channel));
-        var settings = new ChannelSettings(channel, request.ApiKey, request.Sender, request.Url, clock.GetUtcNow(), dedupes, provider, request.AccessKeyId, request.AppId);
+        var settings = new ChannelSettings(channel, request.ApiKey, request.Sender, request.Url, clock.GetUtcNow(), dedupes, provider,
+            provider == ChannelProviders.Smtp ? request.Username : request.AccessKeyId, request.AppId);
         await store.PutChannelAsync(tenant, settings, ct);
         cache.ForgetAccounts();
         await audit.RecordAsync(http, AuditLog.Actions.ChannelsChanged, null, $"{channel} account set ({provider ?? ChannelProviders.Generic})");

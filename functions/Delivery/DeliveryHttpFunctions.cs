@@ -29,6 +29,14 @@ public sealed class DeliveryHttpFunctions(HttpApi api)
     public Task TencentSmsReply([HttpTrigger(AuthorizationLevel.Anonymous, "post", Route = "api/delivery/tencent/{tenant}/reply")] HttpRequest request) =>
         api.RunAsync(request, "POST api/delivery/tencent/{tenant}/reply");
 
+    [Function("UnsubscribePage")]
+    public Task UnsubscribePage([HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "api/unsubscribe/{tenant}/{profile}/{channel}")] HttpRequest request) =>
+        api.RunAsync(request, "GET api/unsubscribe/{tenant}/{profile}/{channel}");
+
+    [Function("Unsubscribe")]
+    public Task Unsubscribe([HttpTrigger(AuthorizationLevel.Anonymous, "post", Route = "api/unsubscribe/{tenant}/{profile}/{channel}")] HttpRequest request) =>
+        api.RunAsync(request, "POST api/unsubscribe/{tenant}/{profile}/{channel}");
+
     [Function("GetProfileDeliveries")]
     public Task GetProfileDeliveries([HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "api/profiles/{id}/deliveries")] HttpRequest request) =>
         api.RunAsync(request, "GET api/profiles/{id}/deliveries");

@@ -37,4 +37,7 @@ public sealed class DeliverySettings
     /// <summary>SMS replies that withdraw the person's marketing SMS consent (any case; trailing punctuation ignored).
     /// Empty: <see cref="Siyu.Core.Delivery.SmsOptOut.DefaultWords"/>.</summary>
     public List<string> OptOutWords { get; set; } = [];
+    /// <summary>This app's public address (https://…), for the one-click unsubscribe link a marketing email carries.
+    /// Unset, marketing email fails with unsubscribe_not_configured rather than going without one.</summary>
+    public string? PublicBaseUrl { get; set; }
 }

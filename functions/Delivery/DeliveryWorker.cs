@@ -25,7 +25,7 @@ namespace Siyu.Functions.Delivery;
 /// </summary>
 public sealed class DeliveryWorker(
     DeliveryStore store, ProfileStore profiles, SendingCache cache, ChannelSenders channels, DeliveryQueue queue, DeliveryEvents events,
-    IDeliveryFaults faults, IOptions<DeliverySettings> options, TimeProvider clock, ILogger<DeliveryWorker> log) : IQueueHandler
+    IDeliveryFaults faults, IOptions<DeliverySettings> options, TimeProvider clock, ILogger<DeliveryWorker> log, UnsubscribeLinks unsubscribe) : IQueueHandler
 {
     private readonly DeliverySettings _settings = options.Value;
 
@@ -273,7 +273,10 @@ public sealed class DeliveryWorker(
             var account = await cache.AccountAsync(tenantId, template, ct);
             if (account is null) { p.Change = Final(row, DeliveryStatus.Failed, "channel_not_configured", $"no {template.Channel} account for this brand"); continue; }
             p.Account = account;
-            p.Message = new ChannelMessage(tenantId, template.Channel, row.Key, to, template.AppId, template.ProviderTemplate, fields, link, row.RowKey);
+            var marketing = template.Purpose == ConsentVocabulary.Marketing;
+            p.Message = new ChannelMessage(tenantId, template.Channel, row.Key, to, template.AppId, template.ProviderTemplate, fields, link, row.RowKey, marketing,
+                // Every marketing email says how to leave in one click; the link names this person only.
+                marketing && template.Channel == ChannelNames.Email ? unsubscribe.For(tenantId, row.ProfileId, ChannelNames.Email) : null);
         }
 
         var capped = plans.Where(p => p.Change is null && DeliveryPolicy.IsCapped(sending, p.Profile!.Preferences, p.Template!.Channel)).Select(p => p.Row.ProfileId).ToList();

@@ -125,6 +125,7 @@ public static class Composition
         services.AddSingleton<DeliveryQueue>();
         services.AddSingleton<DeliveryEvents>();
         services.AddSingleton<DeliveryReceipts>();
+        services.AddSingleton<UnsubscribeLinks>();
         services.AddSingleton<IDeliveryFaults, NoDeliveryFaults>();
         services.AddSingleton<DeliveryWorker>();
         services.AddSingleton<ICampaignFaults, NoCampaignFaults>();
@@ -222,6 +223,7 @@ public static class Composition
         app.MapCampaigns();
         app.MapDelivery();
         app.MapProviderPushes();
+        app.MapUnsubscribe();
         app.MapAudit();
         app.MapOperations();
         app.MapWeChatApps();

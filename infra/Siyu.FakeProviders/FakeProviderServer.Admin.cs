@@ -9,6 +9,8 @@ public sealed partial class FakeProviderServer
     private void MapAdmin(WebApplication web)
     {
         web.MapGet("/fake/stats", () => Results.Json(Stats()));
+        // The local run reads this to trust the fake's self-signed STARTTLS certificate (Channels:SmtpTrustedCertificates).
+        web.MapGet("/fake/smtp", () => Results.Json(new { port = SmtpPort, certificateSha256 = SmtpCertificateThumbprint }));
         web.MapPut("/fake/apps/{appId}", (string appId, AppRegistration body) =>
         {
             RegisterApp(appId, body.Secret);

@@ -54,7 +54,7 @@ public sealed partial class FakeProviderServer : IAsyncDisposable
     }
 
     /// <summary>The fake as a program: honours --urls (default http://127.0.0.1:7072) and the "Fake" configuration
-    /// section (Fake:Apps:{appId}={secret}, Fake:ApiKeys:{n}={key}, Fake:AliyunKeys:{accessKeyId}={secret}, Fake:TencentKeys:{secretId}={secretKey}, Fake:ReceiptCallbackUrl, Fake:WebhookSecret).</summary>
+    /// section (Fake:Apps:{appId}={secret}, Fake:ApiKeys:{n}={key}, Fake:AliyunKeys:{accessKeyId}={secret}, Fake:TencentKeys:{secretId}={secretKey}, Fake:SmtpPort, Fake:SmtpUsers:{user}={password}, Fake:ReceiptCallbackUrl, Fake:WebhookSecret).</summary>
     public static async Task<FakeProviderServer> StartAsync(string[] args)
     {
         var builder = WebApplication.CreateSlimBuilder(args);
@@ -67,6 +67,8 @@ public sealed partial class FakeProviderServer : IAsyncDisposable
         if (section["WebhookSecret"] is { Length: > 0 } secret) fake.WebhookSecret = secret;
         foreach (var k in section.GetSection("AliyunKeys").GetChildren()) if (!string.IsNullOrEmpty(k.Value)) fake.RegisterAliyunKey(k.Key, k.Value);
         foreach (var k in section.GetSection("TencentKeys").GetChildren()) if (!string.IsNullOrEmpty(k.Value)) fake.RegisterTencentKey(k.Key, k.Value);
+        foreach (var u in section.GetSection("SmtpUsers").GetChildren()) if (!string.IsNullOrEmpty(u.Value)) fake.RegisterSmtpUser(u.Key, u.Value);
+        if (int.TryParse(section["SmtpPort"], out var smtpPort)) await fake.StartSmtpAsync(smtpPort);
         return fake;
     }
 
@@ -155,6 +157,7 @@ public sealed partial class FakeProviderServer : IAsyncDisposable
         accepted.Clear();
         receivedReceipts.Clear();
         aliyunNonces.Clear();
+        emails.Clear();
         Interlocked.Exchange(ref pushesSent, 0);
         Interlocked.Exchange(ref pushesRefused, 0);
         Interlocked.Exchange(ref requests, 0);
@@ -170,6 +173,7 @@ public sealed partial class FakeProviderServer : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
+        await StopSmtpAsync();
         await app.StopAsync();
         await app.DisposeAsync();
         receiptClient.Dispose();

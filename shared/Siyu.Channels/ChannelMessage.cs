@@ -14,6 +14,8 @@ namespace Siyu.Channels;
 /// <param name="Fields">Template fields: WeChat <c>data {key: {value}}</c>; generic providers: variables.</param>
 /// <param name="Link">WeChat template <c>url</c> or subscribe <c>page</c>; optional.</param>
 /// <param name="Reference">Our opaque reference, echoed back in provider receipts; at most 256 characters.</param>
+/// <param name="Marketing">A marketing message (its template's purpose): an email then says so in its subject and carries
+/// <paramref name="UnsubscribeUrl"/> as its one-click List-Unsubscribe.</param>
 public sealed record ChannelMessage(
     string TenantId,
     string Channel,
@@ -23,7 +25,9 @@ public sealed record ChannelMessage(
     string ProviderTemplate,
     IReadOnlyDictionary<string, string> Fields,
     string? Link,
-    string Reference)
+    string Reference,
+    bool Marketing = false,
+    string? UnsubscribeUrl = null)
 {
     public const int MaxIdempotencyKeyLength = 128;
     public const int MaxReferenceLength = 256;
@@ -33,7 +37,8 @@ public sealed record ChannelMessage(
 /// Credentials of one tenant for one channel. WeChat: AppId + AppSecret. Generic providers: ApiKey (+ optional
 /// Sender). Webhook: Url (+ optional ApiKey, used as the HMAC secret of the X-Siyu-Signature header). Aliyun SMS
 /// (<see cref="Provider"/> "aliyun"): KeyId = AccessKey id, ApiKey = AccessKey secret, Sender = SignName. Tencent Cloud SMS
-/// ("tencent"): KeyId = SecretId, ApiKey = SecretKey, AppId = SmsSdkAppId, Sender = SignName.
+/// ("tencent"): KeyId = SecretId, ApiKey = SecretKey, AppId = SmsSdkAppId, Sender = SignName. Email over SMTP ("smtp"):
+/// Url = smtps:// or smtp:// server, KeyId = username, ApiKey = password, Sender = From address.
 /// </summary>
 /// <param name="Dedupes">Whether the provider drops a repeat of an IdempotencyKey it has taken. When it does not, a
 /// request that may have reached it (a timeout, a 5xx, a connection lost mid-request) is not attempted again.</param>

@@ -19,6 +19,10 @@ public sealed class ChannelOptions
     /// <summary>The X-TC-Region of Tencent Cloud SMS requests.</summary>
     public string TencentSmsRegion { get; set; } = "ap-guangzhou";
 
+    /// <summary>SHA-256 thumbprints (hex) of SMTP server certificates trusted besides those the system trusts: a relay
+    /// with a certificate of a private CA, or the local fake's self-signed one.</summary>
+    public List<string> SmtpTrustedCertificates { get; set; } = [];
+
     /// <summary>Time allowed for one HTTP exchange (one attempt), reading the answer included.</summary>
     public TimeSpan Timeout { get; set; } = TimeSpan.FromSeconds(10);
 

@@ -38,6 +38,7 @@ public static class ChannelRegistration
         services.AddSingleton<IChannelSender, WebhookSender>();
         services.AddSingleton<IChannelSender, Aliyun.AliyunSmsSender>();
         services.AddSingleton<IChannelSender, Tencent.TencentSmsSender>();
+        services.AddSingleton<IChannelSender, Email.SmtpEmailSender>();
         services.TryAddSingleton<ChannelSenders>();
         return services;
     }

@@ -50,17 +50,20 @@ public static class ChannelProviders
     public const string Aliyun = "aliyun";
     /// <summary>Tencent Cloud SMS (API 3.0), for sms.</summary>
     public const string Tencent = "tencent";
+    /// <summary>An SMTP server (the brand's relay or mail service), for email.</summary>
+    public const string Smtp = "smtp";
 
     /// <summary>The providers each channel may name.</summary>
     public static IReadOnlyList<string> For(string channel) => channel switch
     {
         ChannelNames.Sms => [Generic, Aliyun, Tencent],
-        ChannelNames.WeCom or ChannelNames.Email or ChannelNames.Push => [Generic],
+        ChannelNames.Email => [Generic, Smtp],
+        ChannelNames.WeCom or ChannelNames.Push => [Generic],
         _ => [],
     };
 
-    /// <summary>Whether the provider drops a repeat of our delivery key: Aliyun and Tencent have no such key.</summary>
-    public static bool Dedupes(string? provider) => provider is not (Aliyun or Tencent);
+    /// <summary>Whether the provider drops a repeat of our delivery key: Aliyun, Tencent and SMTP have no such key.</summary>
+    public static bool Dedupes(string? provider) => provider is not (Aliyun or Tencent or Smtp);
 
     /// <summary>Whether the provider signs with a key pair (a key id beside the secret).</summary>
     public static bool HasKeyPair(string? provider) => provider is Aliyun or Tencent;

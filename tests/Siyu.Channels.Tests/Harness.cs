@@ -19,6 +19,8 @@ public sealed class Harness : IAsyncDisposable
     public const string TencentSecretId = "AKIDtencentDemoSecretId";
     public const string TencentSecretKey = "tencent-secret-1";
     public const string TencentSdkAppId = "1400006666";
+    public const string SmtpUser = "mailer@brand.example";
+    public const string SmtpPassword = "smtp-password-1";
 
     private readonly ServiceProvider services;
 
@@ -42,9 +44,18 @@ public sealed class Harness : IAsyncDisposable
         Provider: ChannelProviders.Tencent, KeyId: TencentSecretId);
     public static ChannelAccount AliyunAccount => new(ApiKey: AliyunKeySecret, Sender: "思域商城", Dedupes: false, Provider: ChannelProviders.Aliyun, KeyId: AliyunKeyId);
 
-    public static async Task<Harness> StartAsync(TimeProvider? clock = null, IDictionary<string, string?>? settings = null)
+    /// <summary>The fake's SMTP server by STARTTLS, once started with <c>smtp: true</c>.</summary>
+    public ChannelAccount SmtpAccount => new(Url: $"smtp://127.0.0.1:{Fake.SmtpPort}", KeyId: SmtpUser, ApiKey: SmtpPassword, Sender: "思域商城 <news@brand.example>",
+        Dedupes: false, Provider: ChannelProviders.Smtp);
+
+    public static async Task<Harness> StartAsync(TimeProvider? clock = null, IDictionary<string, string?>? settings = null, bool smtp = false)
     {
         var fake = await FakeProviderServer.StartAsync();
+        if (smtp)
+        {
+            await fake.StartSmtpAsync();
+            fake.RegisterSmtpUser(SmtpUser, SmtpPassword);
+        }
         fake.RegisterApp(AppId, AppSecret);
         fake.RegisterApiKey(ApiKey);
         fake.RegisterAliyunKey(AliyunKeyId, AliyunKeySecret);
@@ -62,6 +73,8 @@ public sealed class Harness : IAsyncDisposable
             ["Channels:Timeout"] = "00:00:02",
             ["Channels:RetryBaseDelay"] = "00:00:00.010",
         };
+        // The fake's certificate is self-signed: trusted by its thumbprint, as a relay with a private CA would be.
+        if (smtp) config["Channels:SmtpTrustedCertificates:0"] = fake.SmtpCertificateThumbprint;
         foreach (var (key, value) in settings ?? new Dictionary<string, string?>()) config[key] = value;
 
         var collection = new ServiceCollection().AddLogging();

@@ -39,6 +39,8 @@ public static partial class MessageTemplates
     public const string Webhook = "webhook";
     public const int MaxFields = 20;
     public const int MaxFieldLength = 1000;
+    /// <summary>An email's html and text bodies may be longer than any other field (the whole template is at most 64 KB).</summary>
+    public const int MaxEmailBodyLength = 60_000;
     public const int MaxVariables = 30;
 
     /// <summary>Channels a template (and so a send) can use: every consent channel but "all", and webhook.</summary>
@@ -120,7 +122,8 @@ public static partial class MessageTemplates
             {
                 if (!FieldName().IsMatch(name)) { errors.Add(($"fields.{name}", "a field name is 1-64 letters, digits, _ . or -")); continue; }
                 if (value is not JsonValue v || !v.TryGetValue<string>(out var text)) { errors.Add(($"fields.{name}", "must be text")); continue; }
-                if (text.Length > MaxFieldLength) errors.Add(($"fields.{name}", $"at most {MaxFieldLength} characters"));
+                var max = channel == "email" && name is "html" or "text" ? MaxEmailBodyLength : MaxFieldLength;
+                if (text.Length > max) errors.Add(($"fields.{name}", $"at most {max} characters"));
                 fields[name] = text;
             }
         }

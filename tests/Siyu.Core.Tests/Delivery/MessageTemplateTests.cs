@@ -230,4 +230,22 @@ public class EntitlementUseTests
         Assert.False(s.UseEntitlement("TPL", "k3"));
         Assert.False(s.HoldsEntitlement("k3"));
     }
+
+    [Theory]
+    [InlineData("email", "html", 60_000, true)]
+    [InlineData("email", "text", 60_000, true)]
+    [InlineData("email", "html", 60_001, false)]
+    [InlineData("email", "subject", 1_001, false)]
+    [InlineData("sms", "text", 1_001, false)]
+    public void An_emails_bodies_may_be_long_and_every_other_field_stays_short(string channel, string field, int length, bool valid)
+    {
+        var doc = new JsonObject
+        {
+            ["channel"] = channel, ["purpose"] = "personalisation", ["providerTemplate"] = "t",
+            ["fields"] = new JsonObject { [field] = new string('x', length) },
+        };
+        var errors = new List<(string Field, string Message)>();
+        MessageTemplates.Parse("t1", doc, errors);
+        Assert.Equal(valid, !errors.Any(e => e.Field == $"fields.{field}"));
+    }
 }

@@ -30,13 +30,20 @@ public class DeliveryApp : SiyuApp
     public static DeliveryApp Instance(FakeProviderServer fake, string prefix) => new(fake) { Prefix = prefix };
 
     public FakeProviderServer Fake => _fake!;
+
+    /// <summary>The address unsubscribe links name; tests post to their path and query on the test client.</summary>
+    public const string PublicBaseUrl = "https://siyu.test";
     public TestCampaignFaults Faults { get; } = new();
     public TestDeliveryFaults DeliveryFaults { get; } = new();
 
     public override async Task InitializeAsync()
     {
         _fake ??= await FakeProviderServer.StartAsync();
+        await Fake.StartSmtpAsync();
         var url = Fake.BaseUrl.ToString().TrimEnd('/');
+        // The fake's STARTTLS certificate is self-signed: trusted by its thumbprint, as a relay with a private CA would be.
+        With("Channels:SmtpTrustedCertificates:0", Fake.SmtpCertificateThumbprint);
+        With("Delivery:PublicBaseUrl", PublicBaseUrl);
         With("Channels:WeChatApiBaseUrl", url);
         foreach (var channel in new[] { "sms", "email", "wecom", "push" }) With($"Channels:ProviderBaseUrls:{channel}", url);
         With("Channels:AliyunSmsEndpoint", url + "/aliyun");
