@@ -92,7 +92,8 @@ fi
 # A local fake of WeChat's API and the SMS/email/WeCom/push provider contract, so sends go somewhere observable:
 # it knows WeChat app "wxdemo" (secret demo-secret), provider key "pk_demo", Aliyun SMS AccessKey "LTAIdemo" (the demo
 # tenant's SMS account), Tencent Cloud SecretId "AKIDdemo" (for trying a Tencent account) and, on port $smtp_port, an SMTP
-# server (STARTTLS, login demo@brand.example / demo-smtp-password); GET /fake/stats counts what it took.
+# server (STARTTLS, login demo@brand.example / demo-smtp-password) and WeCom corp "wwdemo" (secret demo-wecom-secret);
+# GET /fake/stats counts what it took.
 if answering "$fake_port"; then echo "Fake providers: already answering on $fake_port, reused (their counts go on)"
 else
   dotnet build infra/Siyu.FakeProviders -c Release --nologo -v quiet > .local/fake-providers-build.log 2>&1 \
@@ -100,7 +101,8 @@ else
   start_detached fake-providers dotnet run --no-build --project infra/Siyu.FakeProviders -c Release -- --urls "http://127.0.0.1:$fake_port" \
     --Fake:Apps:wxdemo=demo-secret --Fake:ApiKeys:0=pk_demo --Fake:AliyunKeys:LTAIdemo=demo-aliyun-secret \
     --Fake:TencentKeys:AKIDdemo=demo-tencent-secret \
-    --Fake:SmtpPort="$smtp_port" --Fake:SmtpUsers:demo@brand.example=demo-smtp-password
+    --Fake:SmtpPort="$smtp_port" --Fake:SmtpUsers:demo@brand.example=demo-smtp-password \
+    --Fake:WeComCorps:wwdemo=demo-wecom-secret
   echo "Fake providers: started on $fake_port (pid $(cat "$pids/fake-providers"))"
 fi
 wait_for "$table_port" azurite-table
@@ -123,6 +125,7 @@ export Secrets__EncryptionKey="$SECRETS_KEY"
 export Demo__Seed=true
 export Demo__KeysFile="$root/.local/demo-keys.json"
 export Channels__WeChatApiBaseUrl="http://127.0.0.1:$fake_port"
+export Channels__WeComApiBaseUrl="http://127.0.0.1:$fake_port"
 for channel in sms email wecom push; do export "Channels__ProviderBaseUrls__$channel=http://127.0.0.1:$fake_port"; done
 export Channels__AliyunSmsEndpoint="http://127.0.0.1:$fake_port/aliyun"
 export Channels__TencentSmsEndpoint="http://127.0.0.1:$fake_port/tencent"

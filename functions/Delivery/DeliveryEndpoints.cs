@@ -31,19 +31,22 @@ public sealed record ChannelSettingsRequest(
     [property: Description("Whose API the channel goes through: \"generic\" (the default: the generic provider contract) or, for sms, \"aliyun\" " +
         "(Alibaba Cloud SMS: accessKeyId, apiKey = the AccessKey secret, sender = the SignName) or \"tencent\" (Tencent Cloud SMS: accessKeyId = the " +
         "SecretId, apiKey = the SecretKey, appId = the SmsSdkAppId, sender = the SignName); for email, \"smtp\" (url = smtps://host[:465] or " +
-        "smtp://host[:587] with STARTTLS, username, apiKey = the password, sender = the From address). None of these dedupes, so dedupes is false for them.")]
+        "smtp://host[:587] with STARTTLS, username, apiKey = the password, sender = the From address); for wecom, \"wecom\" (appId = the corpid, " +
+        "apiKey = the secret, agentId for app messages, sender = the member who sends customer messages). None of these dedupes, so dedupes is false for them.")]
     string? Provider = null,
     [property: Description("The provider's key id where it signs with a key pair: the Aliyun AccessKey id, the Tencent Cloud SecretId.")]
     string? AccessKeyId = null,
-    [property: Description("The provider's application the sends belong to: the Tencent Cloud SmsSdkAppId.")]
+    [property: Description("The provider's application the sends belong to: the Tencent Cloud SmsSdkAppId, or the WeCom corpid.")]
     string? AppId = null,
     [property: Description("The SMTP login of an smtp email account (its password is apiKey, its server url smtps://host[:465] or smtp://host[:587], its From address sender).")]
-    string? Username = null);
+    string? Username = null,
+    [property: Description("A WeCom account's app (agentid), for app messages to members.")]
+    string? AgentId = null);
 
 /// <param name="Pushes">For a provider that pushes delivery reports and replies to us (Aliyun, Tencent Cloud): the URLs to set in
 /// its console, relative to this app, each carrying the tenant's push token.</param>
 public sealed record ChannelView(string Channel, bool HasApiKey, string? Sender, string? Url, DateTimeOffset UpdatedAt, bool Dedupes,
-    string Provider, string? AccessKeyId, string? AppId, string? Username, IReadOnlyDictionary<string, string>? Pushes);
+    string Provider, string? AccessKeyId, string? AppId, string? Username, string? AgentId, IReadOnlyDictionary<string, string>? Pushes);
 
 public sealed record DeliveryView(string Key, string Status, string? Reason, string? Detail, string? Channel, string? Template, string? Journey, string? Campaign,
     int Attempts, DateTimeOffset RequestedAt, DateTimeOffset? SentAt, DateTimeOffset? NotBefore, string? ProviderMessageId)
@@ -105,14 +108,14 @@ public static class DeliveryEndpoints
         sending.MapPut("/sending/caps", PutCapsAsync)
             .Allow(Role.Admin)
             .WithName("PutSendingCaps")
-            .WithSummary("The most messages one person gets per channel: {\"wechat_oa\": {\"perDay\": 1, \"perWeek\": 3}, …}; a person's own lower cap still wins")
+            .WithSummary("The most messages one person gets per channel: {\"wechat_oa\": {\"perDay\": 1, \"perWeek\": 3, \"perMonth\": 8}, …}; a person's own lower cap still wins")
             .Accepts<JsonObject>("application/json")
             .Produces<SendingView>()
             .ProducesProblem(StatusCodes.Status400BadRequest);
         sending.MapPut("/channels/{channel}", PutChannelAsync)
             .Allow(Role.Admin)
             .WithName("PutChannel")
-            .WithSummary("The brand's provider account for wecom, sms, email or push ({apiKey, sender?, dedupes?}; for Aliyun SMS {provider: \"aliyun\", accessKeyId, apiKey, sender}; for Tencent Cloud SMS {provider: \"tencent\", accessKeyId, apiKey, appId, sender}; for email over SMTP {provider: \"smtp\", url, username, apiKey, sender}), or its webhook receiver ({url, apiKey?, dedupes?})")
+            .WithSummary("The brand's provider account for wecom, sms, email or push ({apiKey, sender?, dedupes?}; for Aliyun SMS {provider: \"aliyun\", accessKeyId, apiKey, sender}; for Tencent Cloud SMS {provider: \"tencent\", accessKeyId, apiKey, appId, sender}; for email over SMTP {provider: \"smtp\", url, username, apiKey, sender}; for WeCom {provider: \"wecom\", appId, apiKey, agentId?, sender?}), or its webhook receiver ({url, apiKey?, dedupes?})")
             .WithDescription("WeChat channels use the appSecret of the registered WeChat app instead. The apiKey is stored encrypted and never shown again. " +
                              "dedupes says whether the provider drops a repeated Idempotency-Key (default true, false for webhook); where it does not, " +
                              "sends go at most once.")
@@ -157,7 +160,7 @@ public static class DeliveryEndpoints
 
     private static ChannelView ToView(string tenant, ChannelSettings c) => new(c.Channel, c.ApiKey is not null, c.Sender, c.Url, c.UpdatedAt, c.Dedupes,
         c.Provider ?? ChannelProviders.Generic, ChannelProviders.HasKeyPair(c.Provider) ? c.KeyId : null, c.AppId,
-        c.Provider == ChannelProviders.Smtp ? c.KeyId : null, ProviderPushEndpoints.Urls(tenant, c));
+        c.Provider == ChannelProviders.Smtp ? c.KeyId : null, c.Provider == ChannelProviders.WeCom ? c.KeyId : null, ProviderPushEndpoints.Urls(tenant, c));
 
     private static async Task<IResult> PutTemplateAsync(string id, HttpContext http, TemplateStore store, SendingCache cache, AuditLog audit, TimeProvider clock, CancellationToken ct)
     {
@@ -242,12 +245,20 @@ public static class DeliveryEndpoints
         {
             if (request.AppId is not { Length: > 0 and <= 32 } appId || !appId.All(char.IsAsciiDigit)) errors.Add("appId: the SmsSdkAppId (digits, e.g. 1400006666) is required");
         }
-        else if (request.AppId is not null) errors.Add("appId: only a tencent account has an SmsSdkAppId");
+        else if (provider == ChannelProviders.WeCom)
+        {
+            if (request.AppId is not { Length: > 0 and <= 64 } corpId || !corpId.All(char.IsAsciiLetterOrDigit)) errors.Add("appId: the WeCom corpid (e.g. ww1234567890abcdef) is required");
+            if (request.AgentId is { } agent && (agent.Length is 0 or > 10 || !agent.All(char.IsAsciiDigit))) errors.Add("agentId: the WeCom app's agentid is digits, e.g. 1000002");
+            if (request.Sender is { } member && (member.Length is 0 or > 64)) errors.Add("sender: the member's userid, at most 64 characters");
+            if (request.Dedupes is true) errors.Add("dedupes: WeCom takes no key of ours (a repeated add_msg_template is a second task); leave dedupes out or false");
+        }
+        else if (request.AppId is not null) errors.Add("appId: only a tencent account (SmsSdkAppId) or a wecom account (corpid) has one");
+        if (request.AgentId is not null && provider != ChannelProviders.WeCom) errors.Add("agentId: only a wecom account has an agentid");
         if (errors.Count > 0) return Problems.Invalid("invalid_channel", $"the {channel} account", errors);
         var tenant = http.Caller().TenantId;
         var dedupes = ChannelProviders.Dedupes(provider) && (request.Dedupes ?? SendOnce.DedupesByDefault(channel));
         var settings = new ChannelSettings(channel, request.ApiKey, request.Sender, request.Url, clock.GetUtcNow(), dedupes, provider,
-            provider == ChannelProviders.Smtp ? request.Username : request.AccessKeyId, request.AppId);
+            provider == ChannelProviders.Smtp ? request.Username : provider == ChannelProviders.WeCom ? request.AgentId : request.AccessKeyId, request.AppId);
         await store.PutChannelAsync(tenant, settings, ct);
         cache.ForgetAccounts();
         await audit.RecordAsync(http, AuditLog.Actions.ChannelsChanged, null, $"{channel} account set ({provider ?? ChannelProviders.Generic})");

@@ -40,4 +40,7 @@ public sealed class DeliverySettings
     /// <summary>This app's public address (https://…), for the one-click unsubscribe link a marketing email carries.
     /// Unset, marketing email fails with unsubscribe_not_configured rather than going without one.</summary>
     public string? PublicBaseUrl { get; set; }
+    /// <summary>WeCom customer messages a person may get a calendar month (China time), counted and refused above it as a
+    /// cap. 0: the number of days in the month, WeCom's rule for mass messages to one customer.</summary>
+    public int WeComMonthlyLimit { get; set; }
 }

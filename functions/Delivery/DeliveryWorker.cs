@@ -279,7 +279,8 @@ public sealed class DeliveryWorker(
                 marketing && template.Channel == ChannelNames.Email ? unsubscribe.For(tenantId, row.ProfileId, ChannelNames.Email) : null);
         }
 
-        var capped = plans.Where(p => p.Change is null && DeliveryPolicy.IsCapped(sending, p.Profile!.Preferences, p.Template!.Channel)).Select(p => p.Row.ProfileId).ToList();
+        foreach (var p in plans.Where(p => p.Change is null)) p.Rules = SendingFor(sending, p, now);
+        var capped = plans.Where(p => p.Change is null && DeliveryPolicy.IsCapped(p.Rules!, p.Profile!.Preferences, p.Template!.Channel)).Select(p => p.Row.ProfileId).ToList();
         var counts = capped.Count == 0 ? new() : await store.CountsAsync(tenantId, capped, ct);
 
         foreach (var p in plans.Where(p => p.Change is null))
@@ -287,7 +288,7 @@ public sealed class DeliveryWorker(
             var t = p.Template!;
             var request = new ContactRequest(t.Purpose, t.ConsentChannel, MessageTemplates.IsWeChat(t.Channel) ? t.ProviderTemplate : null, t.Personalised, t.Topic);
             var stored = counts.GetValueOrDefault(p.Row.ProfileId);
-            var decision = DeliveryPolicy.Decide(sending, p.Profile!.Consent, p.Profile.Preferences, request, stored?.Counts, now, _settings.HaltRecheck,
+            var decision = DeliveryPolicy.Decide(p.Rules!, p.Profile!.Consent, p.Profile.Preferences, request, stored?.Counts, now, _settings.HaltRecheck,
                 entitlementHeld: p.Profile.Consent.HoldsEntitlement(p.Row.Key));
             if (decision.Allowed)
             {
@@ -309,6 +310,19 @@ public sealed class DeliveryWorker(
             }
             else p.Change = Suppress(p.Row, DeliveryPolicy.Code(decision.Verdict), decision.Reason);
         }
+    }
+
+    /// <summary>
+    /// The brand's settings as they hold for this message: a WeCom customer message also has WeCom's own monthly limit
+    /// per customer (Delivery:WeComMonthlyLimit; 0: the days of the month in China, WeCom's rule), counted as a cap.
+    /// </summary>
+    private TenantSending SendingFor(TenantSending sending, Plan p, DateTimeOffset now)
+    {
+        if (p.Template is not { Channel: ChannelNames.WeCom, ProviderTemplate: Siyu.Channels.WeCom.WeComMessages.Customer } || p.Account?.Provider != ChannelProviders.WeCom)
+            return sending;
+        var china = now.ToOffset(TimeSpan.FromHours(8));
+        var limit = _settings.WeComMonthlyLimit > 0 ? _settings.WeComMonthlyLimit : DateTime.DaysInMonth(china.Year, china.Month);
+        return DeliveryPolicy.WithMonthlyLimit(sending, ChannelNames.WeCom, limit);
     }
 
     /// <summary>A subscribe message uses up one of the person's subscriptions before it goes (once per delivery key, however often it is tried); false: none left.</summary>
@@ -372,6 +386,8 @@ public sealed class DeliveryWorker(
         public ChannelAccount? Account { get; set; }
         public ChannelMessage? Message { get; set; }
         public StoredCounts? Counts { get; set; }
+        /// <summary>The brand's sending settings as they hold for this message (a provider's own limits folded in).</summary>
+        public TenantSending? Rules { get; set; }
         /// <summary>The decision, as a write.</summary>
         public DeliveryChange? Change { get; set; }
         /// <summary>Claimed before sending (the row is written as "sending" first), rather than written once with the outcome.</summary>
@@ -405,6 +421,8 @@ public static class Addresses
 {
     public const string EmailAttribute = "email";
     public const string WeComAttribute = "wecomExternalUserId";
+    /// <summary>The member (userid) who looks after the person: where a WeCom app message about them goes.</summary>
+    public const string WeComOwnerAttribute = "wecomOwnerUserId";
 
     public static string? Of(MessageTemplate template, ProfileState profile) => template.Channel switch
     {
@@ -412,7 +430,7 @@ public static class Addresses
         "sms" => Identity(profile, "phone:"),
         "push" => Identity(profile, "userId:"),
         "email" => Text(profile, EmailAttribute),
-        "wecom" => Text(profile, WeComAttribute),
+        "wecom" => Text(profile, template.ProviderTemplate == Siyu.Channels.WeCom.WeComMessages.App ? WeComOwnerAttribute : WeComAttribute),
         MessageTemplates.Webhook => profile.ProfileId,
         _ => null,
     };
@@ -423,7 +441,7 @@ public static class Addresses
         "sms" => "phone number",
         "push" => "userId",
         "email" => $"'{EmailAttribute}' attribute",
-        "wecom" => $"'{WeComAttribute}' attribute",
+        "wecom" => $"'{(template.ProviderTemplate == Siyu.Channels.WeCom.WeComMessages.App ? WeComOwnerAttribute : WeComAttribute)}' attribute",
         _ => "address",
     };
 

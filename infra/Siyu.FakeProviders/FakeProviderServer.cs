@@ -42,6 +42,7 @@ public sealed partial class FakeProviderServer : IAsyncDisposable
         MapProviders(app);
         MapAliyun(app);
         MapTencent(app);
+        MapWeCom(app);
         MapAdmin(app);
     }
 
@@ -54,7 +55,7 @@ public sealed partial class FakeProviderServer : IAsyncDisposable
     }
 
     /// <summary>The fake as a program: honours --urls (default http://127.0.0.1:7072) and the "Fake" configuration
-    /// section (Fake:Apps:{appId}={secret}, Fake:ApiKeys:{n}={key}, Fake:AliyunKeys:{accessKeyId}={secret}, Fake:TencentKeys:{secretId}={secretKey}, Fake:SmtpPort, Fake:SmtpUsers:{user}={password}, Fake:ReceiptCallbackUrl, Fake:WebhookSecret).</summary>
+    /// section (Fake:Apps:{appId}={secret}, Fake:ApiKeys:{n}={key}, Fake:AliyunKeys:{accessKeyId}={secret}, Fake:TencentKeys:{secretId}={secretKey}, Fake:SmtpPort, Fake:SmtpUsers:{user}={password}, Fake:WeComCorps:{corpid}={secret}, Fake:ReceiptCallbackUrl, Fake:WebhookSecret).</summary>
     public static async Task<FakeProviderServer> StartAsync(string[] args)
     {
         var builder = WebApplication.CreateSlimBuilder(args);
@@ -67,6 +68,7 @@ public sealed partial class FakeProviderServer : IAsyncDisposable
         if (section["WebhookSecret"] is { Length: > 0 } secret) fake.WebhookSecret = secret;
         foreach (var k in section.GetSection("AliyunKeys").GetChildren()) if (!string.IsNullOrEmpty(k.Value)) fake.RegisterAliyunKey(k.Key, k.Value);
         foreach (var k in section.GetSection("TencentKeys").GetChildren()) if (!string.IsNullOrEmpty(k.Value)) fake.RegisterTencentKey(k.Key, k.Value);
+        foreach (var w in section.GetSection("WeComCorps").GetChildren()) if (!string.IsNullOrEmpty(w.Value)) fake.RegisterWeComCorp(w.Key, w.Value);
         foreach (var u in section.GetSection("SmtpUsers").GetChildren()) if (!string.IsNullOrEmpty(u.Value)) fake.RegisterSmtpUser(u.Key, u.Value);
         if (int.TryParse(section["SmtpPort"], out var smtpPort)) await fake.StartSmtpAsync(smtpPort);
         return fake;
@@ -158,6 +160,8 @@ public sealed partial class FakeProviderServer : IAsyncDisposable
         receivedReceipts.Clear();
         aliyunNonces.Clear();
         emails.Clear();
+        wecomMonthly.Clear();
+        Interlocked.Exchange(ref wecomOverLimit, 0);
         Interlocked.Exchange(ref pushesSent, 0);
         Interlocked.Exchange(ref pushesRefused, 0);
         Interlocked.Exchange(ref requests, 0);

@@ -38,7 +38,8 @@ public sealed record ChannelMessage(
 /// Sender). Webhook: Url (+ optional ApiKey, used as the HMAC secret of the X-Siyu-Signature header). Aliyun SMS
 /// (<see cref="Provider"/> "aliyun"): KeyId = AccessKey id, ApiKey = AccessKey secret, Sender = SignName. Tencent Cloud SMS
 /// ("tencent"): KeyId = SecretId, ApiKey = SecretKey, AppId = SmsSdkAppId, Sender = SignName. Email over SMTP ("smtp"):
-/// Url = smtps:// or smtp:// server, KeyId = username, ApiKey = password, Sender = From address.
+/// Url = smtps:// or smtp:// server, KeyId = username, ApiKey = password, Sender = From address. WeCom ("wecom"): AppId =
+/// corpid, ApiKey = the secret (customer contact's, or the app's), KeyId = the app's agentid, Sender = the member who sends.
 /// </summary>
 /// <param name="Dedupes">Whether the provider drops a repeat of an IdempotencyKey it has taken. When it does not, a
 /// request that may have reached it (a timeout, a 5xx, a connection lost mid-request) is not attempted again.</param>

@@ -7,6 +7,9 @@ public sealed class ChannelOptions
 
     public string WeChatApiBaseUrl { get; set; } = "https://api.weixin.qq.com";
 
+    /// <summary>WeCom's API (企业微信), for accounts whose provider is "wecom".</summary>
+    public string WeComApiBaseUrl { get; set; } = "https://qyapi.weixin.qq.com";
+
     /// <summary>Base URL per generic channel: "wecom", "sms", "email", "push" (each speaks the contract in README.md).</summary>
     public Dictionary<string, string> ProviderBaseUrls { get; set; } = new();
 

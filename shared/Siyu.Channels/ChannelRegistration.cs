@@ -22,7 +22,7 @@ public static class ChannelRegistration
         services.TryAddSingleton(TimeProvider.System);
         services.TryAddSingleton(sp => sp.GetRequiredService<IOptions<ChannelOptions>>().Value);
 
-        foreach (var name in new[] { WeChatTokenCache.HttpClientName, GenericProviderSender.HttpClientName, WebhookSender.HttpClientName, Aliyun.AliyunSmsSender.HttpClientName, Tencent.TencentSmsSender.HttpClientName })
+        foreach (var name in new[] { WeChatTokenCache.HttpClientName, GenericProviderSender.HttpClientName, WebhookSender.HttpClientName, Aliyun.AliyunSmsSender.HttpClientName, Tencent.TencentSmsSender.HttpClientName, WeCom.WeComTokenCache.HttpClientName })
         {
             services.AddHttpClient(name, c => c.Timeout = Timeout.InfiniteTimeSpan) // ChannelOptions.Timeout applies per attempt
                 .ConfigurePrimaryHttpMessageHandler(() => new SocketsHttpHandler { PooledConnectionLifetime = TimeSpan.FromMinutes(5), AllowAutoRedirect = false })
@@ -33,12 +33,14 @@ public static class ChannelRegistration
         services.TryAddSingleton<SendRateLimiter>();
         services.TryAddSingleton<SendAttempts>();
         services.TryAddSingleton<WeChatTokenCache>();
+        services.TryAddSingleton<WeCom.WeComTokenCache>();
         services.AddSingleton<IChannelSender, WeChatSender>();
         services.AddSingleton<IChannelSender, GenericProviderSender>();
         services.AddSingleton<IChannelSender, WebhookSender>();
         services.AddSingleton<IChannelSender, Aliyun.AliyunSmsSender>();
         services.AddSingleton<IChannelSender, Tencent.TencentSmsSender>();
         services.AddSingleton<IChannelSender, Email.SmtpEmailSender>();
+        services.AddSingleton<IChannelSender, WeCom.WeComSender>();
         services.TryAddSingleton<ChannelSenders>();
         return services;
     }

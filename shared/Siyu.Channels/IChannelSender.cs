@@ -52,18 +52,21 @@ public static class ChannelProviders
     public const string Tencent = "tencent";
     /// <summary>An SMTP server (the brand's relay or mail service), for email.</summary>
     public const string Smtp = "smtp";
+    /// <summary>WeCom's own API (企业微信), for wecom: customer messages and app messages.</summary>
+    public const string WeCom = "wecom";
 
     /// <summary>The providers each channel may name.</summary>
     public static IReadOnlyList<string> For(string channel) => channel switch
     {
         ChannelNames.Sms => [Generic, Aliyun, Tencent],
         ChannelNames.Email => [Generic, Smtp],
-        ChannelNames.WeCom or ChannelNames.Push => [Generic],
+        ChannelNames.WeCom => [Generic, WeCom],
+        ChannelNames.Push => [Generic],
         _ => [],
     };
 
-    /// <summary>Whether the provider drops a repeat of our delivery key: Aliyun, Tencent and SMTP have no such key.</summary>
-    public static bool Dedupes(string? provider) => provider is not (Aliyun or Tencent or Smtp);
+    /// <summary>Whether the provider drops a repeat of our delivery key: Aliyun, Tencent, SMTP and WeCom have no such key.</summary>
+    public static bool Dedupes(string? provider) => provider is not (Aliyun or Tencent or Smtp or WeCom);
 
     /// <summary>Whether the provider signs with a key pair (a key id beside the secret).</summary>
     public static bool HasKeyPair(string? provider) => provider is Aliyun or Tencent;

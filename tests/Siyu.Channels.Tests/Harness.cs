@@ -19,6 +19,9 @@ public sealed class Harness : IAsyncDisposable
     public const string TencentSecretId = "AKIDtencentDemoSecretId";
     public const string TencentSecretKey = "tencent-secret-1";
     public const string TencentSdkAppId = "1400006666";
+    public const string WeComCorpId = "ww0123456789abcdef";
+    public const string WeComSecret = "wecom-secret-1";
+    public const int WeComAgentId = 1000002;
     public const string SmtpUser = "mailer@brand.example";
     public const string SmtpPassword = "smtp-password-1";
 
@@ -42,6 +45,8 @@ public sealed class Harness : IAsyncDisposable
 
     public static ChannelAccount TencentAccount => new(AppId: TencentSdkAppId, ApiKey: TencentSecretKey, Sender: "思域商城", Dedupes: false,
         Provider: ChannelProviders.Tencent, KeyId: TencentSecretId);
+    public static ChannelAccount WeComAccount => new(AppId: WeComCorpId, ApiKey: WeComSecret, KeyId: "1000002", Sender: "zhangsan", Dedupes: false,
+        Provider: ChannelProviders.WeCom);
     public static ChannelAccount AliyunAccount => new(ApiKey: AliyunKeySecret, Sender: "思域商城", Dedupes: false, Provider: ChannelProviders.Aliyun, KeyId: AliyunKeyId);
 
     /// <summary>The fake's SMTP server by STARTTLS, once started with <c>smtp: true</c>.</summary>
@@ -60,10 +65,13 @@ public sealed class Harness : IAsyncDisposable
         fake.RegisterApiKey(ApiKey);
         fake.RegisterAliyunKey(AliyunKeyId, AliyunKeySecret);
         fake.RegisterTencentKey(TencentSecretId, TencentSecretKey);
+        fake.RegisterWeComCorp(WeComCorpId, WeComSecret);
+        fake.RegisterWeComAgent(WeComCorpId, WeComAgentId);
         var baseUrl = fake.BaseUrl.ToString().TrimEnd('/');
         var config = new Dictionary<string, string?>
         {
             ["Channels:WeChatApiBaseUrl"] = baseUrl,
+            ["Channels:WeComApiBaseUrl"] = baseUrl,
             ["Channels:ProviderBaseUrls:wecom"] = baseUrl,
             ["Channels:ProviderBaseUrls:sms"] = baseUrl,
             ["Channels:ProviderBaseUrls:email"] = baseUrl,

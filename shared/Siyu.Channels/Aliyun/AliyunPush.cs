@@ -1,5 +1,3 @@
-using System.Security.Cryptography;
-using System.Text;
 using System.Text.Json;
 
 namespace Siyu.Channels.Aliyun;
@@ -21,13 +19,10 @@ public static class AliyunPush
 {
     public const int MaxItems = 1000;
 
-    /// <summary>The token of a tenant's push URLs: the first 32 characters of base64url(HMAC-SHA256(AccessKey secret, "aliyun-push|{tenant}")).</summary>
-    public static string Token(string accessKeySecret, string tenantId) =>
-        Convert.ToBase64String(HMACSHA256.HashData(Encoding.UTF8.GetBytes(accessKeySecret), Encoding.UTF8.GetBytes($"aliyun-push|{tenantId}")))
-            .Replace('+', '-').Replace('/', '_').TrimEnd('=')[..32];
+    /// <summary>The token of a tenant's push URLs (<see cref="Sending.PushToken"/>, for "aliyun").</summary>
+    public static string Token(string accessKeySecret, string tenantId) => Sending.PushToken.Compute(accessKeySecret, "aliyun", tenantId);
 
-    public static bool TokenMatches(string accessKeySecret, string tenantId, string? token) =>
-        token is { Length: 32 } && CryptographicOperations.FixedTimeEquals(Encoding.ASCII.GetBytes(Token(accessKeySecret, tenantId)), Encoding.ASCII.GetBytes(token));
+    public static bool TokenMatches(string accessKeySecret, string tenantId, string? token) => Sending.PushToken.Matches(accessKeySecret, "aliyun", tenantId, token);
 
     public static bool TryParseReports(ReadOnlySpan<byte> body, out List<AliyunReport> reports, out string? error)
     {

@@ -1,5 +1,3 @@
-using System.Security.Cryptography;
-using System.Text;
 using System.Text.Json;
 
 namespace Siyu.Channels.Tencent;
@@ -21,13 +19,10 @@ public static class TencentPush
 {
     public const int MaxItems = 1000;
 
-    /// <summary>The token of a tenant's callback URLs: the first 32 characters of base64url(HMAC-SHA256(SecretKey, "tencent-push|{tenant}")).</summary>
-    public static string Token(string secretKey, string tenantId) =>
-        Convert.ToBase64String(HMACSHA256.HashData(Encoding.UTF8.GetBytes(secretKey), Encoding.UTF8.GetBytes($"tencent-push|{tenantId}")))
-            .Replace('+', '-').Replace('/', '_').TrimEnd('=')[..32];
+    /// <summary>The token of a tenant's push URLs (<see cref="Sending.PushToken"/>, for "tencent").</summary>
+    public static string Token(string secretKey, string tenantId) => Sending.PushToken.Compute(secretKey, "tencent", tenantId);
 
-    public static bool TokenMatches(string secretKey, string tenantId, string? token) =>
-        token is { Length: 32 } && CryptographicOperations.FixedTimeEquals(Encoding.ASCII.GetBytes(Token(secretKey, tenantId)), Encoding.ASCII.GetBytes(token));
+    public static bool TokenMatches(string secretKey, string tenantId, string? token) => Sending.PushToken.Matches(secretKey, "tencent", tenantId, token);
 
     public static bool TryParseReports(ReadOnlySpan<byte> body, out List<TencentReport> reports, out string? error)
     {

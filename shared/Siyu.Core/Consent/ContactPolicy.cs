@@ -38,8 +38,8 @@ public sealed record ContactDecision(ContactVerdict Verdict, string Reason, Date
 /// <summary>What is to be sent: its purpose, channel, template (for subscribe messages) and topic, and whether it is personalised.</summary>
 public sealed record ContactRequest(string Purpose, string Channel, string? Template = null, bool Personalised = false, string? Topic = null);
 
-/// <summary>How many messages this person has had on the channel today and this week (in their time zone). The delivery layer counts.</summary>
-public sealed record ContactHistory(int SentToday, int SentThisWeek)
+/// <summary>How many messages this person has had on the channel today, this week and this month (in their time zone). The delivery layer counts.</summary>
+public sealed record ContactHistory(int SentToday, int SentThisWeek, int SentThisMonth = 0)
 {
     public static readonly ContactHistory None = new(0, 0);
 }
@@ -106,6 +106,9 @@ public static class ContactPolicy
                 return new(ContactVerdict.CapReached, $"{sent.SentThisWeek} of {perWeek} messages this week on {request.Channel}",
                     LocalTime(local.Date.AddDays(daysToMonday == 0 ? 7 : daysToMonday), zone, now));
             }
+            if (cap.PerMonth is { } perMonth && sent.SentThisMonth >= perMonth)
+                return new(ContactVerdict.CapReached, $"{sent.SentThisMonth} of {perMonth} messages this month on {request.Channel}",
+                    LocalTime(new DateTime(local.Year, local.Month, 1).AddMonths(1), zone, now));
         }
 
         if (prefs.QuietHours is { } quiet && Preferences.TryParseTime(quiet.Start, out var start) && Preferences.TryParseTime(quiet.End, out var end)

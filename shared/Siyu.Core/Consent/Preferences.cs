@@ -6,7 +6,8 @@ namespace Siyu.Core.Consent;
 public sealed record QuietHours(string Start, string End);
 
 /// <summary>How many messages a person accepts on one channel.</summary>
-public sealed record ChannelCap(int? PerDay, int? PerWeek);
+/// <summary>At most so many messages a day, a week (from Monday) and a calendar month, each in the person's time zone.</summary>
+public sealed record ChannelCap(int? PerDay, int? PerWeek, int? PerMonth = null);
 
 /// <summary>
 /// What a person asked for: preferred channels (in order), quiet hours and time zone, message caps per channel,
@@ -44,10 +45,11 @@ public sealed record Preferences
         {
             if (!ConsentVocabulary.IsChannel(channel) || channel == ConsentVocabulary.AllChannels)
                 problems.Add(($"caps.{channel}", $"unknown channel '{channel}': caps are per channel"));
-            if (cap is null) { problems.Add(($"caps.{channel}", "a cap needs perDay or perWeek")); continue; }
+            if (cap is null) { problems.Add(($"caps.{channel}", "a cap needs perDay, perWeek or perMonth")); continue; }
             if (cap.PerDay is < 0 or > 1000) problems.Add(($"caps.{channel}.perDay", "must be 0-1000"));
             if (cap.PerWeek is < 0 or > 7000) problems.Add(($"caps.{channel}.perWeek", "must be 0-7000"));
-            if (cap.PerDay is null && cap.PerWeek is null) problems.Add(($"caps.{channel}", "a cap needs perDay or perWeek"));
+            if (cap.PerMonth is < 0 or > 31000) problems.Add(($"caps.{channel}.perMonth", "must be 0-31000"));
+            if (cap.PerDay is null && cap.PerWeek is null && cap.PerMonth is null) problems.Add(($"caps.{channel}", "a cap needs perDay, perWeek or perMonth"));
         }
         var topics = Topics ?? [];
         if (topics.Count > MaxTopics) problems.Add(("topics", $"at most {MaxTopics} topics"));

@@ -57,7 +57,20 @@ public static class DeliveryPolicy
     public static TimeZoneInfo ZoneOf(Preferences? prefs) =>
         TimeZones.TryFind(prefs?.TimeZone, out var z) ? z : TimeZones.TryFind(Preferences.DefaultTimeZone, out var d) ? d : TimeZoneInfo.Utc;
 
-    /// <summary>Per channel, the lower of the tenant's and the person's caps, each of day and week on its own.</summary>
+    /// <summary>
+    /// The brand's settings with a provider's own monthly limit on a channel folded into its caps (the lower one holds):
+    /// WeCom lets each customer receive only so many mass messages a month, and one above it is refused here, counted
+    /// as a cap, rather than left for WeCom to drop.
+    /// </summary>
+    public static TenantSending WithMonthlyLimit(TenantSending tenant, string channel, int perMonth)
+    {
+        var caps = new Dictionary<string, ChannelCap>(tenant.Caps, StringComparer.Ordinal);
+        var current = caps.GetValueOrDefault(channel);
+        caps[channel] = new ChannelCap(current?.PerDay, current?.PerWeek, Min(current?.PerMonth, perMonth));
+        return tenant with { Caps = caps };
+    }
+
+    /// <summary>Per channel, the lower of the tenant's and the person's caps, each of day, week and month on its own.</summary>
     public static IReadOnlyDictionary<string, ChannelCap> EffectiveCaps(IReadOnlyDictionary<string, ChannelCap> tenant, IReadOnlyDictionary<string, ChannelCap> person)
     {
         if (tenant.Count == 0) return person;
@@ -66,7 +79,7 @@ public static class DeliveryPolicy
         {
             var t = tenant.GetValueOrDefault(channel);
             var p = person.GetValueOrDefault(channel);
-            merged[channel] = new ChannelCap(Min(t?.PerDay, p?.PerDay), Min(t?.PerWeek, p?.PerWeek));
+            merged[channel] = new ChannelCap(Min(t?.PerDay, p?.PerDay), Min(t?.PerWeek, p?.PerWeek), Min(t?.PerMonth, p?.PerMonth));
         }
         return merged;
     }

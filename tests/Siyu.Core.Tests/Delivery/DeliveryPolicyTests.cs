@@ -111,9 +111,9 @@ public class SendCountsTests
         counts.Record("sms", Shanghai, DateTimeOffset.Parse("2024-05-06T00:30:00+08:00"));
         counts.Record("sms", Shanghai, DateTimeOffset.Parse("2024-05-06T09:00:00+08:00"));
         var monday = counts.History("sms", Shanghai, DateTimeOffset.Parse("2024-05-06T10:00:00+08:00"));
-        Assert.Equal(new ContactHistory(2, 2), monday);
+        Assert.Equal(new ContactHistory(2, 2, 3), monday);
         var sunday = counts.History("sms", Shanghai, DateTimeOffset.Parse("2024-05-05T23:59:00+08:00"));
-        Assert.Equal(new ContactHistory(1, 1), sunday);
+        Assert.Equal(new ContactHistory(1, 1, 3), sunday);
         Assert.Equal(ContactHistory.None, counts.History("email", Shanghai, DateTimeOffset.Parse("2024-05-06T10:00:00+08:00")));
     }
 

@@ -33,6 +33,9 @@ public class DeliveryApp : SiyuApp
 
     /// <summary>The address unsubscribe links name; tests post to their path and query on the test client.</summary>
     public const string PublicBaseUrl = "https://siyu.test";
+
+    /// <summary>WeCom customer messages a person may get a month here, small enough to reach in a test.</summary>
+    public const int WeComMonthlyLimit = 2;
     public TestCampaignFaults Faults { get; } = new();
     public TestDeliveryFaults DeliveryFaults { get; } = new();
 
@@ -44,6 +47,8 @@ public class DeliveryApp : SiyuApp
         // The fake's STARTTLS certificate is self-signed: trusted by its thumbprint, as a relay with a private CA would be.
         With("Channels:SmtpTrustedCertificates:0", Fake.SmtpCertificateThumbprint);
         With("Delivery:PublicBaseUrl", PublicBaseUrl);
+        With("Delivery:WeComMonthlyLimit", WeComMonthlyLimit.ToString(System.Globalization.CultureInfo.InvariantCulture));
+        With("Channels:WeComApiBaseUrl", Fake.BaseUrl.ToString().TrimEnd('/'));
         With("Channels:WeChatApiBaseUrl", url);
         foreach (var channel in new[] { "sms", "email", "wecom", "push" }) With($"Channels:ProviderBaseUrls:{channel}", url);
         With("Channels:AliyunSmsEndpoint", url + "/aliyun");
