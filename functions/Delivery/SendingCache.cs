@@ -26,6 +26,10 @@ public sealed class SendingCache(SendingStore sending, CampaignStore campaigns, 
     public Task<StoredCampaign?> CampaignAsync(string tenantId, string campaignId, CancellationToken ct) =>
         _campaigns.GetOrAddAsync($"{tenantId}|{campaignId}", _ => campaigns.GetAsync(tenantId, campaignId, ct));
 
+    /// <summary>The campaign as this instance last read it (at most CacheTtl ago), without reading it when it has none.</summary>
+    public StoredCampaign? CachedCampaign(string tenantId, string campaignId) =>
+        _campaigns.TryGet($"{tenantId}|{campaignId}", out var campaign) ? campaign : null;
+
     public Task<MessageTemplate?> TemplateAsync(string tenantId, string templateId, CancellationToken ct) =>
         _templates.GetOrAddAsync($"{tenantId}|{templateId}", async _ => (await templates.GetAsync(tenantId, templateId, ct))?.Template);
 

@@ -176,10 +176,14 @@ public static class CampaignBench
         var atCancel = fake.Accepted.Count - before;
         // The cancel call runs while the fake's count is watched: what it takes during the call counts as after the cancel.
         var cancelled = Stopwatch.StartNew();
+        var atAnswer = 0;
+        var cancelTiming = "";
         var cancelCall = Task.Run(async () =>
         {
             using var response = await marketer.PostAsync($"/api/campaigns/{second}/cancel", null);
             if (!response.IsSuccessStatusCode) throw new InvalidOperationException($"cancel: {(int)response.StatusCode} {await response.Content.ReadAsStringAsync()}");
+            atAnswer = fake.Accepted.Count - before;
+            cancelTiming = response.Headers.TryGetValues("Server-Timing", out var timing) ? string.Join(", ", timing) : "none";
             return cancelled.Elapsed.TotalMilliseconds;
         });
         var last = atCancel;
@@ -192,12 +196,15 @@ public static class CampaignBench
         }
         var cancelMs = await cancelCall;
         var afterCancel = last - atCancel;
+        // What the issue's goal is about: sends that started after the cancel was answered, and how long after the last one came.
+        var afterAnswer = last - atAnswer;
+        var lastAfterAnswer = Math.Max(0, lastGrowth - cancelMs / 1000);
         var secondDone = await WaitDoneAsync(marketer, second, TimeSpan.FromMinutes(3));
         var sp = secondDone.GetProperty("progress");
         var secondSent = sp.GetProperty("sent").GetInt64();
         var secondAccepted = fake.Accepted.Count(m => m.Template == SecondProvider);
         Console.WriteLine($"cancel at {atCancel:N0} accepted (request {cancelMs:F0} ms): the fake stopped taking messages {lastGrowth:F2} s after the cancel, " +
-            $"{afterCancel:N0} taken after it; campaign {secondDone.GetProperty("status")}, done {secondDone.GetProperty("done")}: {Brief(sp)}; fake accepted {secondAccepted:N0}");
+            $"{afterCancel:N0} taken after it, {afterAnswer:N0} after the answer (the last {lastAfterAnswer:F2} s after it); steps {cancelTiming}; campaign {secondDone.GetProperty("status")}, done {secondDone.GetProperty("done")}: {Brief(sp)}; fake accepted {secondAccepted:N0}");
 
         // ---- 3. memory ------------------------------------------------------------------------------------------------
         using var me = Process.GetCurrentProcess();
@@ -234,7 +241,7 @@ public static class CampaignBench
                 $"{recipientsTwice} recipients with more than one; {requestsFirst:N0} requests ({requestsFirst / (double)Math.Max(1, accepted.Count):F3} per recipient); " +
                 $"{fakeDuplicatesFirst} repeated requests absorbed by idempotency key | | |",
             $"| **Time to cancel**: second campaign to the same people, cancelled at {atCancel:N0} accepted (~10%) | **{lastGrowth:F2} s** from the cancel call until the fake " +
-                $"took no new message for 3 s; **{afterCancel:N0} sent after the cancel**; cancel request {cancelMs:N0} ms; then {secondDone.GetProperty("status")}: " +
+                $"took no new message for 3 s; **{afterCancel:N0} sent after the cancel**; cancel request **{cancelMs:N0} ms** (its steps, Server-Timing: {cancelTiming}); after its answer {afterAnswer:N0} sent, the last **{lastAfterAnswer:F2} s** after it; then {secondDone.GetProperty("status")}: " +
                 $"sent {secondSent:N0}, cancelled {sp.GetProperty("cancelled").GetInt64():N0}, pending {sp.GetProperty("pending").GetInt64():N0}; fake accepted {secondAccepted:N0} | | |",
             $"| Working set at the end (app + fake provider + load generator, one process) | {workingSetMb:N0} MiB (peak {peakMb:N0} MiB) | | |",
         };

@@ -139,6 +139,19 @@ public sealed class CampaignTests(DeliveryApp app) : IClassFixture<DeliveryApp>
     }
 
     [Fact]
+    public async Task A_campaign_whose_end_is_recorded_cannot_be_cancelled()
+    {
+        var brand = await SendingBrand.CreateAsync(app);
+        var people = await brand.PeopleAsync(3);
+        var id = await brand.StartOkAsync(SmsTo(people));
+        await Eventually.Get(() => brand.CampaignAsync(id), c => c.TryGetProperty("finishedAt", out var f) && f.ValueKind == System.Text.Json.JsonValueKind.String,
+            what: "the orchestration's record of the end");
+
+        await (await brand.Tenant.Marketer().PostAsync($"/api/campaigns/{id}/cancel", null)).AssertProblem(HttpStatusCode.Conflict, "campaign_done");
+        Assert.Equal("done", (await brand.CampaignAsync(id)).GetProperty("status").GetString());
+    }
+
+    [Fact]
     public async Task Cancel_stops_queued_sends_and_counts_them()
     {
         var brand = await SendingBrand.CreateAsync(app);
@@ -150,6 +163,14 @@ public sealed class CampaignTests(DeliveryApp app) : IClassFixture<DeliveryApp>
 
         var cancel = await marketer.PostAsync($"/api/campaigns/{id}/cancel", null);
         Assert.Equal(HttpStatusCode.OK, cancel.StatusCode);
+        // The answer is the campaign as marked, and says where its time went; the counts settle after.
+        var answer = await cancel.Json();
+        Assert.Equal((id, "cancelled"), (answer.GetProperty("id").GetString(), answer.GetProperty("status").GetString()));
+        Assert.True(answer.GetProperty("cancelledAt").GetDateTimeOffset() > DateTimeOffset.UtcNow.AddMinutes(-1));
+        var timing = string.Join(", ", cancel.Headers.GetValues("Server-Timing"));
+        foreach (var step in new[] { "mark;dur=", "audit;dur=" }) Assert.Contains(step, timing);
+        // A second cancel finds it cancelled and changes nothing.
+        Assert.Equal("cancelled", (await (await marketer.PostAsync($"/api/campaigns/{id}/cancel", null)).Json()).GetProperty("status").GetString());
         Assert.True((await brand.Tenant.Admin().PostAsync("/api/tenants/current/sending:resume", null)).IsSuccessStatusCode);
         var done = await brand.WaitDoneAsync(id);
         Assert.Equal("cancelled", done.GetProperty("status").GetString());
