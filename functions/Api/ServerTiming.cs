@@ -25,6 +25,13 @@ public sealed class ServerTiming(HttpResponse response)
         finally { Add(name, Stopwatch.GetElapsedTime(start).TotalMilliseconds); }
     }
 
+    public T Time<T>(string name, Func<T> step)
+    {
+        var start = Stopwatch.GetTimestamp();
+        try { return step(); }
+        finally { Add(name, Stopwatch.GetElapsedTime(start).TotalMilliseconds); }
+    }
+
     /// <summary>Sets the header (before the body is written).</summary>
     public void Write()
     {

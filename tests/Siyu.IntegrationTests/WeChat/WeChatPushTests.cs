@@ -63,6 +63,9 @@ public sealed class WeChatPushTests(WeChatApp app) : IClassFixture<WeChatApp>
         var response = await Post(app.CreateClient(), wx.Url + wx.PlainQuery(), xml);
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
         Assert.Equal("success", await response.Content.ReadAsStringAsync());
+        // The acknowledgement says where its time went: the app lookup, the replay check, the queue put among them.
+        var timing = string.Join(", ", response.Headers.GetValues("Server-Timing"));
+        foreach (var step in new[] { "app;dur=", "open;dur=", "nonce;dur=", "enqueue;dur=" }) Assert.Contains(step, timing);
 
         var profile = await tenant.Marketer().WaitForProfile($"openid:{openid}", 1, wx.AppId);
         var evt = profile.GetProperty("recentEvents")[0];
