@@ -128,7 +128,9 @@ public sealed class EmailTests(DeliveryApp app) : IClassFixture<DeliveryApp>
         var click = await client.PostAsync(PathOf(link), new FormUrlEncodedContent([new("List-Unsubscribe", "One-Click")]));
         Assert.Equal(HttpStatusCode.OK, click.StatusCode);
 
-        var consents = await Eventually.Get(() => b.Tenant.Marketer().Consents(pid), c => c.Current("marketing", "email") == "withdrawn", what: "unsubscribed");
+        // The projection and the ledger row are written one after the other: wait for both.
+        var consents = await Eventually.Get(() => b.Tenant.Marketer().Consents(pid), c => c.Current("marketing", "email") == "withdrawn"
+            && c.GetProperty("history").EnumerateArray().Any(h => h.GetProperty("status").GetString() == "withdrawn"), what: "unsubscribed");
         var entry = consents.GetProperty("history").EnumerateArray().Last(h => h.GetProperty("status").GetString() == "withdrawn");
         Assert.Equal("unsubscribe_link", entry.GetProperty("source").GetString());
         Assert.Contains("one-click", entry.GetProperty("evidence").GetString());

@@ -129,7 +129,9 @@ public sealed class TencentSmsTests(DeliveryApp app) : IClassFixture<DeliveryApp
         foreach (var phone in people[..2])
         {
             var pid = await b.Tenant.Marketer().ProfileIdOf("phone:" + phone);
-            var consents = await Eventually.Get(() => b.Tenant.Marketer().Consents(pid), c => c.Current("marketing", "sms") == "withdrawn", what: $"{phone} withdrawn");
+            // The projection and the ledger row are written one after the other: wait for both.
+            var consents = await Eventually.Get(() => b.Tenant.Marketer().Consents(pid), c => c.Current("marketing", "sms") == "withdrawn"
+                && c.GetProperty("history").EnumerateArray().Any(h => h.GetProperty("status").GetString() == "withdrawn"), what: $"{phone} withdrawn");
             var entry = consents.GetProperty("history").EnumerateArray().Last(h => h.GetProperty("status").GetString() == "withdrawn");
             Assert.Equal("sms_reply", entry.GetProperty("source").GetString());
             Assert.Contains("Tencent Cloud SMS reply", entry.GetProperty("evidence").GetString());

@@ -57,7 +57,8 @@ public sealed partial class HttpExamplesTests(DemoApp app) : IClassFixture<DemoA
         }
 
         // The welcome journey's SMS reaches the fake provider, and nobody got any message twice.
-        await Eventually.Get(() => Task.FromResult(app.Fake.AcceptedFor("+8613600136000")), n => n == 1, what: "the welcome SMS");
+        // Event → profile → journey → delivery → provider: under a full test run's load this can take longer than the usual wait.
+        await Eventually.Get(() => Task.FromResult(app.Fake.AcceptedFor("+8613600136000")), n => n == 1, TimeSpan.FromSeconds(60), "the welcome SMS");
         Assert.Equal(1, app.Fake.Stats().MaxPerRecipient);
     }
 
