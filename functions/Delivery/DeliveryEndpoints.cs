@@ -215,11 +215,8 @@ public static class DeliveryEndpoints
         {
             if (!Uri.TryCreate(request.Url, UriKind.Absolute, out var url) || url.Scheme is not ("https" or "http")) errors.Add("url: an absolute http(s) URL is required");
         }
-        else if (request.Provider == ChannelProviders.Smtp)
-        {
-            if (string.IsNullOrWhiteSpace(request.ApiKey) || request.ApiKey.Length > 512) errors.Add("apiKey: the SMTP password is required (at most 512 characters)");
-        }
-        else if (string.IsNullOrWhiteSpace(request.ApiKey) || request.ApiKey.Length > 512) errors.Add("apiKey: the provider API key is required (at most 512 characters)");
+        else if (string.IsNullOrWhiteSpace(request.ApiKey) || request.ApiKey.Length > 512)
+            errors.Add($"apiKey: {(request.Provider == ChannelProviders.Smtp ? "the SMTP password" : "the provider API key")} is required (at most 512 characters)");
         if (request.Sender is { Length: > 128 }) errors.Add("sender: at most 128 characters");
         var provider = request.Provider is null or ChannelProviders.Generic ? null : request.Provider;
         if (provider is not null && !ChannelProviders.For(channel).Contains(provider))

@@ -146,15 +146,21 @@ public sealed partial class FakeProviderServer
     }
 
     /// <summary>One HTTP batch push; Aliyun takes it as received on HTTP 200 with a numeric code 0.</summary>
-    private async Task<bool> PushAsync(Uri url, IReadOnlyList<Dictionary<string, object?>> items)
+    private Task<bool> PushAsync(Uri url, IReadOnlyList<Dictionary<string, object?>> items) => ProviderPushAsync(url, items, "code");
+
+    /// <summary>
+    /// One push of a provider that does not sign them (Aliyun, Tencent Cloud) to our app: taken when the answer is HTTP 200
+    /// with <paramref name="zeroField"/> a number 0 (Aliyun's "code", Tencent's "result"); counted in <see cref="ProviderPushes"/>.
+    /// </summary>
+    private async Task<bool> ProviderPushAsync(Uri url, object payload, string zeroField)
     {
         try
         {
-            using var content = new ByteArrayContent(JsonSerializer.SerializeToUtf8Bytes(items));
+            using var content = new ByteArrayContent(JsonSerializer.SerializeToUtf8Bytes(payload));
             content.Headers.ContentType = new("application/json");
             using var response = await receiptClient.PostAsync(url, content);
             var ok = response.IsSuccessStatusCode && JsonDocument.Parse(await response.Content.ReadAsByteArrayAsync()).RootElement is { ValueKind: JsonValueKind.Object } r
-                     && r.TryGetProperty("code", out var code) && code.ValueKind == JsonValueKind.Number && code.GetInt32() == 0;
+                     && r.TryGetProperty(zeroField, out var code) && code.ValueKind == JsonValueKind.Number && code.GetInt32() == 0;
             Interlocked.Increment(ref ok ? ref pushesSent : ref pushesRefused);
             return ok;
         }

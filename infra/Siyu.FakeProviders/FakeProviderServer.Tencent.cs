@@ -167,24 +167,7 @@ public sealed partial class FakeProviderServer
     }
 
     /// <summary>One callback; Tencent takes it as received on HTTP 200 with result 0.</summary>
-    private async Task<bool> TencentCallbackAsync(Uri url, object payload)
-    {
-        try
-        {
-            using var content = new ByteArrayContent(JsonSerializer.SerializeToUtf8Bytes(payload));
-            content.Headers.ContentType = new("application/json");
-            using var response = await receiptClient.PostAsync(url, content);
-            var ok = response.IsSuccessStatusCode && JsonDocument.Parse(await response.Content.ReadAsByteArrayAsync()).RootElement is { ValueKind: JsonValueKind.Object } r
-                     && r.TryGetProperty("result", out var result) && result.ValueKind == JsonValueKind.Number && result.GetInt32() == 0;
-            Interlocked.Increment(ref ok ? ref pushesSent : ref pushesRefused);
-            return ok;
-        }
-        catch (Exception e) when (e is HttpRequestException or OperationCanceledException or ObjectDisposedException or JsonException)
-        {
-            Interlocked.Increment(ref pushesRefused);
-            return false;
-        }
-    }
+    private Task<bool> TencentCallbackAsync(Uri url, object payload) => ProviderPushAsync(url, payload, "result");
 
     private static IResult TencentError(string code, string message) =>
         Results.Json(new Dictionary<string, object>
