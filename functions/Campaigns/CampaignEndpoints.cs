@@ -25,7 +25,11 @@ public sealed record CampaignView(string Id, string Name, string Status, bool Do
 }
 
 public sealed record CampaignProgressView(long Targeted, long Entered, long AlreadyIn, long Sent, long Delivered, long Failed, long Holdout, long Cancelled,
-    long NotFound, long SuppressedTotal, IReadOnlyDictionary<string, long> Suppressed, long Pending, int FanOutParts, int FanOutDone);
+    long NotFound, long SuppressedTotal, IReadOnlyDictionary<string, long> Suppressed, long Pending, int FanOutParts, int FanOutDone)
+{
+    /// <summary>Of <see cref="Failed"/>, by reason (the provider's code, outcome_unknown…).</summary>
+    public IReadOnlyDictionary<string, long> FailedBy { get; init; } = new Dictionary<string, long>();
+}
 
 /// <summary>What a cancel answers: the campaign as now stored. Its counts settle after; GET /api/campaigns/{id} shows them.</summary>
 public sealed record CampaignCancelView(string Id, string Name, string Status, DateTimeOffset? CancelledAt)
@@ -229,6 +233,6 @@ public static class CampaignEndpoints
         var status = c.Status == CampaignStatus.Running && done ? CampaignStatus.Done : c.Status;
         return new CampaignView(c.Id, c.Definition.Name, status, done, c.CreatedAt, c.Definition.StartAt, c.StartedAt, c.CancelledAt,
             c.Document, new CampaignProgressView(p.Targeted, p.Entered, p.AlreadyIn, p.Sent, p.Delivered, p.Failed, p.Holdout, p.Cancelled, p.NotFound,
-                p.SuppressedTotal, p.Suppressed, p.Pending, c.Parts, fannedOut)) { FinishedAt = c.FinishedAt, Summary = c.Summary };
+                p.SuppressedTotal, p.Suppressed, p.Pending, c.Parts, fannedOut) { FailedBy = p.FailedBy.Where(kv => kv.Value != 0).ToDictionary() }) { FinishedAt = c.FinishedAt, Summary = c.Summary };
     }
 }

@@ -81,15 +81,16 @@ public sealed class DeliveryReceipts(DeliveryStore store, DeliveryEvents events,
             if (row.Status != DeliveryStatus.Sent && !unknown) return Result.Unchanged;
             if (unknown && !delivered)
             {
-                var settled = new DeliveryChange(row with { Reason = reason ?? "failed", Detail = detail }, new CampaignProgress());
+                var settled = new DeliveryChange(row with { Reason = reason ?? "failed", Detail = detail },
+                    new CampaignProgress { FailedBy = new(StringComparer.Ordinal) { [SendOnce.OutcomeUnknown] = -1, [reason ?? "failed"] = 1 } });
                 var (lost, _, _) = await store.CommitAsync(row.Partition, [settled], null, clock.GetUtcNow(), ct);
                 if (lost.Count > 0) continue;
                 return Result.Applied; // its message.failed went out when it was recorded unknown
             }
             var next = delivered
                 ? new DeliveryChange(row with { Status = DeliveryStatus.Delivered, Reason = null, Detail = null },
-                    unknown ? new CampaignProgress { Failed = -1, Sent = 1, Delivered = 1 } : new CampaignProgress { Delivered = 1 })
-                : new DeliveryChange(row with { Status = DeliveryStatus.Failed, Reason = reason ?? "failed", Detail = detail }, new CampaignProgress { Sent = -1, Failed = 1 });
+                    unknown ? new CampaignProgress { Failed = -1, FailedBy = new(StringComparer.Ordinal) { [SendOnce.OutcomeUnknown] = -1 }, Sent = 1, Delivered = 1 } : new CampaignProgress { Delivered = 1 })
+                : new DeliveryChange(row with { Status = DeliveryStatus.Failed, Reason = reason ?? "failed", Detail = detail }, new CampaignProgress { Sent = -1, Failed = 1, FailedBy = new(StringComparer.Ordinal) { [reason ?? "failed"] = 1 } });
             var (conflicted, _, _) = await store.CommitAsync(row.Partition, [next], null, clock.GetUtcNow(), ct);
             if (conflicted.Count > 0) continue;
             if (delivered) await events.DeliveredAsync(tenantId, [next.Record], ct);

@@ -263,6 +263,8 @@ public sealed class DeliveryWorker(
             var template = row.Template is null ? null : await cache.TemplateAsync(tenantId, row.Template, ct);
             if (template is null) { p.Change = Final(row, DeliveryStatus.Failed, "unknown_template", $"template '{row.Template}' does not exist"); continue; }
             p.Template = template;
+            // A campaign's row is made without its channel: it is the template's, and the channel's counters need it.
+            if (row.Channel is null) p.Row = row = row with { Channel = template.Channel };
             var values = p.Campaign?.Definition.Message is { } message
                 ? message.Variables.ToDictionary(v => v.Key, v => Templates.Render(v.Value, profile.ProfileId, profile, p.Campaign.Definition.Context))
                 : row.Variables.ToDictionary(v => v.Key, v => v.Value);
@@ -365,7 +367,7 @@ public sealed class DeliveryWorker(
 
     private static DeliveryChange Final(DeliveryRecord row, string status, string reason, string? detail) =>
         new(row with { Status = status, Reason = reason, Detail = detail, NotBefore = null },
-            status == DeliveryStatus.Cancelled ? new CampaignProgress { Cancelled = 1 } : new CampaignProgress { Failed = 1 });
+            status == DeliveryStatus.Cancelled ? new CampaignProgress { Cancelled = 1 } : CampaignProgress.FailedFor(reason));
 
     /// <summary>Held deliveries come back at their time, grouped to the minute so they share messages.</summary>
     private async Task RequeueAsync(string tenantId, IReadOnlyList<DeliveryRecord> held, DateTimeOffset now, CancellationToken ct)
@@ -379,7 +381,7 @@ public sealed class DeliveryWorker(
 
     private sealed class Plan(DeliveryRecord row)
     {
-        public DeliveryRecord Row { get; } = row;
+        public DeliveryRecord Row { get; set; } = row;
         public StoredCampaign? Campaign { get; set; }
         public ProfileState? Profile { get; set; }
         public MessageTemplate? Template { get; set; }

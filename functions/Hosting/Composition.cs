@@ -1,3 +1,5 @@
+using Siyu.Functions.Analytics;
+using Siyu.Storage.Analytics;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
 using Siyu.Functions.Api;
@@ -92,6 +94,8 @@ public static class Composition
         services.AddSingleton<IPersonalDataHolder, TagHistoryHolder>();
         services.AddSingleton<AudienceSweep>();
         services.AddSingleton<TagJobStore>();
+        services.AddSingleton<AnalysisStore>();
+        services.AddSingleton<Siyu.Functions.Analytics.AnalysisJobs>();
         services.AddSingleton<BulkTagging>();
 
         // Journeys: definitions, runs and timers; the engine that moves runs; what hands events and entries to it.
@@ -225,6 +229,7 @@ public static class Composition
         app.MapProviderPushes();
         app.MapUnsubscribe();
         app.MapAudit();
+        app.MapAnalytics();
         app.MapOperations();
         app.MapWeChatApps();
         app.MapWeChatPush();

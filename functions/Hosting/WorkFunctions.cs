@@ -1,5 +1,6 @@
 using Microsoft.Azure.Functions.Worker;
 using Microsoft.DurableTask.Client;
+using Siyu.Functions.Analytics;
 using Siyu.Functions.Operations;
 using Siyu.Functions.Privacy;
 using Siyu.Functions.Segments;
@@ -12,8 +13,8 @@ public static class QueueConnection
     public const string Name = "SiyuStorage";
 }
 
-/// <summary>The schedules: the hourly sweep, retention, and the orchestrations' housekeeping. Each starts orchestrations, so each takes the task hub's client.</summary>
-public sealed class WorkFunctions(DurableAccess durable, AudienceSweep sweep, RetentionPurge purge, OperationsHousekeeping housekeeping)
+/// <summary>The schedules: the hourly sweep, retention, the orchestrations' housekeeping, and the daily audience snapshot. Each starts orchestrations, so each takes the task hub's client.</summary>
+public sealed class WorkFunctions(DurableAccess durable, AudienceSweep sweep, RetentionPurge purge, OperationsHousekeeping housekeeping, AnalysisJobs analyses)
 {
     /// <summary>Hourly: every tenant's segments and traits are swept (an orchestration per tenant and hour).</summary>
     [Function("AudienceSweep")]
@@ -37,5 +38,13 @@ public sealed class WorkFunctions(DurableAccess durable, AudienceSweep sweep, Re
     {
         durable.Use(client);
         await housekeeping.RunAsync(ct);
+    }
+
+    /// <summary>Daily at 02:00 China time: each tenant's audience snapshot (consent rates, RFM, lifecycle, segment sizes of the day).</summary>
+    [Function("AudienceSnapshot")]
+    public async Task AudienceSnapshot([TimerTrigger("0 0 18 * * *")] TimerInfo timer, [DurableClient] DurableTaskClient client, CancellationToken ct)
+    {
+        durable.Use(client);
+        await analyses.StartDailySnapshotsAsync(ct);
     }
 }

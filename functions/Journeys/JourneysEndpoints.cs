@@ -358,6 +358,12 @@ public static class JourneysEndpoints
         if (await Find(store, http, id, ct) is not { } journey) return NotFound(id);
         var stats = await runs.StatsAsync(tenant, id, ct);
         var latest = journey.Version > 0 ? await catalog.VersionAsync(tenant, id, journey.Version, ct) : null;
+        return Results.Ok(StatsView(id, journey, latest, stats));
+    }
+
+    /// <summary>A journey's counters as results: per node of its latest version (and nodes since removed), per split branch.</summary>
+    public static JourneyStatsView StatsView(string id, StoredJourney journey, JourneyDefinition? latest, JourneyStats stats)
+    {
         var nodes = stats.Nodes.Keys.Union(latest?.Nodes.Keys ?? [], StringComparer.Ordinal)
             .OrderBy(n => n == latest?.Start ? 0 : 1).ThenBy(n => n, StringComparer.Ordinal)
             .Select(n =>
@@ -375,8 +381,8 @@ public static class JourneysEndpoints
             return new BranchStatsView(b.Name, b.Control, assigned, converted, assigned == 0 ? null : Math.Round((double)converted / assigned, 4));
         }).ToList())).ToList();
         var active = Math.Max(0, stats.Entered - stats.Completed - stats.Exited);
-        return Results.Ok(new JourneyStatsView(id, journey.Status, journey.Version, stats.Entered, active, stats.Completed, stats.Exited, stats.Converted,
-            stats.Entered == 0 ? null : Math.Round((double)stats.Converted / stats.Entered, 4), nodes, splits));
+        return new JourneyStatsView(id, journey.Status, journey.Version, stats.Entered, active, stats.Completed, stats.Exited, stats.Converted,
+            stats.Entered == 0 ? null : Math.Round((double)stats.Converted / stats.Entered, 4), nodes, splits);
     }
 
     private static async Task<IResult> ProfileJourneysAsync(string id, HttpContext http, ProfileStore profiles, RunStore runs, AuditLog audit, CancellationToken ct)

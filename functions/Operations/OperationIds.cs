@@ -21,6 +21,8 @@ public static class OperationIds
 
     public static string BulkTag(string tenantId, string jobId) => $"{tenantId}~bulk-tag~{jobId}";
 
+    public static string Analysis(string tenantId, string jobId) => $"{tenantId}~analysis~{jobId}";
+
     /// <summary>A sweep per tenant and request: the hourly one by its hour, one asked for by a change by its moment.</summary>
     public static string Sweep(string tenantId, string key) => $"{tenantId}~sweep~{key}";
 
@@ -36,7 +38,7 @@ public static class OperationIds
         return at > 0 ? instanceId[..at] : null;
     }
 
-    /// <summary>What kind of operation an instance is: campaign, erasure, merge, bulk-tag, sweep, journey.</summary>
+    /// <summary>What kind of operation an instance is: campaign, erasure, merge, bulk-tag, analysis, sweep, journey.</summary>
     public static string KindOf(string instanceId)
     {
         var parts = instanceId.Split(Separator);

@@ -1,6 +1,7 @@
 using System.Text.Json;
 using Azure;
 using Azure.Data.Tables;
+using Siyu.Core.Analytics;
 using Siyu.Core.Delivery;
 using Siyu.Core.Storage;
 using Siyu.Storage.Tables;
@@ -157,6 +158,49 @@ public sealed class DeliveryStore(StorageTables tables)
         return found;
     }
 
+    /// <summary>
+    /// The counter rows a delivery's change adds to: its owner's total, the owner's time slot (a campaign's minute, a
+    /// journey's day), and its channel's day, so results can be read over time. Slots are China Standard Time.
+    /// </summary>
+    public static IEnumerable<string> CounterKeys(DeliveryRecord d, DateTimeOffset now)
+    {
+        if (d.Owner is { } o)
+        {
+            yield return o;
+            yield return d.Campaign is not null ? MinuteKey(o, now) : DayKey(o, now);
+        }
+        if (d.Channel is { } channel) yield return DayKey(ChannelOwner(channel), now);
+    }
+
+    public static string ChannelOwner(string channel) => "ch~" + channel;
+    public static string DayKey(string owner, DateTimeOffset at) => $"{owner}~d~{TimeSlots.Day(at)}";
+    public static string MinuteKey(string owner, DateTimeOffset at) => $"{owner}~m~{TimeSlots.Minute(at)}";
+
+    /// <summary>
+    /// An owner's counters per time slot (<c>d</c> days, <c>m</c> minutes) from <paramref name="from"/> to
+    /// <paramref name="to"/> (slot names, inclusive), each slot summed over every partition.
+    /// </summary>
+    public async Task<SortedDictionary<string, CampaignProgress>> SeriesAsync(string tenantId, string owner, char slot, string from, string to, CancellationToken ct = default)
+    {
+        var series = new SortedDictionary<string, CampaignProgress>(StringComparer.Ordinal);
+        var prefix = $"{StatsPrefix}{owner}~{slot}~";
+        await Parallel.ForEachAsync(Enumerable.Range(0, Ids.ProfileBuckets), new ParallelOptions { MaxDegreeOfParallelism = Ids.ProfileBuckets, CancellationToken = ct }, async (bucket, token) =>
+        {
+            var filter = TableClient.CreateQueryFilter($"PartitionKey eq {StorageTables.BucketPartition(tenantId, bucket)} and RowKey ge {prefix + from} and RowKey le {prefix + to}");
+            await foreach (var row in Table.QueryAsync<TableEntity>(filter, cancellationToken: token))
+            {
+                if (EntityJson.Read<CampaignProgress>(row, "Doc") is not { } share) continue;
+                var at = row.RowKey[prefix.Length..];
+                lock (series)
+                {
+                    if (!series.TryGetValue(at, out var sum)) series[at] = sum = new CampaignProgress();
+                    sum.Add(share);
+                }
+            }
+        });
+        return series;
+    }
+
     /// <summary>An owner's (campaign's or journey's) delivery counters: the sum of every partition's share.</summary>
     public async Task<CampaignProgress> StatsAsync(string tenantId, string owner, CancellationToken ct = default)
     {
@@ -192,21 +236,21 @@ public sealed class DeliveryStore(StorageTables tables)
             while (people.Count > 0)
             {
                 var person = people.Peek();
-                var newOwners = person.Where(c => c.Delta is { IsEmpty: false } && c.Record.Owner is { } o && !owners.Contains(o)).Select(c => c.Record.Owner!).Distinct().Count();
+                var newOwners = person.Where(c => c.Delta is { IsEmpty: false }).SelectMany(c => CounterKeys(c.Record, now)).Where(o => !owners.Contains(o)).Distinct().Count();
                 var extra = person.Count() + (counts?.ContainsKey(person.Key) == true ? 1 : 0) + newOwners;
                 if (take.Count > 0 && actions + extra > MaxActions) break;
                 take.Add(people.Dequeue());
                 actions += extra;
-                foreach (var c in person) if (c.Delta is { IsEmpty: false } && c.Record.Owner is { } o) owners.Add(o);
+                foreach (var c in person) if (c.Delta is { IsEmpty: false }) owners.UnionWith(CounterKeys(c.Record, now));
             }
 
             for (var attempt = 1; take.Count > 0; attempt++)
             {
-                foreach (var o in owners.Where(o => !stats.ContainsKey(o)))
-                {
-                    var row = await Table.GetEntityIfExistsAsync<TableEntity>(partition, StatsPrefix + o, cancellationToken: ct);
+                // The counter rows (owner, its time slot, the channel's day) are read side by side: they are one round trip's wait, not three.
+                var reads = await Task.WhenAll(owners.Where(o => !stats.ContainsKey(o)).Select(async o =>
+                    (o, await Table.GetEntityIfExistsAsync<TableEntity>(partition, StatsPrefix + o, cancellationToken: ct))));
+                foreach (var (o, row) in reads)
                     stats[o] = row.HasValue ? (EntityJson.Read<CampaignProgress>(row.Value!, "Doc") ?? new(), row.Value!.ETag) : (new CampaignProgress(), null);
-                }
                 var tx = new List<TableTransactionAction>();
                 var whose = new List<string?>();
                 foreach (var person in take)
@@ -232,7 +276,7 @@ public sealed class DeliveryStore(StorageTables tables)
                 {
                     var next = new CampaignProgress();
                     next.Add(stats[o].Stats);
-                    foreach (var c in take.SelectMany(p => p).Where(c => c.Record.Owner == o && c.Delta is not null)) next.Add(c.Delta!);
+                    foreach (var c in take.SelectMany(p => p).Where(c => c.Delta is not null && CounterKeys(c.Record, now).Contains(o))) next.Add(c.Delta!);
                     updated[o] = next;
                     var entity = new TableEntity(partition, StatsPrefix + o) { ["Kind"] = "dstats" };
                     EntityJson.Write(entity, "Doc", next);
@@ -272,7 +316,7 @@ public sealed class DeliveryStore(StorageTables tables)
                     }
                     else foreach (var o in owners) stats.Remove(o); // the counters moved under us: read them again
                     if (attempt > 100) throw;
-                    owners = take.SelectMany(p => p).Where(c => c.Delta is { IsEmpty: false } && c.Record.Owner is not null).Select(c => c.Record.Owner!).ToHashSet(StringComparer.Ordinal);
+                    owners = take.SelectMany(p => p).Where(c => c.Delta is { IsEmpty: false }).SelectMany(c => CounterKeys(c.Record, now)).ToHashSet(StringComparer.Ordinal);
                 }
             }
         }

@@ -2,6 +2,7 @@ using System.Text.Json;
 using System.Text.Json.Nodes;
 using Azure;
 using Azure.Data.Tables;
+using Siyu.Core.Analytics;
 using Siyu.Core.Journeys;
 using Siyu.Core.Storage;
 using Siyu.Storage.Tables;
@@ -42,6 +43,12 @@ public sealed class RunStore(StorageTables tables)
     public static string DeliveryKey(string profileId, string key) => $"{profileId}~d~{key}";
 
     public static string StatsKey(string journeyId) => StatsPrefix + journeyId;
+
+    /// <summary>A journey's counters for one day (China time), kept beside the totals so results read as a time series.</summary>
+    public static string DayStatsKey(string journeyId, string day) => $"{StatsPrefix}{journeyId}~d~{day}";
+
+    /// <summary>The counter rows a run's change adds to: the journey's totals and its day.</summary>
+    private static string[] CounterKeys(string journeyId, DateTimeOffset now) => [StatsKey(journeyId), DayStatsKey(journeyId, TimeSlots.Day(now))];
 
     public async Task<StoredRun?> GetAsync(string partition, string runKey, CancellationToken ct = default)
     {
@@ -123,6 +130,28 @@ public sealed class RunStore(StorageTables tables)
         Table.QueryAsync<TableEntity>(TableClient.CreateQueryFilter(
             $"PartitionKey eq {Partition(tenantId, profileId)} and RowKey ge {profileId + "~"} and RowKey lt {profileId + "~~~~"}"), cancellationToken: ct);
 
+    /// <summary>A journey's counters per day (China time) from <paramref name="from"/> to <paramref name="to"/> (yyyy-MM-dd, inclusive), each summed over every partition.</summary>
+    public async Task<SortedDictionary<string, JourneyStats>> DailyStatsAsync(string tenantId, string journeyId, string from, string to, CancellationToken ct = default)
+    {
+        var series = new SortedDictionary<string, JourneyStats>(StringComparer.Ordinal);
+        var prefix = $"{StatsPrefix}{journeyId}~d~";
+        await Parallel.ForEachAsync(Enumerable.Range(0, Ids.ProfileBuckets), new ParallelOptions { MaxDegreeOfParallelism = Ids.ProfileBuckets, CancellationToken = ct }, async (bucket, token) =>
+        {
+            var filter = TableClient.CreateQueryFilter($"PartitionKey eq {StorageTables.BucketPartition(tenantId, bucket)} and RowKey ge {prefix + from} and RowKey le {prefix + to}");
+            await foreach (var row in Table.QueryAsync<TableEntity>(filter, cancellationToken: token))
+            {
+                if (EntityJson.Read<JourneyStats>(row, "Doc") is not { } share) continue;
+                var day = row.RowKey[prefix.Length..];
+                lock (series)
+                {
+                    if (!series.TryGetValue(day, out var sum)) series[day] = sum = new JourneyStats();
+                    sum.Add(share);
+                }
+            }
+        });
+        return series;
+    }
+
     /// <summary>A journey's counters: the sum of every partition's share.</summary>
     public async Task<JourneyStats> StatsAsync(string tenantId, string journeyId, CancellationToken ct = default)
     {
@@ -156,25 +185,26 @@ public sealed class RunStore(StorageTables tables)
         {
             // Pack: each change is its run's row and its sends, plus one counters row per journey in the transaction.
             var take = new List<RunChange>();
-            var journeys = new HashSet<string>(StringComparer.Ordinal);
+            var journeys = new HashSet<string>(StringComparer.Ordinal); // counter row keys
             var actions = 0;
             while (pending.Count > 0)
             {
                 var c = pending.Peek();
-                var extra = 1 + c.Sends.Count + (c.Delta.IsEmpty || journeys.Contains(c.Instance.JourneyId) ? 0 : 1);
+                var keys = CounterKeys(c.Instance.JourneyId, now);
+                var extra = 1 + c.Sends.Count + (c.Delta.IsEmpty ? 0 : keys.Count(k => !journeys.Contains(k)));
                 if (take.Count > 0 && actions + extra > MaxActions) break;
                 take.Add(pending.Dequeue());
                 actions += extra;
-                if (!c.Delta.IsEmpty) journeys.Add(c.Instance.JourneyId);
+                if (!c.Delta.IsEmpty) journeys.UnionWith(keys);
             }
 
             for (var attempt = 1; take.Count > 0; attempt++)
             {
-                foreach (var j in journeys.Where(j => !stats.ContainsKey(j)))
-                {
-                    var row = await Table.GetEntityIfExistsAsync<TableEntity>(partition, StatsKey(j), cancellationToken: ct);
-                    stats[j] = row.HasValue ? (EntityJson.Read<JourneyStats>(row.Value!, "Doc") ?? new(), row.Value!.ETag) : (new JourneyStats(), null);
-                }
+                // The totals and the day's row are read side by side: one round trip's wait.
+                var reads = await Task.WhenAll(journeys.Where(k => !stats.ContainsKey(k)).Select(async k =>
+                    (k, await Table.GetEntityIfExistsAsync<TableEntity>(partition, k, cancellationToken: ct))));
+                foreach (var (k, row) in reads)
+                    stats[k] = row.HasValue ? (EntityJson.Read<JourneyStats>(row.Value!, "Doc") ?? new(), row.Value!.ETag) : (new JourneyStats(), null);
                 var tx = new List<TableTransactionAction>();
                 var owners = new List<RunChange?>();
                 foreach (var c in take)
@@ -197,9 +227,9 @@ public sealed class RunStore(StorageTables tables)
                 {
                     var next = new JourneyStats();
                     next.Add(stats[j].Stats);
-                    foreach (var c in take.Where(c => c.Instance.JourneyId == j)) next.Add(c.Delta);
+                    foreach (var c in take.Where(c => CounterKeys(c.Instance.JourneyId, now).Contains(j))) next.Add(c.Delta);
                     updated[j] = next;
-                    var entity = new TableEntity(partition, StatsKey(j)) { ["Kind"] = "stats" };
+                    var entity = new TableEntity(partition, j) { ["Kind"] = "stats" };
                     EntityJson.Write(entity, "Doc", next);
                     tx.Add(stats[j].ETag is { } e
                         ? new TableTransactionAction(TableTransactionActionType.UpdateReplace, entity, e)
@@ -240,7 +270,7 @@ public sealed class RunStore(StorageTables tables)
                         }
                     }
                     if (attempt > 50) throw;
-                    journeys = take.Where(c => !c.Delta.IsEmpty).Select(c => c.Instance.JourneyId).ToHashSet(StringComparer.Ordinal);
+                    journeys = take.Where(c => !c.Delta.IsEmpty).SelectMany(c => CounterKeys(c.Instance.JourneyId, now)).ToHashSet(StringComparer.Ordinal);
                 }
             }
         }
