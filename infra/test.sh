@@ -1,12 +1,21 @@
 #!/usr/bin/env bash
 # Runs the whole test suite: installs Azurite from npm if needed (the integration tests start their own in-memory
-# Azurite on free ports), runs every test project, and ends with one line: "tests: N passed, N failed[, N skipped]".
+# Azurite on free ports) and Debian's chromium with a Chinese font for the console's browser tests, runs every test
+# project, and ends with one line: "tests: N passed, N failed[, N skipped]".
 set -uo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$root"
 
 if [ ! -d infra/azurite/node_modules/azurite ]; then
   npm ci --prefix infra/azurite --no-audit --no-fund || { echo "tests: 0 passed, 1 failed"; exit 1; }
+fi
+
+# The console tests drive Debian's chromium through Playwright (Playwright's own browser download is not used).
+if [ -z "${SIYU_CHROMIUM:-}" ] && [ ! -x /usr/bin/chromium ]; then
+  mkdir -p "$root/.local"
+  sudo=""; [ "$(id -u)" -ne 0 ] && sudo="sudo"
+  { $sudo apt-get update -qq && DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq chromium fonts-wqy-microhei; } > "$root/.local/apt.log" 2>&1 \
+    || { echo "could not install chromium with apt (see .local/apt.log)"; echo "tests: 0 passed, 1 failed"; exit 1; }
 fi
 
 results="$root/.local/test-results"

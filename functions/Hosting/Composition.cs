@@ -1,3 +1,4 @@
+using Siyu.Functions.WebConsole;
 using Siyu.Functions.Analytics;
 using Siyu.Storage.Analytics;
 using Microsoft.Extensions.DependencyInjection.Extensions;
@@ -230,6 +231,7 @@ public static class Composition
         app.MapUnsubscribe();
         app.MapAudit();
         app.MapAnalytics();
+        app.MapConsole();
         app.MapOperations();
         app.MapWeChatApps();
         app.MapWeChatPush();

@@ -79,6 +79,9 @@ public class SiyuApp : IAsyncLifetime, IAsyncDisposable
 
     public T Service<T>() where T : notnull => Services.GetRequiredService<T>();
 
+    /// <summary>Where the app listens (a real socket: a browser can reach it).</summary>
+    public Uri BaseAddress => Host.BaseAddress;
+
     public HttpClient CreateClient() => new() { BaseAddress = Host.BaseAddress, Timeout = TimeSpan.FromMinutes(2) };
 
     public HttpClient ClientWithKey(string key)
