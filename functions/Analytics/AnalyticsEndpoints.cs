@@ -37,7 +37,7 @@ public sealed record CampaignSlotView(string At, CampaignProgress Progress);
 public sealed record CampaignAnalyticsView(string Campaign, string Name, string Status, bool Done, CampaignProgressView Progress, IReadOnlyList<CampaignSlotView> PerMinute, Freshness Freshness);
 
 public sealed record ChannelDayView(string Day, string Channel, long Sent, long Delivered, long Failed, IReadOnlyDictionary<string, long> FailedBy,
-    IReadOnlyDictionary<string, long> Suppressed);
+    IReadOnlyDictionary<string, long> Suppressed, IReadOnlyDictionary<string, long> Deferred);
 
 public sealed record DeliveryAnalyticsView(string From, string To, IReadOnlyList<string> Channels, IReadOnlyList<ChannelDayView> Days, IReadOnlyList<ChannelDayView> Totals,
     Freshness Freshness);
@@ -84,7 +84,7 @@ public static class AnalyticsEndpoints
         group.MapGet("/delivery", DeliveryAsync)
             .Allow(Role.Marketer, Role.Admin)
             .WithName("GetDeliveryAnalytics")
-            .WithSummary("Per channel and day (from, to: yyyy-MM-dd, China time; default the last 14 days): sent, delivered, failed by reason, suppressed by reason (consent, caps, quiet hours…)")
+            .WithSummary("Per channel and day (from, to: yyyy-MM-dd, China time; default the last 14 days): sent, delivered, failed by reason, suppressed by reason (consent, caps…), and sends held for later by reason (quiet hours, a cap's window, provider retries)")
             .Produces<DeliveryAnalyticsView>()
             .ProducesProblem(StatusCodes.Status400BadRequest);
 
@@ -171,7 +171,7 @@ public static class AnalyticsEndpoints
         var channels = channel is not null ? [channel] : MessageTemplates.Channels.ToArray();
         var series = await Task.WhenAll(channels.Select(async c => (Channel: c, Days: await deliveries.SeriesAsync(tenant, DeliveryStore.ChannelOwner(c), 'd', start, end, ct))));
         static ChannelDayView Row(string day, string channel, CampaignProgress p) =>
-            new(day, channel, p.Sent, p.Delivered, p.Failed, p.FailedBy.Where(kv => kv.Value != 0).ToDictionary(), p.Suppressed.Where(kv => kv.Value != 0).ToDictionary());
+            new(day, channel, p.Sent, p.Delivered, p.Failed, p.FailedBy.Where(kv => kv.Value != 0).ToDictionary(), p.Suppressed.Where(kv => kv.Value != 0).ToDictionary(), p.DeferredBy.Where(kv => kv.Value != 0).ToDictionary());
         var days = series.SelectMany(s => s.Days.Select(d => Row(d.Key, s.Channel, d.Value))).OrderBy(d => d.Day, StringComparer.Ordinal).ThenBy(d => d.Channel, StringComparer.Ordinal).ToList();
         var totals = series.Where(s => s.Days.Count > 0).Select(s =>
         {

@@ -307,7 +307,8 @@ public sealed class DeliveryWorker(
             }
             else if (DeliveryPolicy.Defers(decision))
             {
-                p.Change = new DeliveryChange(p.Row with { Status = DeliveryStatus.Deferred, NotBefore = decision.NotBefore, Reason = DeliveryPolicy.Code(decision.Verdict), Detail = decision.Reason });
+                p.Change = new DeliveryChange(p.Row with { Status = DeliveryStatus.Deferred, NotBefore = decision.NotBefore, Reason = DeliveryPolicy.Code(decision.Verdict), Detail = decision.Reason },
+                    CampaignProgress.DeferredFor(DeliveryPolicy.Code(decision.Verdict)));
                 DeliveryMetrics.Deferred.Add(1);
             }
             else p.Change = Suppress(p.Row, DeliveryPolicy.Code(decision.Verdict), decision.Reason);
@@ -353,7 +354,8 @@ public sealed class DeliveryWorker(
                     $"the provider may have taken it ({result.Code}: {result.Detail}) and does not dedupe, so it was not sent again");
             case SendOutcome.Retry when claimed.Attempts < _settings.MaxAttempts:
                 var wait = result.RetryAfter ?? _settings.RetryDelay * Math.Pow(2, claimed.Attempts - 1);
-                return new DeliveryChange(claimed with { Status = DeliveryStatus.Deferred, NotBefore = now + wait, Reason = result.Code, Detail = result.Detail });
+                return new DeliveryChange(claimed with { Status = DeliveryStatus.Deferred, NotBefore = now + wait, Reason = result.Code, Detail = result.Detail },
+                    CampaignProgress.DeferredFor(result.Code));
             case SendOutcome.Retry:
                 return Final(claimed, DeliveryStatus.Failed, result.Code, $"gave up after {claimed.Attempts} tries: {result.Detail}");
             default:

@@ -47,6 +47,8 @@ public sealed class CampaignProgress
     public SortedDictionary<string, long> Suppressed { get; set; } = new(StringComparer.Ordinal);
     /// <summary>Of <see cref="Failed"/>, by the provider's or our reason (wechat_43004, outcome_unknown, gave up…).</summary>
     public SortedDictionary<string, long> FailedBy { get; set; } = new(StringComparer.Ordinal);
+    /// <summary>Times a send was held for later, by reason (quiet_hours, a cap's window, a provider's retry): not an outcome, each hold counted.</summary>
+    public SortedDictionary<string, long> DeferredBy { get; set; } = new(StringComparer.Ordinal);
 
     public long SuppressedTotal => Suppressed.Values.Sum();
     public long Settled => Entered + AlreadyIn + Sent + Failed + Holdout + Cancelled + SuppressedTotal;
@@ -65,14 +67,17 @@ public sealed class CampaignProgress
         NotFound += other.NotFound;
         foreach (var (reason, n) in other.Suppressed) Suppressed[reason] = Suppressed.GetValueOrDefault(reason) + n;
         foreach (var (reason, n) in other.FailedBy) FailedBy[reason] = FailedBy.GetValueOrDefault(reason) + n;
+        foreach (var (reason, n) in other.DeferredBy) DeferredBy[reason] = DeferredBy.GetValueOrDefault(reason) + n;
     }
 
     /// <summary>A failure for <paramref name="reason"/>: counted as failed and under its reason.</summary>
+    public static CampaignProgress DeferredFor(string reason) => new() { DeferredBy = new(StringComparer.Ordinal) { [reason] = 1 } };
+
     public static CampaignProgress FailedFor(string reason) => new() { Failed = 1, FailedBy = new(StringComparer.Ordinal) { [reason] = 1 } };
 
     /// <summary>No counter moves (field by field: a receipt that turns a sent message into a failed one moves two that cancel out in <see cref="Settled"/>).</summary>
     public bool IsEmpty => Targeted == 0 && Entered == 0 && AlreadyIn == 0 && Sent == 0 && Delivered == 0 && Failed == 0 && Holdout == 0 && Cancelled == 0
-                           && NotFound == 0 && Suppressed.Values.All(n => n == 0) && FailedBy.Values.All(n => n == 0);
+                           && NotFound == 0 && Suppressed.Values.All(n => n == 0) && FailedBy.Values.All(n => n == 0) && DeferredBy.Values.All(n => n == 0);
 }
 
 /// <summary>Reading campaigns and the rules they follow. Pure.</summary>

@@ -127,4 +127,24 @@ public sealed class RunStoreTests
         Assert.Single(refused);
         Assert.Null((await store.GetAsync(Partition, key))!.Instance.Node);
     }
+
+    [Fact]
+    public async Task Concurrent_writers_of_one_partition_count_every_run_once_in_the_totals_and_in_the_days_row()
+    {
+        var store = await StoreAsync();
+        var now = DateTimeOffset.UtcNow;
+        // Eight writers at once, 25 new runs each, every one counted as entered: the counter rows are read and written
+        // under their ETags inside each transaction, so a writer that loses a race reads again and adds again.
+        await Task.WhenAll(Enumerable.Range(0, 8).Select(w => Task.Run(async () =>
+        {
+            var changes = Enumerable.Range(0, 25).Select(i => new RunChange(Run(Person(w * 100 + i)), null, [], new JourneyStats { Entered = 1 })).ToList();
+            var (conflicted, _) = await store.CommitAsync(Partition, changes, now);
+            Assert.Empty(conflicted);
+        })));
+        Assert.Equal(200, (await store.StatsAsync("t1", "cart")).Entered);
+        var day = Siyu.Core.Analytics.TimeSlots.Day(now);
+        var daily = await store.DailyStatsAsync("t1", "cart", day, day);
+        Assert.Equal(200, Assert.Single(daily).Value.Entered);
+        Assert.Empty(await store.DailyStatsAsync("t1", "cart", "2020-01-01", "2020-01-31"));
+    }
 }
