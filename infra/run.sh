@@ -139,6 +139,7 @@ export Delivery__PublicBaseUrl="$url"
 
 echo "Operator bootstrap key (for /api/operator/*): $OPERATOR_KEY"
 echo "API: $url   OpenAPI: $url/api/openapi.json   Health: $url/api/health   Fake provider: http://127.0.0.1:$fake_port/fake/stats"
+echo "Console (sign in with the demo marketer key): $url/console/"
 echo "Building the function app and the local Functions host ..."
 dotnet build functions/Siyu.Functions.csproj -c Release --nologo -v quiet > .local/functions-build.log 2>&1 || { cat .local/functions-build.log; exit 1; }
 dotnet build infra/Siyu.LocalHost.Cli -c Release --nologo -v quiet > .local/localhost-build.log 2>&1 || { cat .local/localhost-build.log; exit 1; }

@@ -12,7 +12,7 @@ const labels = {
     noSnapshot: '还没有人群快照。', channel: '渠道', granted: '已授权', withdrawn: '已撤回', consentRate: '授权率', withdrawals: '每日撤回',
     funnel: '漏斗分析', cohort: '留存分析（按首次出现周）', steps: '步骤（逗号分隔）', windowDays: '窗口（天）', weeks: '周数', run: '运行',
     running: '运行中', week: '周', fromPrevious: '上一步转化', fromFirst: '整体转化', source: '数据来源', none: '暂无数据', total: '合计',
-    counters: '实时计数', deferred: '延后发送', analysisJob: '分析任务', forbidden: '此密钥没有权限查看。',
+    counters: '实时计数', deferred: '延后发送', step: '步骤', analysisJob: '分析任务', forbidden: '此密钥没有权限查看。',
   },
   en: {
     journeys: 'Journeys', campaigns: 'Campaigns', audience: 'Audience', delivery: 'Delivery', consent: 'Consent', reports: 'Reports',
@@ -26,7 +26,7 @@ const labels = {
     noSnapshot: 'No audience snapshot yet.', channel: 'Channel', granted: 'Granted', withdrawn: 'Withdrawn', consentRate: 'Consent rate', withdrawals: 'Withdrawals per day',
     funnel: 'Funnel', cohort: 'Cohorts (by first-seen week)', steps: 'Steps (comma separated)', windowDays: 'Window (days)', weeks: 'Weeks', run: 'Run',
     running: 'Running', week: 'Week', fromPrevious: 'From previous', fromFirst: 'From first', source: 'Source', none: 'Nothing yet', total: 'Total',
-    counters: 'live counters', deferred: 'Held for later', analysisJob: 'analysis job', forbidden: 'This key may not see this.',
+    counters: 'live counters', deferred: 'Held for later', step: 'Step', analysisJob: 'analysis job', forbidden: 'This key may not see this.',
   },
 };
 

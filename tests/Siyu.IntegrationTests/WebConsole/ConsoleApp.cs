@@ -16,14 +16,17 @@ public sealed class ConsoleApp : DeliveryApp
 
     public static string ChromiumPath => Environment.GetEnvironmentVariable("SIYU_CHROMIUM") is { Length: > 0 } path ? path : "/usr/bin/chromium";
 
+    /// <summary><c>SIYU_SCREENSHOTS</c> (a relative path is taken from the repository's root), else <c>.local/screenshots</c>.</summary>
     public static string ScreenshotDirectory
     {
         get
         {
-            if (Environment.GetEnvironmentVariable("SIYU_SCREENSHOTS") is { Length: > 0 } dir) return Path.GetFullPath(dir);
             var root = new DirectoryInfo(AppContext.BaseDirectory);
             while (root is not null && !File.Exists(Path.Combine(root.FullName, "Serverless.sln"))) root = root.Parent;
-            return Path.Combine(root?.FullName ?? AppContext.BaseDirectory, ".local", "screenshots");
+            var repository = root?.FullName ?? AppContext.BaseDirectory;
+            return Environment.GetEnvironmentVariable("SIYU_SCREENSHOTS") is { Length: > 0 } dir
+                ? Path.GetFullPath(dir, repository)
+                : Path.Combine(repository, ".local", "screenshots");
         }
     }
 

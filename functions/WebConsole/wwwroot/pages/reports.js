@@ -17,7 +17,7 @@ function funnelCard() {
         if (job.status !== 'done') { out.replaceChildren(h('p', { class: 'error' }, job.error ?? job.status)); return; }
         out.replaceChildren(h('p', { class: 'muted' }, `${t('people')}: ${fmt.n(job.people)}`),
           bars(job.funnel.map((s) => ({ name: s.event, label: `${s.step}. ${s.event}`, value: s.people, share: s.fromFirst.rate })), { testid: 'funnel-bars' }),
-          table([t('steps'), { label: t('people'), num: true }, { label: t('fromPrevious'), num: true }, { label: t('fromFirst'), num: true }],
+          table([t('step'), { label: t('people'), num: true }, { label: t('fromPrevious'), num: true }, { label: t('fromFirst'), num: true }],
             job.funnel.map((s) => ({ attrs: { 'data-step': s.step }, cells: [`${s.step}. ${s.event}`, { text: fmt.n(s.people), attrs: { 'data-testid': `funnel-step-${s.step}` } }, fmt.pct(s.fromPrevious.rate), fmt.pct(s.fromFirst.rate)] })), 'funnel-table'));
       } catch (err) { out.replaceChildren(h('p', { class: 'error' }, err.message)); }
     },
