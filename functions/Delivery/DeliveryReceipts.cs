@@ -81,8 +81,10 @@ public sealed class DeliveryReceipts(DeliveryStore store, DeliveryEvents events,
             if (row.Status != DeliveryStatus.Sent && !unknown) return Result.Unchanged;
             if (unknown && !delivered)
             {
-                var settled = new DeliveryChange(row with { Reason = reason ?? "failed", Detail = detail },
-                    new CampaignProgress { FailedBy = new(StringComparer.Ordinal) { [SendOnce.OutcomeUnknown] = -1, [reason ?? "failed"] = 1 } });
+                // The failure is counted already, as outcome_unknown: it moves to the provider's reason.
+                var why = reason ?? "failed";
+                var settled = new DeliveryChange(row with { Reason = why, Detail = detail }, why == SendOnce.OutcomeUnknown ? new CampaignProgress()
+                    : new CampaignProgress { FailedBy = new(StringComparer.Ordinal) { [SendOnce.OutcomeUnknown] = -1, [why] = 1 } });
                 var (lost, _, _) = await store.CommitAsync(row.Partition, [settled], null, clock.GetUtcNow(), ct);
                 if (lost.Count > 0) continue;
                 return Result.Applied; // its message.failed went out when it was recorded unknown

@@ -105,24 +105,31 @@ public sealed class AnalyticsTests(DeliveryApp app) : IClassFixture<DeliveryApp>
     }
 
     [Fact]
-    public async Task A_campaigns_outcomes_add_up_over_its_minutes_and_delivery_is_counted_per_channel_and_reason()
+    public async Task A_campaigns_outcomes_add_up_over_its_minutes_and_delivery_is_counted_per_channel_with_every_reason_including_holds()
     {
         var brand = await SendingBrand.CreateAsync(app);
         var granted = await brand.PeopleAsync(12);
         var withdrawn = await brand.PeopleAsync(3);
         await brand.ConsentAsync(withdrawn, "withdrawn");
         app.Fake.FailNext("+86" + granted[0], Fault.Http(422, "invalid_number", "not a mobile number"));
+        // One more person is in their quiet hours now (Shanghai time): their message is held for later, not refused.
+        var sleeper = (await brand.PeopleAsync(1))[0];
+        var local = DateTimeOffset.UtcNow.ToOffset(TimeSpan.FromHours(8));
+        var quiet = new { quietHours = new { start = local.AddHours(-1).ToString("HH:mm"), end = local.AddHours(3).ToString("HH:mm") } };
+        var sleeperId = await Consent.ConsentApi.ProfileIdOf(brand.Tenant.Marketer(), "phone:" + sleeper);
+        Assert.Equal(HttpStatusCode.OK, (await brand.Tenant.Ingest().PutAsJsonAsync($"/api/profiles/{sleeperId}/preferences", quiet)).StatusCode);
         var id = await brand.StartOkAsync(new
         {
             name = "analytics",
-            audience = new { identities = granted.Concat(withdrawn).Select(p => "phone:" + p).ToArray() },
+            audience = new { identities = granted.Concat(withdrawn).Append(sleeper).Select(p => "phone:" + p).ToArray() },
             message = new { template = "sms_offer", variables = new Dictionary<string, string> { ["offer"] = "CNY 5" } },
         });
-        await brand.WaitDoneAsync(id);
+        await Eventually.Get(() => brand.CampaignAsync(id), c => Progress(c, "sent") == 11 && Progress(c, "failed") == 1 && Progress(c, "pending") == 1,
+            TimeSpan.FromSeconds(60), "all decided but the one in quiet hours");
 
         var a = await Get(brand.Tenant, $"/api/analytics/campaigns/{id}");
         var progress = a.GetProperty("progress");
-        Assert.Equal(15, progress.GetProperty("targeted").GetInt64());
+        Assert.Equal(16, progress.GetProperty("targeted").GetInt64());
         Assert.Equal(11, progress.GetProperty("sent").GetInt64());
         Assert.Equal(1, progress.GetProperty("failed").GetInt64());
         Assert.Equal(1, progress.GetProperty("failedBy").EnumerateObject().Single().Value.GetInt64());
@@ -139,6 +146,7 @@ public sealed class AnalyticsTests(DeliveryApp app) : IClassFixture<DeliveryApp>
         Assert.Equal(11, sms.GetProperty("sent").GetInt64());
         Assert.Equal(1, sms.GetProperty("failed").GetInt64());
         Assert.Equal(3, sms.GetProperty("suppressed").GetProperty("withdrawn").GetInt64());
+        Assert.Equal(1, sms.GetProperty("deferred").GetProperty("quiet_hours").GetInt64());
         Assert.Equal(new[] { "sms" }, d.GetProperty("channels").EnumerateArray().Select(c => c.GetString()!).ToArray());
         await (await brand.Tenant.Marketer().GetAsync("/api/analytics/delivery?channel=fax")).AssertProblem(HttpStatusCode.BadRequest, "invalid_channel");
         await (await brand.Tenant.Marketer().GetAsync("/api/analytics/delivery?from=2026-01-01&to=2026-12-31")).AssertProblem(HttpStatusCode.BadRequest, "invalid_range");
