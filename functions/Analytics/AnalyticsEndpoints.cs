@@ -25,8 +25,9 @@ public sealed record BranchAnalyticsView(string Name, bool Control, long Assigne
 
 public sealed record SplitAnalyticsView(string Node, IReadOnlyList<BranchAnalyticsView> Branches);
 
+/// <summary>One day of a journey: what entered, ended and converted that day; per node what entered and left by which branch; per split branch the conversions.</summary>
 public sealed record JourneyDayView(string Day, long Entered, long Completed, long Exited, long Converted, IReadOnlyDictionary<string, long> NodesEntered,
-    IReadOnlyDictionary<string, long> BranchConverted);
+    IReadOnlyDictionary<string, Dictionary<string, long>> NodesLeft, IReadOnlyDictionary<string, long> BranchConverted);
 
 public sealed record JourneyAnalyticsView(string Journey, string Name, string Status, int Version, string? Start, long Entered, long Active, long Completed, long Exited,
     Proportion Conversion, IReadOnlyList<NodeStatsView> Nodes, IReadOnlyList<EdgeView> Edges, IReadOnlyList<SplitAnalyticsView> Splits,
@@ -140,7 +141,8 @@ public static class AnalyticsEndpoints
                 control is null || b.Control ? null : Proportions.Difference(b.Converted, b.Assigned, control.Converted, control.Assigned))).ToList());
         }).ToList();
         var daily = (await dailyTask).Select(d => new JourneyDayView(d.Key, d.Value.Entered, d.Value.Completed, d.Value.Exited, d.Value.Converted,
-            d.Value.Nodes.ToDictionary(n => n.Key, n => n.Value.Entered, StringComparer.Ordinal), d.Value.ConvertedBy)).ToList();
+            d.Value.Nodes.ToDictionary(n => n.Key, n => n.Value.Entered, StringComparer.Ordinal),
+            d.Value.Nodes.ToDictionary(n => n.Key, n => n.Value.Left, StringComparer.Ordinal), d.Value.ConvertedBy)).ToList();
         return Results.Ok(new JourneyAnalyticsView(id, journey.Name, journey.Status, journey.Version, latest?.Start, view.Entered, view.Active, view.Completed, view.Exited,
             Proportions.Of(view.Converted, view.Entered), view.Nodes, edges, splits, daily, Counted(clock)));
     }

@@ -47,8 +47,13 @@ function login(main) {
   main.replaceChildren(form);
 }
 
-export async function route() {
+function stopRefresh() {
   clearInterval(timer);
+  timer = null;
+}
+
+export async function route() {
+  stopRefresh();
   const mine = ++generation;
   const main = document.getElementById('main');
   if (!key.get()) return login(main);
@@ -64,7 +69,7 @@ export async function route() {
       main.replaceChildren(view.element);
       main.dataset.loaded = String(Date.now());
       if (view.refresh && !timer) timer = setInterval(draw, view.refresh);
-      if (!view.refresh) clearInterval(timer);
+      if (!view.refresh) stopRefresh();
     } catch (err) {
       if (mine !== generation) return;
       if (err instanceof ApiError && err.status === 401) { key.clear(); return login(main); }

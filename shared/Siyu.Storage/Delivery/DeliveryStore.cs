@@ -280,7 +280,8 @@ public sealed class DeliveryStore(StorageTables tables)
                     updated[o] = next;
                     var entity = new TableEntity(partition, StatsPrefix + o) { ["Kind"] = "dstats" };
                     EntityJson.Write(entity, "Doc", next);
-                    tx.Add(stats[o].ETag is { } e ? new TableTransactionAction(TableTransactionActionType.UpdateReplace, entity, e) : new TableTransactionAction(TableTransactionActionType.Add, entity));
+                    // Merged under the ETag, as the journey counters are (the document is written whole).
+                    tx.Add(stats[o].ETag is { } e ? new TableTransactionAction(TableTransactionActionType.UpdateMerge, entity, e) : new TableTransactionAction(TableTransactionActionType.Add, entity));
                     whose.Add(null);
                 }
                 try

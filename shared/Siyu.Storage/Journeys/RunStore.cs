@@ -231,8 +231,10 @@ public sealed class RunStore(StorageTables tables)
                     updated[j] = next;
                     var entity = new TableEntity(partition, j) { ["Kind"] = "stats" };
                     EntityJson.Write(entity, "Doc", next);
+                    // A merge, under the ETag: the document is written whole (its chunk count says how much to read), and
+                    // Azurite updates a merged row in place where a replace removes and re-inserts it.
                     tx.Add(stats[j].ETag is { } e
-                        ? new TableTransactionAction(TableTransactionActionType.UpdateReplace, entity, e)
+                        ? new TableTransactionAction(TableTransactionActionType.UpdateMerge, entity, e)
                         : new TableTransactionAction(TableTransactionActionType.Add, entity));
                     owners.Add(null);
                 }

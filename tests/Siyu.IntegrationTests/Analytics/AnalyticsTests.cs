@@ -95,6 +95,8 @@ public sealed class AnalyticsTests(DeliveryApp app) : IClassFixture<DeliveryApp>
         Assert.Equal(60, today.GetProperty("entered").GetInt64());
         Assert.Equal(25, today.GetProperty("converted").GetInt64());
         Assert.Equal(60, today.GetProperty("nodesEntered").GetProperty("split").GetInt64());
+        Assert.Equal(60, today.GetProperty("nodesLeft").GetProperty("split").EnumerateObject().Sum(b => b.Value.GetInt64()));
+        Assert.Equal(25, today.GetProperty("branchConverted").EnumerateObject().Sum(b => b.Value.GetInt64()));
         Assert.Equal("counters", a.GetProperty("freshness").GetProperty("source").GetString());
 
         // Another tenant cannot read it; a bad range is a 400.
