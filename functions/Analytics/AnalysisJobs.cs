@@ -146,8 +146,10 @@ public sealed class AnalysisJobs(AnalysisStore store, StorageTables tables, Tena
                 break;
             case AnalysisKinds.Funnel:
                 var steps = request.Steps ?? [];
-                var filter = $"PartitionKey eq '{partition.Replace("'", "''")}' and Kind eq 'event'";
-                if (request.From is { } from) filter += $" and OccurredAt ge datetime'{new DateTimeOffset(from.ToDateTime(TimeOnly.MinValue), TimeSlots.ChinaOffset).UtcDateTime:yyyy-MM-ddTHH:mm:ssZ}'";
+                // Events from the start of the range's first day (China time): later steps may follow the range's end, within the window.
+                var filter = request.From is { } from
+                    ? TableClient.CreateQueryFilter($"PartitionKey eq {partition} and Kind eq {"event"} and OccurredAt ge {new DateTimeOffset(from.ToDateTime(TimeOnly.MinValue), TimeSlots.ChinaOffset)}")
+                    : TableClient.CreateQueryFilter($"PartitionKey eq {partition} and Kind eq {"event"}");
                 var events = new Dictionary<string, List<(string, DateTimeOffset)>>(StringComparer.Ordinal);
                 await foreach (var row in tables.Profiles.QueryAsync<TableEntity>(filter, select: ["RowKey", "Name", "OccurredAt"], cancellationToken: ct))
                 {

@@ -190,11 +190,11 @@ public static class AnalyticsEndpoints
         var now = clock.GetUtcNow();
         var (start, end, problem) = Range(from, to, now);
         if (problem is not null) return problem;
-        var daysTask = analyses.DaysAsync(tenant, start, end, ct);
-        var latestTask = analyses.DaysAsync(tenant, "0000-00-00", TimeSlots.Day(now), ct);
+        // Every snapshot up to the range's end, in one query: the newest is the one shown, those in the range the history.
+        var allTask = analyses.DaysAsync(tenant, "0000-00-00", string.CompareOrdinal(end, TimeSlots.Day(now)) > 0 ? end : TimeSlots.Day(now), ct);
         var segmentNames = (await audience.ReadAllAsync(tenant, ct)).Segments.ToDictionary(s => s.Id, s => s.Name, StringComparer.Ordinal);
-        var days = await daysTask;
-        var all = await latestTask;
+        var all = await allTask;
+        var days = all.Where(d => string.CompareOrdinal(d.Day, start) >= 0 && string.CompareOrdinal(d.Day, end) <= 0).ToList();
         var history = days.Select(d => new AudienceDayView(d.Day, d.Totals.People, (IReadOnlyDictionary<string, long>?)d.Totals.Segments ?? new Dictionary<string, long>(),
             (IReadOnlyDictionary<string, long>?)d.Totals.ConsentGranted ?? new Dictionary<string, long>())).ToList();
         if (all.Count == 0)

@@ -180,26 +180,8 @@ public sealed class DeliveryStore(StorageTables tables)
     /// An owner's counters per time slot (<c>d</c> days, <c>m</c> minutes) from <paramref name="from"/> to
     /// <paramref name="to"/> (slot names, inclusive), each slot summed over every partition.
     /// </summary>
-    public async Task<SortedDictionary<string, CampaignProgress>> SeriesAsync(string tenantId, string owner, char slot, string from, string to, CancellationToken ct = default)
-    {
-        var series = new SortedDictionary<string, CampaignProgress>(StringComparer.Ordinal);
-        var prefix = $"{StatsPrefix}{owner}~{slot}~";
-        await Parallel.ForEachAsync(Enumerable.Range(0, Ids.ProfileBuckets), new ParallelOptions { MaxDegreeOfParallelism = Ids.ProfileBuckets, CancellationToken = ct }, async (bucket, token) =>
-        {
-            var filter = TableClient.CreateQueryFilter($"PartitionKey eq {StorageTables.BucketPartition(tenantId, bucket)} and RowKey ge {prefix + from} and RowKey le {prefix + to}");
-            await foreach (var row in Table.QueryAsync<TableEntity>(filter, cancellationToken: token))
-            {
-                if (EntityJson.Read<CampaignProgress>(row, "Doc") is not { } share) continue;
-                var at = row.RowKey[prefix.Length..];
-                lock (series)
-                {
-                    if (!series.TryGetValue(at, out var sum)) series[at] = sum = new CampaignProgress();
-                    sum.Add(share);
-                }
-            }
-        });
-        return series;
-    }
+    public Task<SortedDictionary<string, CampaignProgress>> SeriesAsync(string tenantId, string owner, char slot, string from, string to, CancellationToken ct = default) =>
+        CounterRows.SumRangeAsync<CampaignProgress>(Table, tenantId, $"{StatsPrefix}{owner}~{slot}~", from, to, (sum, share) => sum.Add(share), ct);
 
     /// <summary>An owner's (campaign's or journey's) delivery counters: the sum of every partition's share.</summary>
     public async Task<CampaignProgress> StatsAsync(string tenantId, string owner, CancellationToken ct = default)
@@ -271,12 +253,20 @@ public sealed class DeliveryStore(StorageTables tables)
                         whose.Add(person.Key);
                     }
                 }
+                // Each change's delta, added once to each of its counter rows.
+                var deltas = new Dictionary<string, CampaignProgress>(StringComparer.Ordinal);
+                foreach (var c in take.SelectMany(p => p).Where(c => c.Delta is { IsEmpty: false }))
+                    foreach (var k in CounterKeys(c.Record, now))
+                    {
+                        if (!deltas.TryGetValue(k, out var sum)) deltas[k] = sum = new CampaignProgress();
+                        sum.Add(c.Delta!);
+                    }
                 var updated = new Dictionary<string, CampaignProgress>(StringComparer.Ordinal);
                 foreach (var o in owners)
                 {
                     var next = new CampaignProgress();
                     next.Add(stats[o].Stats);
-                    foreach (var c in take.SelectMany(p => p).Where(c => c.Delta is not null && CounterKeys(c.Record, now).Contains(o))) next.Add(c.Delta!);
+                    if (deltas.TryGetValue(o, out var delta)) next.Add(delta);
                     updated[o] = next;
                     var entity = new TableEntity(partition, StatsPrefix + o) { ["Kind"] = "dstats" };
                     EntityJson.Write(entity, "Doc", next);

@@ -131,26 +131,8 @@ public sealed class RunStore(StorageTables tables)
             $"PartitionKey eq {Partition(tenantId, profileId)} and RowKey ge {profileId + "~"} and RowKey lt {profileId + "~~~~"}"), cancellationToken: ct);
 
     /// <summary>A journey's counters per day (China time) from <paramref name="from"/> to <paramref name="to"/> (yyyy-MM-dd, inclusive), each summed over every partition.</summary>
-    public async Task<SortedDictionary<string, JourneyStats>> DailyStatsAsync(string tenantId, string journeyId, string from, string to, CancellationToken ct = default)
-    {
-        var series = new SortedDictionary<string, JourneyStats>(StringComparer.Ordinal);
-        var prefix = $"{StatsPrefix}{journeyId}~d~";
-        await Parallel.ForEachAsync(Enumerable.Range(0, Ids.ProfileBuckets), new ParallelOptions { MaxDegreeOfParallelism = Ids.ProfileBuckets, CancellationToken = ct }, async (bucket, token) =>
-        {
-            var filter = TableClient.CreateQueryFilter($"PartitionKey eq {StorageTables.BucketPartition(tenantId, bucket)} and RowKey ge {prefix + from} and RowKey le {prefix + to}");
-            await foreach (var row in Table.QueryAsync<TableEntity>(filter, cancellationToken: token))
-            {
-                if (EntityJson.Read<JourneyStats>(row, "Doc") is not { } share) continue;
-                var day = row.RowKey[prefix.Length..];
-                lock (series)
-                {
-                    if (!series.TryGetValue(day, out var sum)) series[day] = sum = new JourneyStats();
-                    sum.Add(share);
-                }
-            }
-        });
-        return series;
-    }
+    public Task<SortedDictionary<string, JourneyStats>> DailyStatsAsync(string tenantId, string journeyId, string from, string to, CancellationToken ct = default) =>
+        CounterRows.SumRangeAsync<JourneyStats>(Table, tenantId, $"{StatsPrefix}{journeyId}~d~", from, to, (sum, share) => sum.Add(share), ct);
 
     /// <summary>A journey's counters: the sum of every partition's share.</summary>
     public async Task<JourneyStats> StatsAsync(string tenantId, string journeyId, CancellationToken ct = default)
@@ -222,12 +204,20 @@ public sealed class RunStore(StorageTables tables)
                         owners.Add(c);
                     }
                 }
+                // Each change's delta, added once to each of its counter rows.
+                var deltas = new Dictionary<string, JourneyStats>(StringComparer.Ordinal);
+                foreach (var c in take.Where(c => !c.Delta.IsEmpty))
+                    foreach (var k in CounterKeys(c.Instance.JourneyId, now))
+                    {
+                        if (!deltas.TryGetValue(k, out var sum)) deltas[k] = sum = new JourneyStats();
+                        sum.Add(c.Delta);
+                    }
                 var updated = new Dictionary<string, JourneyStats>(StringComparer.Ordinal);
                 foreach (var j in journeys)
                 {
                     var next = new JourneyStats();
                     next.Add(stats[j].Stats);
-                    foreach (var c in take.Where(c => CounterKeys(c.Instance.JourneyId, now).Contains(j))) next.Add(c.Delta);
+                    if (deltas.TryGetValue(j, out var delta)) next.Add(delta);
                     updated[j] = next;
                     var entity = new TableEntity(partition, j) { ["Kind"] = "stats" };
                     EntityJson.Write(entity, "Doc", next);

@@ -209,6 +209,15 @@ public sealed class AnalyticsTests(DeliveryApp app) : IClassFixture<DeliveryApp>
         Assert.Equal(Math.Round(10 / 13.0, 4), steps[1].GetProperty("fromPrevious").GetProperty("rate").GetDouble());
         Assert.Equal(Math.Round(6 / 13.0, 4), steps[2].GetProperty("fromFirst").GetProperty("rate").GetDouble());
 
+        // A range on the first step: read from storage by the events' time. From the day before the histories began, the same
+        // steps; from today, none (every first step was 12 days ago).
+        var fromBefore = await RunJobAsync(tenant, new { kind = "funnel", steps = new[] { "view", "add_to_cart", "order_paid" }, windowDays = 7,
+            from = Siyu.Core.Analytics.TimeSlots.Day(DateTimeOffset.UtcNow.AddDays(-13)) });
+        Assert.Equal([13L, 10L, 6L], fromBefore.GetProperty("funnel").EnumerateArray().Select(s => s.GetProperty("people").GetInt64()).ToArray());
+        var fromToday = await RunJobAsync(tenant, new { kind = "funnel", steps = new[] { "view", "add_to_cart", "order_paid" }, windowDays = 7,
+            from = Siyu.Core.Analytics.TimeSlots.Day(DateTimeOffset.UtcNow) });
+        Assert.Equal([0L, 0L, 0L], fromToday.GetProperty("funnel").EnumerateArray().Select(s => s.GetProperty("people").GetInt64()).ToArray());
+
         var bad = await tenant.Marketer().PostAsJsonAsync("/api/analytics/jobs", new { kind = "funnel", steps = new[] { "view" }, windowDays = 0 });
         var problem = await bad.Content.ReadAsStringAsync();
         await bad.AssertProblem(HttpStatusCode.BadRequest, "invalid_analysis");
@@ -216,6 +225,13 @@ public sealed class AnalyticsTests(DeliveryApp app) : IClassFixture<DeliveryApp>
         Assert.Contains("\"windowDays\"", problem);
         await (await tenant.Marketer().PostAsync("/api/analytics/jobs", new StringContent("{\"kind\":", System.Text.Encoding.UTF8, "application/json"))).AssertProblem(HttpStatusCode.BadRequest, "invalid_json");
         await (await tenant.Marketer().PostAsJsonAsync("/api/analytics/jobs", new { kind = "scan_everything" })).AssertProblem(HttpStatusCode.BadRequest, "invalid_analysis");
+        await (await tenant.Marketer().PostAsJsonAsync("/api/analytics/jobs", new { kind = "funnel", steps = new[] { new string('x', 20_000), "b" } }))
+            .AssertProblem(HttpStatusCode.RequestEntityTooLarge, "body_too_large");
+        await (await tenant.Marketer().PostAsJsonAsync("/api/analytics/jobs", new { kind = "funnel", steps = new[] { new string('x', 101), "b" } }))
+            .AssertProblem(HttpStatusCode.BadRequest, "invalid_analysis");
+        await (await tenant.Marketer().PostAsync("/api/analytics/jobs", new ByteArrayContent([0xff, 0xfe, 0x00]) { Headers = { ContentType = new("application/json") } }))
+            .AssertProblem(HttpStatusCode.BadRequest, "invalid_json");
+        await (await tenant.Marketer().PostAsync("/api/analytics/jobs", new StringContent("null", System.Text.Encoding.UTF8, "application/json"))).AssertProblem(HttpStatusCode.BadRequest, "invalid_analysis");
         // A job is the tenant's own.
         var other = await app.NewTenantAsync();
         await (await other.Marketer().GetAsync(job.GetProperty("location").GetString())).AssertProblem(HttpStatusCode.NotFound, "analysis_not_found");
